@@ -1,0 +1,152 @@
+"""The Python API: ``Archive.open()``, ``archive.sync(...)``, ``archive.search(...)``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic import SecretStr
+
+from alejandria.db.capabilities import DatabaseCapabilities, detect_capabilities
+from alejandria.db.engine import Database, open_database
+from alejandria.db.migrate import is_up_to_date, upgrade
+from alejandria.errors import DatabaseUnavailable
+from alejandria.media_store import MediaStore
+from alejandria.models import JsonDict, SearchHit, SearchQuery, SyncReport
+from alejandria.pipeline import ProgressCallback, SyncRunner
+from alejandria.plugin_types import SearchContext, SourceContext
+from alejandria.plugins import PluginManager, get_plugin_manager
+from alejandria.repository import Repository
+from alejandria.search.dispatch import choose_backend
+from alejandria.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Archive:
+    """An open archive: database, media store and plugins. Use as a context manager.
+
+    >>> with Archive.open() as archive:                       # doctest: +SKIP
+    ...     archive.sync("pdf", "~/books")
+    ...     hits = archive.search("carta natal")
+    """
+
+    def __init__(self, settings: Settings, database: Database, plugins: PluginManager) -> None:
+        self.settings = settings
+        self.database = database
+        self.plugins = plugins
+        self.repository = Repository(settings.search_language)
+        self.media = MediaStore(settings.media_dir)
+        self._capabilities: DatabaseCapabilities | None = None
+        self._closed = False
+
+    @classmethod
+    def open(cls, *, database_url: str | None = None, data_dir: str | os.PathLike[str] | None = None,
+             settings: Settings | None = None, plugins: PluginManager | None = None,
+             migrate: bool | None = None) -> Archive:
+        """Open the archive: the embedded Postgres by default, or the server at ``database_url``.
+
+        ``migrate`` defaults to True for the embedded database; an external database whose
+        schema is behind raises ``DatabaseUnavailable`` telling the user to run
+        ``alejandria db upgrade``.
+        """
+        overrides: dict[str, Any] = {}
+        if database_url is not None:
+            overrides["database_url"] = SecretStr(database_url)
+        if data_dir is not None:
+            overrides["data_dir"] = Path(data_dir)
+        if settings is None:
+            settings = Settings(**overrides)
+        elif overrides:
+            settings = settings.model_copy(update=overrides)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if plugins is None:
+            plugins = get_plugin_manager(settings.load_plugins, tuple(settings.disabled_plugins))
+        database = open_database(settings)
+        try:
+            migrations = plugins.migrations()
+            should_migrate = settings.uses_embedded_database if migrate is None else migrate
+            if should_migrate:
+                upgrade(database.engine, migrations)
+            elif not is_up_to_date(database.engine, migrations):
+                raise DatabaseUnavailable(
+                    f"the database schema at {database.description} is not up to date: "
+                    "run 'alejandria db upgrade'"
+                )
+        except BaseException:
+            database.close()
+            raise
+        archive = cls(settings, database, plugins)
+        plugins.notify("startup", archive=archive)
+        return archive
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.plugins.notify("shutdown", archive=self)
+        self.database.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Any:
+        return self.database.engine
+
+    def capabilities(self) -> DatabaseCapabilities:
+        if self._capabilities is None:
+            with self.engine.connect() as conn:
+                self._capabilities = detect_capabilities(conn)
+        return self._capabilities
+
+    # -- work -----------------------------------------------------------------------------
+
+    def sync(self, source: str, *targets: str | os.PathLike[str], options: JsonDict | None = None,
+             credentials: JsonDict | None = None,
+             progress: ProgressCallback | None = None) -> SyncReport:
+        """Archive ``targets`` (paths, URLs, names) with the source called ``source``."""
+        spec = self.plugins.source(source)
+        context = SourceContext(settings=self.settings, credentials=credentials,
+                                options=dict(options or {}))
+        runner = SyncRunner(
+            engine=self.engine, repository=self.repository, store=self.media,
+            source_name=spec.name, source=spec.factory(context),
+            notify=self._notify, progress=progress,
+        )
+        report = runner.run([os.fspath(target) for target in targets])
+        self.plugins.notify("sync_finished", archive=self, report=report)
+        return report
+
+    def _notify(self, event: str, **kwargs: Any) -> None:
+        self.plugins.notify(event, archive=self, **kwargs)
+
+    def search(self, query: str, *, mode: str = "auto", source: str | None = None,
+               creator: str | None = None, collection: str | None = None, limit: int = 20,
+               offset: int = 0) -> list[SearchHit]:
+        """Posts matching ``query``, best first; any string is a valid query."""
+        request = SearchQuery(text=query, mode=mode, source=source, creator=creator,
+                              collection=collection, limit=limit, offset=offset)
+        _, backend = choose_backend(mode, query, self.plugins.search_backends(),
+                                    self.search_context())
+        return backend.search(request)
+
+    def search_context(self) -> SearchContext:
+        caps = self.capabilities()
+        flags = {"vector"} if caps.vector_installed else set()
+        return SearchContext(settings=self.settings, engine=self.engine,
+                             capabilities=frozenset(flags))
+
+    def stats(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return self.repository.stats(conn)
+

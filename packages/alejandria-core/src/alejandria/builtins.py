@@ -1,0 +1,24 @@
+"""Core's built-in plugin: registered through the same hooks as any third-party plugin."""
+
+from __future__ import annotations
+
+from alejandria.db.migrate import MIGRATIONS_DIR
+from alejandria.hookspecs import hookimpl
+from alejandria.plugin_types import MigrationSpec, SearchBackendSpec
+
+
+@hookimpl(trylast=True)
+def register_search_backends() -> list[SearchBackendSpec]:
+    from alejandria.search.fulltext import FullTextBackend
+
+    return [
+        SearchBackendSpec(
+            name="fulltext", kind="fulltext", factory=FullTextBackend,
+            description="Weighted, accent-insensitive Postgres full-text search",
+        )
+    ]
+
+
+@hookimpl(trylast=True)
+def register_migrations() -> list[MigrationSpec]:
+    return [MigrationSpec(name="core", path=MIGRATIONS_DIR / "versions")]

@@ -1,0 +1,1 @@
+"""Postgres storage: schema, engine (embedded or external), migrations, repository."""

@@ -1,0 +1,83 @@
+"""The embedded default: a Postgres with pgvector from the ``pgserver`` package.
+
+The server lives in ``<data_dir>/postgres`` and listens on a Unix socket. pgserver keeps a list
+of the processes using it, so a second process on the same data dir reuses the running server
+and the last one to exit stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from alejandria.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "alejandria"
+
+
+class EmbeddedPostgres:
+    """A handle on the embedded server; ``url`` is a SQLAlchemy URL for our database."""
+
+    def __init__(self, pgdata: Path, *, keep_running: bool = False) -> None:
+        self.pgdata = pgdata
+        self._server: Any = None
+        self._keep_running = keep_running
+
+    def start(self) -> str:
+        try:
+            with warnings.catch_warnings():
+                # pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR that
+                # warns on every start although the /tmp fallback works.
+                warnings.simplefilter("ignore")
+                import pgserver
+        except ImportError as exc:  # pragma: no cover - pgserver is a core dependency
+            raise DatabaseUnavailable(
+                "the embedded database needs the 'pgserver' package: pip install pgserver"
+            ) from exc
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._server = pgserver.get_server(
+                    self.pgdata, cleanup_mode=None if self._keep_running else "stop"
+                )
+        except Exception as exc:
+            raise DatabaseUnavailable(
+                f"could not start the embedded Postgres in {self.pgdata}: {exc}"
+            ) from exc
+        admin_uri = self._server.get_uri()
+        _ensure_database(admin_uri, DATABASE_NAME)
+        return to_sqlalchemy_url(self._server.get_uri(DATABASE_NAME))
+
+    def stop(self) -> None:
+        """Release our handle (the server stops when no process uses it any more)."""
+        if self._server is not None:
+            try:
+                self._server.cleanup()
+            finally:
+                self._server = None
+
+
+def _ensure_database(admin_uri: str, name: str) -> None:
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists is None:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another process created it at the same moment
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Accept ``postgres://``/``postgresql://`` URLs and pick the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

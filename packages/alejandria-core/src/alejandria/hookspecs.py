@@ -1,0 +1,307 @@
+'''The hooks a plugin can implement. One place, typed, each with a complete example plugin.
+
+A plugin is a module of ``@hookimpl`` functions named by an entry point in the ``alejandria``
+group::
+
+    [project.entry-points.alejandria]
+    myplugin = "my_package.plugin"
+
+Registration hooks (``register_*``) return a list of spec objects; names must be unique across
+plugins (a duplicate is a startup error naming both plugins). Event hooks (``post_stored``,
+``media_stored``, ``sync_finished``) are called for each plugin separately: one that raises is
+logged and the others still run.
+'''
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from alejandria.api import Archive
+    from alejandria.models import PostIn, StoredMedia, SyncReport
+    from alejandria.plugin_types import (
+        EmbedderSpec,
+        MigrationSpec,
+        ProcessorSpec,
+        SearchBackendSpec,
+        SourceSpec,
+        TranscriberSpec,
+    )
+
+PROJECT_NAME = "alejandria"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_sources() -> list[SourceSpec]:
+    """Add sources: things ``alejandria sync NAME TARGET...`` can archive.
+
+    Example — a source that archives text files, one post each::
+
+        from collections.abc import Iterator, Sequence
+        from pathlib import Path
+
+        from alejandria import hookimpl
+        from alejandria.models import Checkpoint, CreatorIn, PostIn, SyncItem, SyncTarget
+        from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
+
+
+        class NotesSource(BaseSource):
+            def __init__(self, context: SourceContext) -> None:
+                self.context = context
+
+            def resolve(self, targets: Sequence[str]) -> Iterator[SyncTarget]:
+                for target in targets:
+                    for path in sorted(Path(target).rglob("*.txt")):
+                        yield SyncTarget(scope=str(path), label=path.name, locator=str(path))
+
+            def fetch(self, target: SyncTarget, cursor: dict | None) -> Iterator[SyncItem]:
+                path = Path(target.locator)
+                yield CreatorIn(external_id="me", name="Me")
+                yield PostIn(external_id=target.scope, creator_external_id="me",
+                             title=path.stem, text=path.read_text())
+                yield Checkpoint(cursor={"mtime": path.stat().st_mtime})
+
+
+        @hookimpl
+        def register_sources() -> list[SourceSpec]:
+            return [SourceSpec(name="notes", factory=NotesSource, description="Text notes")]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_processors() -> list[ProcessorSpec]:
+    """Add media processors (probe, thumbnails, transcription, ...), picked by media kind.
+
+    Example — record the byte size of every image::
+
+        from alejandria import hookimpl
+        from alejandria.models import Availability, MediaKind
+        from alejandria.plugin_types import ProcessorSpec
+
+
+        class SizeProcessor:
+            def __init__(self, context):
+                self.context = context
+
+            def availability(self):
+                return Availability.yes()
+
+            def process(self, path, media):
+                return {"bytes": path.stat().st_size}
+
+
+        @hookimpl
+        def register_processors():
+            return [ProcessorSpec(name="size", accepts=frozenset({MediaKind.IMAGE}),
+                                  factory=SizeProcessor)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_search_backends() -> list[SearchBackendSpec]:
+    """Add search backends; ``alejandria search --mode NAME`` picks one by name.
+
+    Example — a backend that finds posts whose title starts with the query::
+
+        from sqlalchemy import select
+
+        from alejandria import hookimpl
+        from alejandria.db.schema import creators, posts
+        from alejandria.models import Availability, SearchHit
+        from alejandria.plugin_types import SearchBackendSpec
+
+
+        class TitlePrefix:
+            def __init__(self, context):
+                self.engine = context.engine
+
+            def availability(self):
+                return Availability.yes()
+
+            def search(self, query):
+                stmt = (select(posts.c.id, posts.c.source, creators.c.name, posts.c.title)
+                        .join(creators, creators.c.id == posts.c.creator_id)
+                        .where(posts.c.title.istartswith(query.text, autoescape=True))
+                        .limit(query.limit))
+                with self.engine.connect() as conn:
+                    return [SearchHit(post_id=r.id, source=r.source, creator=r.name,
+                                      title=r.title, snippet=r.title, score=1.0, mode="prefix")
+                            for r in conn.execute(stmt)]
+
+
+        @hookimpl
+        def register_search_backends():
+            return [SearchBackendSpec(name="prefix", kind="fulltext", factory=TitlePrefix)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_embedders() -> list[EmbedderSpec]:
+    """Add text embedders for semantic search (an API client, a local model).
+
+    Example — a toy embedder counting vowels (real ones wrap a model)::
+
+        from alejandria import hookimpl
+        from alejandria.plugin_types import EmbedderSpec
+
+
+        class Vowels:
+            model_name = "vowels-v1"
+            dimensions = 5
+
+            def __init__(self, settings):
+                self.settings = settings
+
+            def embed(self, texts):
+                return [[float(t.lower().count(v)) for v in "aeiou"] for t in texts]
+
+
+        @hookimpl
+        def register_embedders():
+            return [EmbedderSpec(name="vowels", factory=Vowels, dimensions=5)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_transcribers() -> list[TranscriberSpec]:
+    """Add speech-to-text engines (local Whisper, an OpenAI-compatible API).
+
+    Example — an engine that reads a sidecar ``.txt`` file as the transcript::
+
+        from alejandria import hookimpl
+        from alejandria.plugin_types import TranscriberSpec, TranscriptSegment
+
+
+        class Sidecar:
+            model_name = "sidecar"
+
+            def __init__(self, settings):
+                self.settings = settings
+
+            def transcribe(self, path, language=None):
+                text = path.with_suffix(".txt").read_text()
+                return [TranscriptSegment(start_s=0.0, end_s=0.0, text=text)]
+
+
+        @hookimpl
+        def register_transcribers():
+            return [TranscriberSpec(name="sidecar", factory=Sidecar)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_migrations() -> list[MigrationSpec]:
+    """Add Alembic version directories so a plugin can own tables.
+
+    Each directory is its own branch: its first revision sets ``branch_labels = ("myplugin",)``
+    and ``down_revision = None`` (and ``depends_on = "core"`` to build on core's tables).
+
+    Example::
+
+        from pathlib import Path
+
+        from alejandria import hookimpl
+        from alejandria.plugin_types import MigrationSpec
+
+
+        @hookimpl
+        def register_migrations():
+            return [MigrationSpec(name="myplugin", path=Path(__file__).parent / "migrations")]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add CLI subcommands to the ``alejandria`` command group.
+
+    Example::
+
+        import click
+
+        from alejandria import hookimpl
+
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def hello():
+                "Say hello."
+                click.echo("hello")
+    """
+
+
+@hookspec
+def startup(archive: Archive) -> None:
+    """Called once when an ``Archive`` opens (after migrations). Failures are logged.
+
+    Example::
+
+        @hookimpl
+        def startup(archive):
+            archive.settings.media_dir.mkdir(parents=True, exist_ok=True)
+    """
+
+
+@hookspec
+def shutdown(archive: Archive) -> None:
+    """Called once when an ``Archive`` closes. Failures are logged.
+
+    Example::
+
+        @hookimpl
+        def shutdown(archive):
+            print("bye")
+    """
+
+
+@hookspec
+def post_stored(archive: Archive, post_id: int, post: PostIn, created: bool) -> None:
+    """Event: a post was inserted (``created``) or changed, after its transaction committed.
+
+    Example — log new posts::
+
+        import logging
+
+        @hookimpl
+        def post_stored(archive, post_id, post, created):
+            if created:
+                logging.getLogger("myplugin").info("new post %s: %s", post_id, post.title)
+    """
+
+
+@hookspec
+def media_stored(archive: Archive, media: StoredMedia) -> None:
+    """Event: a new file entered the media store (not called for deduplicated bytes).
+
+    Example::
+
+        @hookimpl
+        def media_stored(archive, media):
+            print(media.sha256, media.size)
+    """
+
+
+@hookspec
+def sync_finished(archive: Archive, report: SyncReport) -> None:
+    """Event: a sync finished (successfully or not); ``report`` says what it did.
+
+    Example — notify on failures::
+
+        @hookimpl
+        def sync_finished(archive, report):
+            if not report.ok:
+                print(f"{report.source}: {len(report.errors)} failed")
+    """

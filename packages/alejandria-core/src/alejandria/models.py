@@ -1,0 +1,252 @@
+"""Pydantic models for every domain object that crosses a plugin boundary.
+
+Sources yield the ``*In`` models; the pipeline persists them. Search backends return
+``SearchHit``. All models are frozen: a plugin cannot mutate what another plugin sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JsonDict = dict[str, Any]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    OTHER = "other"
+
+
+class CreatorIn(Frozen):
+    """A person or organisation whose content is archived (a Patreon creator, a book's author)."""
+
+    external_id: str = Field(min_length=1)
+    name: str
+    url: str | None = None
+    avatar_url: str | None = None
+    metadata: JsonDict = Field(default_factory=dict)
+
+
+class CollectionIn(Frozen):
+    """A group of posts: a Patreon collection, a Gumroad product, a PDF book."""
+
+    external_id: str = Field(min_length=1)
+    creator_external_id: str
+    title: str
+    description: str | None = None
+    cover_url: str | None = None
+    metadata: JsonDict = Field(default_factory=dict)
+
+
+class CollectionRef(Frozen):
+    """A post's membership in a collection, with its position there."""
+
+    external_id: str
+    position: int | None = None
+
+
+class ChunkIn(Frozen):
+    """A searchable slice of a post: a PDF page, a paragraph window, a transcript window."""
+
+    text: str
+    page: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+class MediaIn(Frozen):
+    """A media file a post references.
+
+    ``key`` is the file's stable identity within the source (a path hash, a content id), never a
+    signed URL that changes on every fetch: a known key is not downloaded again. Small files the
+    source already holds in memory travel in ``data``; the rest are streamed through
+    ``Source.open_media``.
+    """
+
+    key: str = Field(min_length=1)
+    url: str | None = None
+    filename: str | None = None
+    mime_type: str | None = None
+    kind: MediaKind | None = None
+    role: str = "attachment"
+    position: int = 0
+    caption: str | None = None
+    data: bytes | None = Field(default=None, repr=False)
+    metadata: JsonDict = Field(default_factory=dict)
+
+
+class PostIn(Frozen):
+    """One post (a Patreon post, a Gumroad file, a PDF chapter) as a source yields it.
+
+    ``text`` is clean plain text for search; ``html`` the original markup, sanitised by the
+    pipeline before anyone displays it. When ``chunks`` is empty the pipeline splits ``text``.
+    """
+
+    external_id: str = Field(min_length=1)
+    creator_external_id: str
+    title: str
+    text: str = ""
+    html: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+    edited_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    collections: tuple[CollectionRef, ...] = ()
+    chunks: tuple[ChunkIn, ...] = ()
+    media: tuple[MediaIn, ...] = ()
+    has_text: bool = True
+    metadata: JsonDict = Field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """A hash of everything we store for this post, so unchanged content is not rewritten.
+
+        Media are identified by their key, not by URL or inline bytes (signed URLs rotate).
+        """
+        payload = self.model_dump_json(
+            exclude={"media": {"__all__": {"url", "data"}}},
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class Checkpoint(Frozen):
+    """Everything yielded before this is durable, and the sync may resume from ``cursor``.
+
+    The pipeline commits one transaction per checkpoint, so a source decides how much work an
+    interruption can lose (a PDF checkpoints per file, a paginated API per page).
+    """
+
+    cursor: JsonDict = Field(default_factory=dict)
+
+
+class Prune(Frozen):
+    """The posts of ``collection_external_id`` are exactly ``keep``; the pipeline deletes others.
+
+    Sent by sources that re-read a whole collection at once (a changed PDF with fewer chapters).
+    """
+
+    collection_external_id: str
+    keep: tuple[str, ...]
+
+
+#: What ``Source.fetch`` yields.
+SyncItem = CreatorIn | CollectionIn | PostIn | Checkpoint | Prune
+
+
+class SyncTarget(Frozen):
+    """One unit of work for a sync: a file, a creator, a campaign.
+
+    ``scope`` keys the stored cursor, so it must be stable across runs.
+    """
+
+    scope: str = Field(min_length=1)
+    label: str
+    locator: str
+    metadata: JsonDict = Field(default_factory=dict)
+
+
+class SyncError(Frozen):
+    """One failure during a sync, in words a user can act on."""
+
+    subject: str
+    message: str
+
+
+class SyncReport(BaseModel):
+    """What a sync did. ``ok`` is False when any target failed."""
+
+    source: str
+    targets: int = 0
+    skipped_unchanged: int = 0
+    creators_written: int = 0
+    collections_written: int = 0
+    posts_written: int = 0
+    posts_unchanged: int = 0
+    posts_deleted: int = 0
+    media_stored: int = 0
+    media_reused: int = 0
+    errors: list[SyncError] = Field(default_factory=list)
+    notices: list[SyncError] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def writes(self) -> int:
+        return (
+            self.creators_written
+            + self.collections_written
+            + self.posts_written
+            + self.posts_deleted
+            + self.media_stored
+        )
+
+
+SearchMode = Literal["auto", "fulltext", "semantic", "transcripts", "hybrid"]
+
+
+class SearchQuery(Frozen):
+    """A user's query with its filters. Any string is a valid ``text``."""
+
+    text: str
+    mode: str = "auto"
+    source: str | None = None
+    creator: str | None = None
+    collection: str | None = None
+    limit: int = Field(default=20, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class SearchHit(Frozen):
+    """One post found by a search, with its best-matching place and a highlighted snippet."""
+
+    post_id: int
+    source: str
+    creator: str
+    title: str
+    snippet: str
+    score: float
+    page: int | None = None
+    collection: str | None = None
+    url: str | None = None
+    media_id: int | None = None
+    start_s: float | None = None
+    mode: str = "fulltext"
+    #: ``(start, end)`` character offsets of the matched words inside ``snippet``.
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+class Availability(Frozen):
+    """Whether a feature can run here, and if not, why and what to do."""
+
+    available: bool
+    reason: str | None = None
+
+    @classmethod
+    def yes(cls) -> Availability:
+        return cls(available=True)
+
+    @classmethod
+    def no(cls, reason: str) -> Availability:
+        return cls(available=False, reason=reason)
+
+
+class StoredMedia(Frozen):
+    """A file in the content-addressed media store."""
+
+    sha256: str
+    size: int
+    mime_type: str | None = None
+    kind: MediaKind = MediaKind.OTHER
+    created: bool = False

@@ -1,0 +1,227 @@
+"""The sync pipeline: runs a source over its targets and persists what it yields.
+
+Sources fetch; the pipeline owns persistence, media storage and error isolation. Each target
+runs in its own transaction, committed at every ``Checkpoint`` the source yields, so a crash or
+a broken file never leaves half of a unit written and never blocks the other targets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from alejandria.errors import ItemRejected, MediaError, SourceAuthError, SourceError
+from alejandria.media_store import MediaStore
+from alejandria.media_types import describe_media
+from alejandria.models import (
+    Checkpoint,
+    CollectionIn,
+    CreatorIn,
+    MediaIn,
+    PostIn,
+    Prune,
+    StoredMedia,
+    SyncError,
+    SyncReport,
+    SyncTarget,
+)
+from alejandria.plugin_types import Source
+from alejandria.repository import Repository
+
+log = logging.getLogger(__name__)
+
+#: Called with (event name, keyword arguments) after the data it describes is committed.
+Notify = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """``stage`` is ``resolved`` (total known), ``target`` (one started) or ``done`` (finished)."""
+
+    stage: str
+    done: int
+    total: int
+    label: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class _TargetState:
+    creator_ids: dict[str, int] = field(default_factory=dict)
+    collection_ids: dict[str, int] = field(default_factory=dict)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    no_text_posts: int = 0
+
+
+class SyncRunner:
+    """Persists one source's items; one runner per sync."""
+
+    def __init__(self, *, engine: Engine, repository: Repository, store: MediaStore,
+                 source_name: str, source: Source, notify: Notify | None = None,
+                 progress: ProgressCallback | None = None) -> None:
+        self.engine = engine
+        self.repository = repository
+        self.store = store
+        self.source_name = source_name
+        self.source = source
+        self.notify = notify or (lambda *_args, **_kwargs: None)
+        self.progress = progress or (lambda _event: None)
+
+    def run(self, targets: Sequence[str]) -> SyncReport:
+        report = SyncReport(source=self.source_name)
+        try:
+            self.source.authenticate()
+            resolved = list(self.source.resolve(targets))
+        except SourceError as exc:
+            report.errors.append(SyncError(subject=self.source_name, message=str(exc)))
+            return report
+        report.targets = len(resolved)
+        self.progress(ProgressEvent("resolved", 0, len(resolved)))
+        with self.engine.connect() as conn:
+            cursors = self.repository.get_cursors(conn, self.source_name,
+                                                  [target.scope for target in resolved])
+        for done, target in enumerate(resolved):
+            self.progress(ProgressEvent("target", done, len(resolved), target.label))
+            try:
+                self._sync_target(target, cursors.get(target.scope), report)
+            except SourceAuthError as exc:
+                report.errors.append(SyncError(subject=target.label, message=str(exc)))
+                break  # every other target would fail the same way
+            except ItemRejected as exc:
+                self._fail(target, exc.reason, report)
+            except (SourceError, MediaError) as exc:
+                self._fail(target, str(exc), report)
+            except Exception as exc:  # noqa: BLE001 - one bad target must not stop the sync
+                log.exception("unexpected error syncing %s", target.label)
+                self._fail(target, f"unexpected error: {type(exc).__name__}: {exc}", report)
+        self.progress(ProgressEvent("done", len(resolved), len(resolved)))
+        return report
+
+    def _fail(self, target: SyncTarget, message: str, report: SyncReport) -> None:
+        report.errors.append(SyncError(subject=target.label, message=message))
+        with self.engine.begin() as conn:
+            self.repository.record_sync_error(conn, self.source_name, target.scope, message)
+
+    def _sync_target(self, target: SyncTarget, cursor: dict[str, Any] | None,
+                     report: SyncReport) -> None:
+        state = _TargetState()
+        wrote_anything = False
+        with self.engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                for item in self.source.fetch(target, cursor):
+                    if isinstance(item, Checkpoint):
+                        self.repository.set_cursor(conn, self.source_name, target.scope,
+                                                   item.cursor)
+                        transaction.commit()
+                        self._flush_events(state)
+                        transaction = conn.begin()
+                    else:
+                        wrote_anything = True
+                        self._persist(conn, item, state, report)
+                transaction.commit()
+            except BaseException:
+                transaction.rollback()
+                raise
+        self._flush_events(state)
+        if not wrote_anything:
+            report.skipped_unchanged += 1
+        if state.no_text_posts:
+            report.notices.append(SyncError(
+                subject=target.label,
+                message="no text layer (scanned?): archived, but its text is not searchable",
+            ))
+
+    def _flush_events(self, state: _TargetState) -> None:
+        events, state.events = state.events, []
+        for name, kwargs in events:
+            self.notify(name, **kwargs)
+
+    # -- items ---------------------------------------------------------------------------
+
+    def _persist(self, conn: Connection, item: object, state: _TargetState,
+                 report: SyncReport) -> None:
+        if isinstance(item, CreatorIn):
+            creator_id, written = self.repository.upsert_creator(conn, self.source_name, item)
+            state.creator_ids[item.external_id] = creator_id
+            report.creators_written += int(written)
+        elif isinstance(item, CollectionIn):
+            creator_id = self._creator_id(conn, item.creator_external_id, state)
+            collection_id, written = self.repository.upsert_collection(
+                conn, self.source_name, item, creator_id
+            )
+            state.collection_ids[item.external_id] = collection_id
+            report.collections_written += int(written)
+        elif isinstance(item, PostIn):
+            self._persist_post(conn, item, state, report)
+        elif isinstance(item, Prune):
+            report.posts_deleted += self.repository.prune_collection(
+                conn, self.source_name, item.collection_external_id, item.keep
+            )
+        else:
+            raise SourceError(f"source {self.source_name!r} yielded an unknown item: {item!r}")
+
+    def _creator_id(self, conn: Connection, external_id: str, state: _TargetState) -> int:
+        if external_id not in state.creator_ids:
+            known = self.repository.creator_ids(conn, self.source_name, [external_id])
+            if external_id not in known:
+                raise SourceError(
+                    f"source {self.source_name!r} referenced creator {external_id!r} "
+                    "before yielding it"
+                )
+            state.creator_ids.update(known)
+        return state.creator_ids[external_id]
+
+    def _persist_post(self, conn: Connection, post: PostIn, state: _TargetState,
+                      report: SyncReport) -> None:
+        creator_id = self._creator_id(conn, post.creator_external_id, state)
+        missing = [ref.external_id for ref in post.collections
+                   if ref.external_id not in state.collection_ids]
+        if missing:
+            state.collection_ids.update(
+                self.repository.collection_ids(conn, self.source_name, missing)
+            )
+        positions = {
+            state.collection_ids[ref.external_id]: ref.position
+            for ref in post.collections if ref.external_id in state.collection_ids
+        }
+        if not post.has_text:
+            state.no_text_posts += 1
+        write = self.repository.upsert_post(conn, self.source_name, post, creator_id, positions)
+        if not write.changed:
+            report.posts_unchanged += 1
+            return
+        report.posts_written += 1
+        links = [(media, self._media_id(conn, media, state, report)) for media in post.media]
+        self.repository.link_media(conn, write.id, links)
+        state.events.append(("post_stored", {"post_id": write.id, "post": post,
+                                             "created": write.created}))
+
+    def _media_id(self, conn: Connection, media: MediaIn, state: _TargetState,
+                  report: SyncReport) -> int:
+        known = self.repository.media_id_for_key(conn, self.source_name, media.key)
+        if known is not None:
+            report.media_reused += 1
+            return known
+        if media.data is not None:
+            sha256, size, created = self.store.put_bytes(media.data)
+        else:
+            with self.source.open_media(media) as stream:
+                sha256, size, created = self.store.put_stream(stream)
+        mime_type, kind = describe_media(media)
+        stored = StoredMedia(sha256=sha256, size=size, mime_type=mime_type, kind=kind,
+                             created=created)
+        media_id = self.repository.upsert_media_file(conn, stored, media.metadata)
+        self.repository.remember_media_key(conn, self.source_name, media.key, media_id)
+        if created:
+            report.media_stored += 1
+            state.events.append(("media_stored", {"media": stored}))
+        else:
+            report.media_reused += 1
+        return media_id

@@ -1,0 +1,212 @@
+"""The small frozen spec objects that registration hooks return, and the protocols they build.
+
+A plugin names what it adds with a spec (``SourceSpec``, ``SearchBackendSpec``, ...); the host
+picks implementations by configured name and calls the spec's ``factory`` only when that thing
+is actually used, so heavy imports stay out of start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from alejandria.models import (
+    Availability,
+    JsonDict,
+    MediaIn,
+    MediaKind,
+    SearchHit,
+    SearchQuery,
+    SyncItem,
+    SyncTarget,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from alejandria.settings import Settings
+
+SearchKind = Literal["fulltext", "semantic", "transcripts", "hybrid"]
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source factory receives: settings, the user's credentials and per-sync options."""
+
+    settings: Settings
+    credentials: JsonDict | None = None
+    options: JsonDict = field(default_factory=dict)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A fetcher: turns targets into ``SyncItem`` streams. It never touches the database."""
+
+    def authenticate(self) -> None:
+        """Check credentials; raise ``SourceAuthError`` with what to do when they are bad."""
+
+    def resolve(self, targets: Sequence[str]) -> Iterator[SyncTarget]:
+        """Expand user targets (paths, URLs, names) into sync units with stable scopes."""
+        ...
+
+    def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[SyncItem]:
+        """Yield creators, collections, posts and checkpoints for one target.
+
+        ``cursor`` is the last ``Checkpoint.cursor`` committed for ``target.scope`` (or None).
+        Raise ``ItemRejected`` for a target that cannot be archived; the sync goes on.
+        """
+        ...
+
+    def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
+        """Open a stream over a media file's bytes (only called for keys not yet stored)."""
+        ...
+
+
+class BaseSource:
+    """Convenience base: no authentication and no streamed media."""
+
+    def authenticate(self) -> None:
+        return None
+
+    def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
+        raise NotImplementedError(f"{type(self).__name__} cannot stream media {media.key!r}")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source: ``alejandria sync NAME TARGET...``."""
+
+    name: str
+    factory: Callable[[SourceContext], Source]
+    description: str = ""
+    credentials_model: type[BaseModel] | None = None
+    capabilities: frozenset[str] = frozenset()
+    url_patterns: tuple[str, ...] = ()
+    plugin: str = ""
+
+
+# --- media processors ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessorContext:
+    settings: Settings
+    options: JsonDict = field(default_factory=dict)
+
+
+class Processor(Protocol):
+    """Derives data from one stored media file (probe, thumbnails, transcripts, ...)."""
+
+    def availability(self) -> Availability: ...
+
+    def process(self, path: Path, media: JsonDict) -> JsonDict:
+        """Process the file at ``path``; return what was derived (stored by the pipeline)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProcessorSpec:
+    name: str
+    accepts: frozenset[MediaKind]
+    factory: Callable[[ProcessorContext], Processor]
+    queue: str = "media"
+    description: str = ""
+    plugin: str = ""
+
+
+# --- search --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What a search backend factory receives."""
+
+    settings: Settings
+    engine: Engine
+    capabilities: frozenset[str] = frozenset()
+    backends: Callable[[str], SearchBackend] | None = None
+
+
+class SearchBackend(Protocol):
+    def availability(self) -> Availability:
+        """Whether this backend can run here; if not, the reason names what is missing."""
+        ...
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Hits for ``query``, best first. Must accept any string without raising SQL errors."""
+        ...
+
+
+@dataclass(frozen=True)
+class SearchBackendSpec:
+    name: str
+    kind: SearchKind
+    factory: Callable[[SearchContext], SearchBackend]
+    description: str = ""
+    plugin: str = ""
+
+
+# --- models (embedders, transcribers) ------------------------------------------------------
+
+
+class Embedder(Protocol):
+    model_name: str
+    dimensions: int
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    name: str
+    factory: Callable[[Settings], Embedder]
+    dimensions: int | None = None
+    description: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class TranscriptSegment:
+    start_s: float
+    end_s: float
+    text: str
+
+
+class Transcriber(Protocol):
+    model_name: str
+
+    def transcribe(self, path: Path, language: str | None = None) -> list[TranscriptSegment]: ...
+
+
+@dataclass(frozen=True)
+class TranscriberSpec:
+    name: str
+    factory: Callable[[Settings], Transcriber]
+    description: str = ""
+    plugin: str = ""
+
+
+# --- migrations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrationSpec:
+    """An Alembic version directory a plugin owns (its own branch of the migration graph)."""
+
+    name: str
+    path: Path
+    plugin: str = ""
+
+
+AnySpec = (
+    SourceSpec | ProcessorSpec | SearchBackendSpec | EmbedderSpec | TranscriberSpec | MigrationSpec
+)
+

@@ -1,0 +1,390 @@
+"""Idempotent writes and the reads the pipeline needs, on one connection/transaction.
+
+Every upsert is keyed by ``(source, external_id)`` and compares a content hash first, so syncing
+the same content twice issues no writes at all, and changed content updates in place (ids,
+and so users' notes and lists, survive).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from alejandria.db.schema import (
+    chunks,
+    collections,
+    creators,
+    jobs,
+    media_files,
+    media_keys,
+    post_collections,
+    post_media,
+    posts,
+    sync_cursors,
+    transcriptions,
+    users,
+)
+from alejandria.models import (
+    ChunkIn,
+    CollectionIn,
+    CreatorIn,
+    JsonDict,
+    MediaIn,
+    MediaKind,
+    PostIn,
+    StoredMedia,
+)
+from alejandria.textsearch import strip_nul
+
+#: Long texts without source-given chunks are split near this many characters.
+CHUNK_TARGET_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class PostWrite:
+    id: int
+    created: bool
+    changed: bool
+
+
+def _hash_json(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Repository:
+    """Reads and writes for one installation; ``language`` is the text-search configuration."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    # -- creators and collections --------------------------------------------------------
+
+    def upsert_creator(self, conn: Connection, source: str, creator: CreatorIn) -> tuple[int, bool]:
+        digest = _hash_json(creator.model_dump(mode="json"))
+        existing = conn.execute(
+            select(creators.c.id, creators.c.content_hash).where(
+                creators.c.source == source, creators.c.external_id == creator.external_id
+            )
+        ).first()
+        if existing is not None and existing.content_hash == digest:
+            return existing.id, False
+        values = {
+            "name": creator.name,
+            "url": creator.url,
+            "avatar_url": creator.avatar_url,
+            "metadata": creator.metadata,
+            "content_hash": digest,
+        }
+        stmt = insert(creators).values(source=source, external_id=creator.external_id, **values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[creators.c.source, creators.c.external_id],
+            set_={**values, "updated_at": func.now()},
+        ).returning(creators.c.id)
+        return conn.execute(stmt).scalar_one(), True
+
+    def upsert_collection(self, conn: Connection, source: str, collection: CollectionIn,
+                          creator_id: int) -> tuple[int, bool]:
+        digest = _hash_json([collection.model_dump(mode="json"), creator_id])
+        existing = conn.execute(
+            select(collections.c.id, collections.c.content_hash).where(
+                collections.c.source == source,
+                collections.c.external_id == collection.external_id,
+            )
+        ).first()
+        if existing is not None and existing.content_hash == digest:
+            return existing.id, False
+        values = {
+            "creator_id": creator_id,
+            "title": strip_nul(collection.title),
+            "description": collection.description,
+            "cover_url": collection.cover_url,
+            "metadata": collection.metadata,
+            "content_hash": digest,
+        }
+        stmt = insert(collections).values(
+            source=source, external_id=collection.external_id, **values
+        ).on_conflict_do_update(
+            index_elements=[collections.c.source, collections.c.external_id],
+            set_={**values, "updated_at": func.now()},
+        ).returning(collections.c.id)
+        return conn.execute(stmt).scalar_one(), True
+
+    def creator_ids(self, conn: Connection, source: str,
+                    external_ids: Iterable[str]) -> dict[str, int]:
+        wanted = list(set(external_ids))
+        rows = conn.execute(
+            select(creators.c.external_id, creators.c.id).where(
+                creators.c.source == source, creators.c.external_id.in_(wanted)
+            )
+        )
+        return {row.external_id: row.id for row in rows}
+
+    def collection_ids(self, conn: Connection, source: str,
+                       external_ids: Iterable[str]) -> dict[str, int]:
+        wanted = list(set(external_ids))
+        if not wanted:
+            return {}
+        rows = conn.execute(
+            select(collections.c.external_id, collections.c.id).where(
+                collections.c.source == source, collections.c.external_id.in_(wanted)
+            )
+        )
+        return {row.external_id: row.id for row in rows}
+
+    # -- posts ---------------------------------------------------------------------------
+
+    def find_post(self, conn: Connection, source: str, external_id: str) -> tuple[int, str] | None:
+        row = conn.execute(
+            select(posts.c.id, posts.c.content_hash).where(
+                posts.c.source == source, posts.c.external_id == external_id
+            )
+        ).first()
+        return (row.id, row.content_hash) if row is not None else None
+
+    def upsert_post(self, conn: Connection, source: str, post: PostIn, creator_id: int,
+                    collection_positions: dict[int, int | None]) -> PostWrite:
+        """Insert or update a post with its chunks and collection memberships.
+
+        Unchanged content (same hash) writes nothing. Media links are written separately by
+        ``link_media`` once the files are stored.
+        """
+        digest = post.content_hash()
+        existing = self.find_post(conn, source, post.external_id)
+        if existing is not None and existing[1] == digest:
+            return PostWrite(id=existing[0], created=False, changed=False)
+        kinds = Counter(media.kind for media in post.media)
+        values = {
+            "creator_id": creator_id,
+            "title": strip_nul(post.title),
+            "content_text": strip_nul(post.text),
+            "content_html": strip_nul(post.html) if post.html is not None else None,
+            "url": post.url,
+            "published_at": post.published_at,
+            "edited_at": post.edited_at,
+            "tags": list(post.tags),
+            "has_text": post.has_text,
+            "image_count": kinds[MediaKind.IMAGE],
+            "video_count": kinds[MediaKind.VIDEO],
+            "audio_count": kinds[MediaKind.AUDIO],
+            "metadata": post.metadata,
+            "content_hash": digest,
+        }
+        stmt = insert(posts).values(source=source, external_id=post.external_id, **values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[posts.c.source, posts.c.external_id],
+            set_={**values, "updated_at": func.now()},
+        ).returning(posts.c.id)
+        post_id = conn.execute(stmt).scalar_one()
+        self._write_chunks(conn, post_id, post)
+        self._write_collections(conn, post_id, collection_positions)
+        return PostWrite(id=post_id, created=existing is None, changed=True)
+
+    def _write_chunks(self, conn: Connection, post_id: int, post: PostIn) -> None:
+        pieces = post.chunks or tuple(ChunkIn(text=piece) for piece in split_text(post.text))
+        if not pieces:
+            pieces = (ChunkIn(text=""),)
+        heading = strip_nul(post.title)
+        tags = " ".join(post.tags)
+        rows = [
+            {
+                "post_id": post_id,
+                "ordinal": ordinal,
+                "kind": _chunk_kind(piece),
+                "page": piece.page,
+                "start_s": piece.start_s,
+                "end_s": piece.end_s,
+                "heading": heading,
+                "tags": tags,
+                "text": strip_nul(piece.text),
+                "text_hash": hashlib.sha256(piece.text.encode()).hexdigest(),
+                "ts_config": self.language,
+            }
+            for ordinal, piece in enumerate(pieces)
+        ]
+        stmt = insert(chunks)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[chunks.c.post_id, chunks.c.ordinal],
+                set_={name: stmt.excluded[name] for name in rows[0] if name not in
+                      ("post_id", "ordinal")},
+            ),
+            rows,
+        )
+        conn.execute(delete(chunks).where(chunks.c.post_id == post_id,
+                                          chunks.c.ordinal >= len(rows)))
+
+    def _write_collections(self, conn: Connection, post_id: int,
+                           positions: dict[int, int | None]) -> None:
+        conn.execute(delete(post_collections).where(
+            post_collections.c.post_id == post_id,
+            post_collections.c.collection_id.not_in(list(positions) or [-1]),
+        ))
+        if positions:
+            stmt = insert(post_collections)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[post_collections.c.post_id, post_collections.c.collection_id],
+                    set_={"position": stmt.excluded.position},
+                ),
+                [{"post_id": post_id, "collection_id": cid, "position": pos}
+                 for cid, pos in positions.items()],
+            )
+
+    def prune_collection(self, conn: Connection, source: str, collection_external_id: str,
+                         keep: Sequence[str]) -> int:
+        """Delete the collection's posts (of this source) whose external ids are not in ``keep``."""
+        collection_id = conn.execute(
+            select(collections.c.id).where(collections.c.source == source,
+                                           collections.c.external_id == collection_external_id)
+        ).scalar_one_or_none()
+        if collection_id is None:
+            return 0
+        members = select(post_collections.c.post_id).where(
+            post_collections.c.collection_id == collection_id
+        )
+        result = conn.execute(
+            delete(posts).where(
+                posts.c.id.in_(members),
+                posts.c.source == source,
+                posts.c.external_id.not_in(list(keep) or [""]),
+            )
+        )
+        return result.rowcount or 0
+
+    # -- media ---------------------------------------------------------------------------
+
+    def media_id_for_key(self, conn: Connection, source: str, key: str) -> int | None:
+        return conn.execute(
+            select(media_keys.c.media_id).where(media_keys.c.source == source,
+                                                media_keys.c.key == key)
+        ).scalar_one_or_none()
+
+    def upsert_media_file(self, conn: Connection, stored: StoredMedia,
+                          metadata: JsonDict | None = None) -> int:
+        stmt = insert(media_files).values(
+            sha256=stored.sha256, kind=stored.kind.value, mime_type=stored.mime_type,
+            size=stored.size, metadata=metadata or {},
+        )
+        # DO UPDATE (a no-op assignment) so RETURNING yields the id of an existing row too.
+        stmt = stmt.on_conflict_do_update(index_elements=[media_files.c.sha256],
+                                          set_={"sha256": stmt.excluded.sha256})
+        return conn.execute(stmt.returning(media_files.c.id)).scalar_one()
+
+    def remember_media_key(self, conn: Connection, source: str, key: str, media_id: int) -> None:
+        conn.execute(insert(media_keys).values(source=source, key=key, media_id=media_id)
+                     .on_conflict_do_nothing())
+
+    def link_media(self, conn: Connection, post_id: int,
+                   links: Sequence[tuple[MediaIn, int]]) -> None:
+        """Make the post's media exactly ``links`` (media description, media id)."""
+        keys = [media.key for media, _ in links]
+        conn.execute(delete(post_media).where(post_media.c.post_id == post_id,
+                                              post_media.c.key.not_in(keys or [""])))
+        if not links:
+            return
+        stmt = insert(post_media)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[post_media.c.post_id, post_media.c.key],
+                set_={name: stmt.excluded[name] for name in
+                      ("media_id", "role", "position", "caption", "filename", "original_url",
+                       "is_cover")},
+            ),
+            [
+                {
+                    "post_id": post_id, "media_id": media_id, "key": media.key,
+                    "role": media.role, "position": media.position, "caption": media.caption,
+                    "filename": media.filename, "original_url": media.url,
+                    "is_cover": media.role == "cover",
+                }
+                for media, media_id in links
+            ],
+        )
+
+    # -- cursors -------------------------------------------------------------------------
+
+    def get_cursor(self, conn: Connection, source: str, scope: str) -> JsonDict | None:
+        return conn.execute(
+            select(sync_cursors.c.cursor).where(sync_cursors.c.source == source,
+                                                sync_cursors.c.scope == scope)
+        ).scalar_one_or_none()
+
+    def get_cursors(self, conn: Connection, source: str,
+                    scopes: Sequence[str]) -> dict[str, JsonDict]:
+        if not scopes:
+            return {}
+        rows = conn.execute(
+            select(sync_cursors.c.scope, sync_cursors.c.cursor).where(
+                sync_cursors.c.source == source, sync_cursors.c.scope.in_(list(scopes))
+            )
+        )
+        return {row.scope: row.cursor for row in rows}
+
+    def set_cursor(self, conn: Connection, source: str, scope: str, cursor: JsonDict) -> None:
+        stmt = insert(sync_cursors).values(source=source, scope=scope, cursor=cursor)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=[sync_cursors.c.source, sync_cursors.c.scope],
+            set_={"cursor": cursor, "last_error": None, "updated_at": func.now()},
+        ))
+
+    def record_sync_error(self, conn: Connection, source: str, scope: str, message: str) -> None:
+        stmt = insert(sync_cursors).values(source=source, scope=scope, cursor={},
+                                           last_error=message)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=[sync_cursors.c.source, sync_cursors.c.scope],
+            set_={"last_error": message, "updated_at": func.now()},
+        ))
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def stats(self, conn: Connection) -> dict[str, int]:
+        tables = {
+            "creators": creators, "collections": collections, "posts": posts,
+            "media_files": media_files, "transcriptions": transcriptions, "users": users,
+            "jobs": jobs,
+        }
+        return {
+            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in tables.items()
+        }
+
+
+def _chunk_kind(piece: ChunkIn) -> str:
+    if piece.page is not None:
+        return "page"
+    if piece.start_s is not None:
+        return "transcript"
+    return "text"
+
+
+def split_text(value: str, target: int = CHUNK_TARGET_CHARS) -> list[str]:
+    """Split on paragraph breaks into pieces of about ``target`` characters."""
+    value = value.strip()
+    if len(value) <= target:
+        return [value] if value else []
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for paragraph in value.split("\n\n"):
+        if size and size + len(paragraph) > target:
+            pieces.append("\n\n".join(current))
+            current, size = [], 0
+        while len(paragraph) > 2 * target:
+            cut = paragraph.rfind(" ", 0, target)
+            cut = cut if cut > target // 2 else target
+            pieces.append(paragraph[:cut])
+            paragraph = paragraph[cut:].lstrip()
+        current.append(paragraph)
+        size += len(paragraph) + 2
+    if current:
+        pieces.append("\n\n".join(current))
+    return pieces
+

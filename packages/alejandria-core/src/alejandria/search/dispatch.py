@@ -1,0 +1,30 @@
+"""Choosing a search backend for a query, and saying why a mode cannot run."""
+
+from __future__ import annotations
+
+from alejandria.errors import SearchUnavailable
+from alejandria.plugin_types import SearchBackend, SearchBackendSpec, SearchContext
+
+#: Preference order for ``--mode auto``: the richest mode that can run here.
+AUTO_ORDER = ("hybrid", "fulltext")
+
+
+def choose_backend(mode: str, query_text: str, specs: dict[str, SearchBackendSpec],
+                   context: SearchContext) -> tuple[str, SearchBackend]:
+    """Return ``(name, backend)`` for ``mode``; ``auto`` picks full-text for short keywords."""
+    if mode == "auto":
+        keywordish = len(query_text.split()) <= 2
+        for name in ("fulltext",) if keywordish else AUTO_ORDER:
+            if name in specs:
+                backend = specs[name].factory(context)
+                if backend.availability().available:
+                    return name, backend
+        raise SearchUnavailable("no search backend can run here (is alejandria-core installed?)")
+    if mode not in specs:
+        known = ", ".join(["auto", *sorted(specs)])
+        raise SearchUnavailable(f"unknown search mode {mode!r} (available: {known})")
+    backend = specs[mode].factory(context)
+    availability = backend.availability()
+    if not availability.available:
+        raise SearchUnavailable(f"{mode} search is unavailable: {availability.reason}")
+    return mode, backend

@@ -1,0 +1,74 @@
+"""Settings, read once from the environment (``ALEJANDRIA_*``) into one object passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Text search configurations Postgres ships in every build, pgserver's included.
+TEXT_SEARCH_LANGUAGES = frozenset(
+    {
+        "simple", "arabic", "armenian", "basque", "catalan", "danish", "dutch", "english",
+        "finnish", "french", "german", "greek", "hindi", "hungarian", "indonesian", "irish",
+        "italian", "lithuanian", "nepali", "norwegian", "portuguese", "romanian", "russian",
+        "serbian", "spanish", "swedish", "tamil", "turkish", "yiddish",
+    }
+)
+
+
+def default_data_dir() -> Path:
+    """The user's data dir for Alejandria (e.g. ``~/.local/share/alejandria``)."""
+    return Path(platformdirs.user_data_dir("alejandria", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Installation-wide settings.
+
+    All state lives under ``data_dir`` unless ``database_url`` points at another Postgres.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ALEJANDRIA_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: SecretStr | None = None
+    search_language: str = "spanish"
+    disabled_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    load_plugins: bool = True
+    min_free_disk_mb: int = 500
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("search_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in TEXT_SEARCH_LANGUAGES:
+            known = ", ".join(sorted(TEXT_SEARCH_LANGUAGES))
+            raise ValueError(f"unknown search language {value!r}; choose one of: {known}")
+        return value
+
+    @field_validator("disabled_plugins", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None

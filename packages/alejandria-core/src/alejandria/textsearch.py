@@ -1,0 +1,87 @@
+"""Accent-insensitive full-text helpers shared by indexing and querying.
+
+pgserver's Postgres has no ``unaccent`` extension, so accents are folded here, in Python, with a
+one-to-one character mapping: a folded string has the same length as the original, which lets
+``restore_accents`` put the user's original spelling back into ``ts_headline`` snippets that
+Postgres computed over folded text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+#: Markers ts_headline puts around matches; chosen to be unlikely in real text.
+HIGHLIGHT_START = "\x1e"
+HIGHLIGHT_STOP = "\x1f"
+FRAGMENT_DELIMITER = " … "
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, int]:
+    """Map each accented Latin letter to its base letter (é→e, ñ→n, Å→A), one char each."""
+    table: dict[int, int] = {}
+    for code in range(0x00C0, 0x0250):
+        char = chr(code)
+        base = unicodedata.normalize("NFD", char)[0]
+        if base != char and base.isascii() and base.isalpha():
+            table[code] = ord(base)
+    return table
+
+
+def fold_accents(value: str) -> str:
+    """Remove diacritics from Latin letters; length is preserved."""
+    return value.translate(_fold_table())
+
+
+def strip_nul(value: str) -> str:
+    """Postgres text cannot hold NUL characters."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def restore_accents(headline: str, original: str) -> str:
+    """Re-apply the original spelling to a headline computed over ``fold_accents(original)``.
+
+    Each fragment of the headline (markers removed) is located in the folded text and replaced
+    with the same span of the original. Fragments that cannot be located are kept as they are.
+    """
+    folded = fold_accents(original)
+    pieces: list[str] = []
+    search_from = 0
+    for fragment in headline.split(FRAGMENT_DELIMITER):
+        plain = fragment.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
+        at = folded.find(plain, search_from) if plain else -1
+        if at < 0:
+            at = folded.find(plain) if plain else -1
+        if at < 0:
+            pieces.append(fragment)
+            continue
+        source = original[at : at + len(plain)]
+        rebuilt: list[str] = []
+        cursor = 0
+        for char in fragment:
+            if char in (HIGHLIGHT_START, HIGHLIGHT_STOP):
+                rebuilt.append(char)
+            else:
+                rebuilt.append(source[cursor])
+                cursor += 1
+        pieces.append("".join(rebuilt))
+        search_from = at + len(plain)
+    return FRAGMENT_DELIMITER.join(pieces)
+
+
+def render_highlights(snippet: str, start: str = "[", stop: str = "]") -> str:
+    """Turn the internal highlight markers into visible ones (``**``, ``<mark>``, ...)."""
+    return snippet.replace(HIGHLIGHT_START, start).replace(HIGHLIGHT_STOP, stop)
+
+
+def fold_function_sql() -> str:
+    """``CREATE FUNCTION alejandria_fold``: the same mapping as ``fold_accents``, in SQL."""
+    table = _fold_table()
+    accented = "".join(chr(code) for code in table)
+    plain = "".join(chr(code) for code in table.values())
+    return (
+        "CREATE OR REPLACE FUNCTION alejandria_fold(text) RETURNS text "
+        "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+        f"AS $$ SELECT translate($1, '{accented}', '{plain}') $$"
+    )
