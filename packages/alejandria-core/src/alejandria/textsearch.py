@@ -11,9 +11,9 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-#: Markers ts_headline puts around matches; chosen to be unlikely in real text.
-HIGHLIGHT_START = "\x1e"
-HIGHLIGHT_STOP = "\x1f"
+#: Markers ts_headline puts around matches: private-use characters, never whitespace.
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_STOP = "\ue001"
 FRAGMENT_DELIMITER = " … "
 
 

@@ -36,7 +36,7 @@ FOLD_FUNCTION = "alejandria_fold"
 CHUNK_VECTOR = (
     "setweight(to_tsvector(ts_config, alejandria_fold(heading)), 'A') || "
     "setweight(to_tsvector(ts_config, alejandria_fold(text)), 'B') || "
-    "setweight(to_tsvector('simple'::regconfig, alejandria_fold(tags)), 'C')"
+    "setweight(to_tsvector(ts_config, alejandria_fold(tags)), 'C')"
 )
 SEGMENT_VECTOR = "to_tsvector(ts_config, alejandria_fold(coalesce(corrected_text, text)))"
 

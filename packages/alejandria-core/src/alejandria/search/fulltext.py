@@ -37,17 +37,25 @@ FILTERS = """
 SEARCH_SQL = f"""
 WITH q AS (SELECT websearch_to_tsquery(CAST(:config AS regconfig),
                                        alejandria_fold(:query)) AS query),
-best AS (
-    SELECT DISTINCT ON (c.post_id)
-           c.post_id, c.id AS chunk_id, c.page, c.start_s, c.media_id,
-           ts_rank(c.search_vector, q.query, 1) AS rank
+matches AS (
+    SELECT c.post_id, c.id AS chunk_id, c.page, c.start_s, c.media_id, c.ordinal,
+           ts_rank(c.search_vector, q.query, 1) AS rank,
+           ts_rank(ARRAY[0, 0, 1, 0]::float4[], c.search_vector, q.query, 1) AS body_rank
     FROM chunks c
     CROSS JOIN q
     JOIN posts p ON p.id = c.post_id
     JOIN creators cr ON cr.id = p.creator_id
     WHERE c.search_vector @@ q.query
     {FILTERS}
-    ORDER BY c.post_id, rank DESC, c.ordinal
+),
+best AS (
+    -- a post scores by its best chunk; the snippet/page come from the chunk whose own text
+    -- (weight B) matches best, since every chunk carries the post's title and tags
+    SELECT DISTINCT ON (post_id)
+           post_id, chunk_id, page, start_s, media_id,
+           max(rank) OVER (PARTITION BY post_id) AS rank
+    FROM matches
+    ORDER BY post_id, body_rank DESC, rank DESC, ordinal
 ),
 page AS (
     SELECT * FROM best ORDER BY rank DESC, post_id LIMIT :limit OFFSET :offset

@@ -221,7 +221,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('text_hash', sa.String(length=64), nullable=False),
     sa.Column('ts_config', postgresql.REGCONFIG(), nullable=False),
-    sa.Column('search_vector', postgresql.TSVECTOR(), sa.Computed("setweight(to_tsvector(ts_config, alejandria_fold(heading)), 'A') || setweight(to_tsvector(ts_config, alejandria_fold(text)), 'B') || setweight(to_tsvector('simple'::regconfig, alejandria_fold(tags)), 'C')", persisted=True), nullable=True),
+    sa.Column('search_vector', postgresql.TSVECTOR(), sa.Computed("setweight(to_tsvector(ts_config, alejandria_fold(heading)), 'A') || setweight(to_tsvector(ts_config, alejandria_fold(text)), 'B') || setweight(to_tsvector(ts_config, alejandria_fold(tags)), 'C')", persisted=True), nullable=True),
     sa.ForeignKeyConstraint(['media_id'], ['media_files.id'], name=op.f('fk_chunks_media_id_media_files'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['post_id'], ['posts.id'], name=op.f('fk_chunks_post_id_posts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chunks')),

@@ -1,0 +1,1 @@
+"""The ``alejandria`` command line. Its contract (commands, flags, JSON shapes) is stable."""

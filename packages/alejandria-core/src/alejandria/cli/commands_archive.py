@@ -1,0 +1,123 @@
+"""``sync``, ``search`` and ``stats``: the everyday commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from alejandria.cli.context import open_archive
+from alejandria.cli.output import highlighted, print_json, stderr_console, stdout_console
+from alejandria.models import SyncReport
+from alejandria.pipeline import ProgressEvent
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+@click.command()
+@click.argument("source")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Source option, e.g. -o pages_per_post=20 (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON.")
+@click.pass_context
+def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tuple[str, ...],
+         as_json: bool) -> None:
+    """Archive TARGETS (files, folders, URLs, names) with SOURCE (e.g. pdf)."""
+    parsed = _parse_options(options)
+    console = stderr_console()
+    with open_archive(ctx) as archive:
+        show_progress = console.is_terminal and not as_json
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TextColumn("{task.fields[label]}"),
+                      console=console, transient=True, disable=not show_progress) as bar:
+            task = bar.add_task(f"sync {source}", total=None, label="")
+
+            def on_progress(event: ProgressEvent) -> None:
+                bar.update(task, total=event.total, completed=event.done,
+                           label=escape(event.label))
+
+            report = archive.sync(source, *targets, options=parsed, progress=on_progress)
+    if as_json:
+        print_json({**report.model_dump(mode="json"), "ok": report.ok})
+    else:
+        _print_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def _print_report(report: SyncReport) -> None:
+    console = stderr_console()
+    for notice in report.notices:
+        console.print(f"[yellow]note:[/] {escape(notice.subject)}: {escape(notice.message)}")
+    for error in report.errors:
+        console.print(f"[bold red]error:[/] {escape(error.subject)}: {escape(error.message)}")
+    failed = f", [red]{len(report.errors)} failed[/]" if report.errors else ""
+    console.print(
+        f"{report.source}: {report.targets} target(s), {report.skipped_unchanged} unchanged; "
+        f"{report.posts_written} post(s) written, {report.posts_unchanged} unchanged, "
+        f"{report.posts_deleted} removed; {report.media_stored} media file(s) stored, "
+        f"{report.media_reused} reused{failed}"
+    )
+
+
+@click.command()
+@click.argument("query")
+@click.option("--mode", default="auto", show_default=True,
+              help="auto, fulltext, or any installed search backend.")
+@click.option("--source", default=None, help="Only posts from this source.")
+@click.option("--creator", default=None, help="Only posts by this creator (name or id).")
+@click.option("--collection", default=None, help="Only posts in this collection (title or id).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON array.")
+@click.pass_context
+def search(ctx: click.Context, query: str, mode: str, source: str | None, creator: str | None,
+           collection: str | None, limit: int, as_json: bool) -> None:
+    """Search the archive. Any text is a valid QUERY ("quoted phrases", -exclusions, or)."""
+    with open_archive(ctx) as archive:
+        hits = archive.search(query, mode=mode, source=source, creator=creator,
+                              collection=collection, limit=limit)
+    if as_json:
+        print_json([hit.model_dump(mode="json") for hit in hits])
+        return
+    console = stdout_console()
+    if not hits:
+        console.print("no matches")
+        return
+    for rank, hit in enumerate(hits, 1):
+        where = f" · page {hit.page}" if hit.page is not None else ""
+        book = f" · {escape(hit.collection)}" if hit.collection else ""
+        console.print(f"[bold]{rank}. {escape(hit.title)}[/]  [dim]{escape(hit.creator)}{book}"
+                      f"{where} · {hit.source} #{hit.post_id}[/]")
+        console.print(f"   {highlighted(hit.snippet, hit.highlights)}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print counts as JSON.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts of creators, collections, posts, media files, transcriptions, users and jobs."""
+    with open_archive(ctx) as archive:
+        counts = archive.stats()
+    if as_json:
+        print_json(counts)
+        return
+    for name, count in counts.items():
+        click.echo(f"{name.replace('_', ' '):<15} {count}")
+
+
+COMMANDS = [sync, search, stats]

@@ -1,0 +1,17 @@
+"""Opening the archive for a CLI command, with the plugin switches the user gave."""
+
+from __future__ import annotations
+
+import click
+
+from alejandria.api import Archive
+from alejandria.plugins import get_plugin_manager
+from alejandria.settings import Settings
+
+
+def open_archive(ctx: click.Context, *, migrate: bool | None = None) -> Archive:
+    settings = Settings()
+    no_plugins = bool((ctx.find_root().obj or {}).get("no_plugins"))
+    plugins = get_plugin_manager(settings.load_plugins and not no_plugins,
+                                 tuple(settings.disabled_plugins))
+    return Archive.open(settings=settings, plugins=plugins, migrate=migrate)

@@ -1,0 +1,86 @@
+"""Entry point and command group. Plugins are loaded only when a command needs them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from alejandria.cli.output import fail
+
+
+class AlejandriaGroup(click.Group):
+    """Adds plugin commands (``register_commands``) on first lookup, and turns our errors into
+    one readable line instead of a traceback."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self, ctx: click.Context) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        if ctx.params.get("no_plugins"):
+            return
+        from alejandria.plugins import get_plugin_manager
+        from alejandria.settings import Settings
+
+        settings = Settings()
+        get_plugin_manager(settings.load_plugins, tuple(settings.disabled_plugins)) \
+            .register_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands(ctx)
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from alejandria.errors import AlejandriaError
+
+        try:
+            return super().invoke(ctx)
+        except AlejandriaError as exc:
+            fail(str(exc), code=2)
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+        return None
+
+
+def _version() -> str:
+    from alejandria import __version__
+
+    return __version__
+
+
+@click.group(cls=AlejandriaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=None, package_name="alejandria-core", prog_name="alejandria",
+                      message="%(prog)s %(version)s")
+@click.option("--no-plugins", is_flag=True, help="Load only core's built-ins (for debugging).")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, no_plugins: bool, verbose: int) -> None:
+    """Alejandria: archive the content you paid for, and search it."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"no_plugins": no_plugins}
+
+
+def _register_builtin_commands() -> None:
+    from alejandria.cli import commands_admin, commands_archive
+
+    for module in (commands_archive, commands_admin):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register_builtin_commands()
+
+
+def main() -> None:
+    cli(prog_name="alejandria")

@@ -1,0 +1,108 @@
+"""Health checks behind ``alejandria doctor`` (and, later, the web's health endpoint)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from alejandria.db.capabilities import detect_capabilities
+from alejandria.db.engine import open_database
+from alejandria.db.migrate import current_revisions, head_revisions
+from alejandria.errors import AlejandriaError
+from alejandria.plugins import PluginManager
+from alejandria.settings import Settings
+
+Status = Literal["ok", "warn", "fail"]
+MIN_SERVER_VERSION = 140000
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def run_checks(settings: Settings, plugins: PluginManager) -> list[Check]:
+    checks = [_check_data_dir(settings), *_check_plugins(plugins)]
+    checks += _check_database(settings, plugins)
+    return checks
+
+
+def _check_data_dir(settings: Settings) -> Check:
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return Check("data dir", "fail", f"cannot create {path}: {exc.strerror}")
+    if not os.access(path, os.W_OK):
+        return Check("data dir", "fail", f"{path} is not writable")
+    free_mb = shutil.disk_usage(path).free // (1024 * 1024)
+    if free_mb < settings.min_free_disk_mb:
+        return Check("data dir", "fail",
+                     f"{path}: only {free_mb} MB free (minimum {settings.min_free_disk_mb} MB)")
+    return Check("data dir", "ok", f"{path} ({free_mb:,} MB free)")
+
+
+def _check_plugins(plugins: PluginManager) -> list[Check]:
+    checks = []
+    broken = [info for info in plugins.plugins() if info.error]
+    for info in broken:
+        checks.append(Check(f"plugin {info.name}", "fail",
+                            f"{info.package or info.name}: {info.error}"))
+    try:
+        sources = plugins.sources()
+        backends = plugins.search_backends()
+        plugins.migrations()
+    except AlejandriaError as exc:
+        return [*checks, Check("plugins", "fail", str(exc))]
+    loaded = len(plugins.plugins()) - len(broken)
+    checks.append(Check("plugins", "ok",
+                        f"{loaded} loaded; sources: {', '.join(sorted(sources)) or 'none'}; "
+                        f"search: {', '.join(sorted(backends))}"))
+    return checks
+
+
+def _check_database(settings: Settings, plugins: PluginManager) -> list[Check]:
+    try:
+        database = open_database(settings)
+    except AlejandriaError as exc:
+        return [Check("database", "fail", str(exc))]
+    try:
+        with database.engine.connect() as conn:
+            caps = detect_capabilities(conn)
+            current = current_revisions(conn)
+        checks = []
+        if caps.server_version_num < MIN_SERVER_VERSION:
+            checks.append(Check("database", "fail",
+                                f"{database.description}: PostgreSQL {caps.server_version} is "
+                                "too old (14 or newer is needed)"))
+        else:
+            checks.append(Check("database", "ok",
+                                f"{database.description} (PostgreSQL {caps.server_version})"))
+        try:
+            heads = head_revisions(plugins.migrations())
+        except AlejandriaError as exc:
+            heads = set()
+            checks.append(Check("schema", "fail", str(exc)))
+        if heads and current != heads:
+            state = "not created yet" if not current else "behind"
+            if settings.uses_embedded_database:
+                checks.append(Check("schema", "warn", f"schema is {state}; the embedded "
+                                    "database is migrated on first use"))
+            else:
+                checks.append(Check("schema", "fail",
+                                    f"schema is {state}: run 'alejandria db upgrade'"))
+        elif heads:
+            checks.append(Check("schema", "ok", f"up to date ({', '.join(sorted(current))})"))
+        reason = caps.semantic_search_reason
+        checks.append(Check("pgvector", "warn", reason) if reason else
+                      Check("pgvector", "ok", f"pgvector {caps.vector_version}"))
+        return checks
+    finally:
+        database.close()

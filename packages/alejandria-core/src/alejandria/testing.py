@@ -1,0 +1,147 @@
+"""The ``alejandria.testing`` pytest plugin: real Postgres databases and fresh plugin managers.
+
+Installed with alejandria-core (``pytest11`` entry point), so plugin authors get:
+
+- ``alejandria_database_url``: a new, migrated, empty database for this test (created from a
+  template in milliseconds), on ``ALEJANDRIA_TEST_DATABASE_URL`` or an embedded pgserver;
+- ``plugin_manager``: a fresh manager with core's built-ins and the installed plugins;
+- ``register_plugin``: register a module/object of hookimpls for one test (always removed);
+- ``archive``: an open ``Archive`` on that database with a temporary data dir.
+
+Nothing heavy is imported until a fixture is used.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+    from alejandria.plugins import PluginManager
+
+TEST_DATABASE_ENV = "ALEJANDRIA_TEST_DATABASE_URL"
+
+
+def _admin_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from alejandria.db.embedded import to_sqlalchemy_url
+
+    return make_url(to_sqlalchemy_url(url)).render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _execute_autocommit(url: str, statement: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(scope="session")
+def alejandria_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An admin URL for a Postgres server the tests may create databases on."""
+    external = os.environ.get(TEST_DATABASE_ENV)
+    if external:
+        yield _admin_url(external)
+        return
+    from alejandria.db.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pgserver") / "pgdata")
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def alejandria_template_url(alejandria_server_url: str) -> Iterator[str]:
+    """A database migrated once per session; each test copies it."""
+    from sqlalchemy import create_engine
+
+    from alejandria.db.migrate import upgrade
+    from alejandria.plugins import build_plugin_manager
+
+    name = f"alejandria_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _execute_autocommit(alejandria_server_url, f'CREATE DATABASE "{name}"')
+    url = _with_database(alejandria_server_url, name)
+    engine = create_engine(url, poolclass=_null_pool())
+    try:
+        upgrade(engine, build_plugin_manager().migrations())
+    finally:
+        engine.dispose()
+    try:
+        yield url
+    finally:
+        _execute_autocommit(alejandria_server_url, f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def alejandria_database_url(alejandria_server_url: str, alejandria_template_url: str) -> Iterator[str]:
+    """A fresh migrated database for one test, dropped afterwards."""
+    from sqlalchemy.engine import make_url
+
+    template = make_url(alejandria_template_url).database
+    name = f"alejandria_test_{uuid.uuid4().hex[:12]}"
+    _execute_autocommit(alejandria_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _with_database(alejandria_server_url, name)
+    finally:
+        _execute_autocommit(alejandria_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def plugin_manager() -> PluginManager:
+    """A fresh plugin manager: core's built-ins plus the installed entry points."""
+    from alejandria.plugins import build_plugin_manager
+
+    return build_plugin_manager()
+
+
+@pytest.fixture
+def register_plugin(plugin_manager: PluginManager) -> Iterator[Callable[..., None]]:
+    """``register_plugin(module_or_object, name=...)`` for the length of one test."""
+    added: list[str] = []
+
+    def register(plugin: object, name: str | None = None) -> None:
+        plugin_name = name or getattr(plugin, "__name__", None) or f"test-{len(added)}"
+        plugin_manager.register(plugin, plugin_name)
+        added.append(plugin_name)
+
+    yield register
+    for name in added:
+        plugin_manager.unregister(name)
+
+
+@pytest.fixture
+def archive(alejandria_database_url: str, plugin_manager: PluginManager,
+            tmp_path: Path) -> Iterator[Archive]:
+    """An open archive on a fresh database, with its data dir in ``tmp_path``."""
+    from alejandria.api import Archive
+    from alejandria.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=alejandria_database_url)
+    with Archive.open(settings=settings, plugins=plugin_manager, migrate=False) as opened:
+        yield opened

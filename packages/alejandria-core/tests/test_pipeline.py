@@ -1,0 +1,184 @@
+"""Syncing is idempotent, updates changed content, isolates failures and dedups media."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from alejandria.errors import ItemRejected, SourceAuthError
+from alejandria.models import (
+    Checkpoint,
+    CollectionIn,
+    CollectionRef,
+    CreatorIn,
+    MediaIn,
+    MediaKind,
+    PostIn,
+    Prune,
+)
+
+CREATOR = CreatorIn(external_id="ana", name="Ana")
+BOOK = CollectionIn(external_id="book", creator_external_id="ana", title="El libro")
+
+
+def post(external_id: str, title: str, text_: str = "texto", **extra: object) -> PostIn:
+    return PostIn(external_id=external_id, creator_external_id="ana", title=title, text=text_,
+                  collections=(CollectionRef(external_id="book", position=0),), **extra)
+
+
+def test_second_sync_of_same_content_writes_nothing(archive, memory_source):
+    memory_source.content["t1"] = [CREATOR, BOOK, post("p1", "Uno"), post("p2", "Dos"),
+                                   Checkpoint(cursor={"page": 1})]
+    first = archive.sync("memory", "t1")
+    assert first.ok and first.posts_written == 2 and first.creators_written == 1
+    with archive.engine.connect() as conn:
+        before = conn.execute(text("SELECT id, updated_at FROM posts ORDER BY id")).all()
+        xmin_before = conn.execute(text("SELECT max(xmin::text::bigint) FROM posts")).scalar()
+
+    second = archive.sync("memory", "t1")
+
+    assert second.ok
+    assert second.writes == 0 and second.posts_unchanged == 2
+    with archive.engine.connect() as conn:
+        after = conn.execute(text("SELECT id, updated_at FROM posts ORDER BY id")).all()
+        xmin_after = conn.execute(text("SELECT max(xmin::text::bigint) FROM posts")).scalar()
+    assert after == before and xmin_after == xmin_before
+
+
+def test_changed_post_updates_in_place_and_prune_removes_dropped(archive, memory_source):
+    memory_source.content["t1"] = [CREATOR, BOOK, post("p1", "Uno"), post("p2", "Dos"),
+                                   Checkpoint()]
+    archive.sync("memory", "t1")
+    with archive.engine.connect() as conn:
+        p1_id = conn.execute(text("SELECT id FROM posts WHERE external_id='p1'")).scalar_one()
+
+    memory_source.content["t1"] = [CREATOR, BOOK, post("p1", "Uno", "texto nuevo"),
+                                   Prune(collection_external_id="book", keep=("p1",)),
+                                   Checkpoint()]
+    report = archive.sync("memory", "t1")
+
+    assert report.posts_written == 1 and report.posts_deleted == 1
+    with archive.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, content_text FROM posts")).all()
+        chunk_text = conn.execute(text("SELECT text FROM chunks")).scalars().all()
+    assert [(r.id, r.content_text) for r in rows] == [(p1_id, "texto nuevo")]
+    assert chunk_text == ["texto nuevo"]
+
+
+def test_failed_target_rolls_back_and_others_are_archived(archive, memory_source):
+    def broken_items():
+        yield CREATOR
+        yield post("half", "A medias")
+        raise ItemRejected("broken.pdf", "corrupt or unreadable PDF")
+
+    class Lazy(list):
+        def __iter__(self):
+            return broken_items()
+
+    memory_source.content["bad"] = Lazy()
+    memory_source.content["good"] = [CREATOR, post("ok", "Bien"), Checkpoint()]
+
+    report = archive.sync("memory", "bad", "good")
+
+    assert not report.ok
+    assert [(e.subject, e.message) for e in report.errors] == [
+        ("bad", "corrupt or unreadable PDF")]
+    with archive.engine.connect() as conn:
+        titles = conn.execute(text("SELECT title FROM posts")).scalars().all()
+        last_error = conn.execute(
+            text("SELECT last_error FROM sync_cursors WHERE scope='bad'")).scalar_one()
+    assert titles == ["Bien"]
+    assert last_error == "corrupt or unreadable PDF"
+
+
+def test_auth_error_stops_the_sync_with_one_message(archive, memory_source, count):
+    memory_source.content["a"] = SourceAuthError("session expired: log in again")
+    memory_source.content["b"] = [CREATOR, Checkpoint()]
+
+    report = archive.sync("memory", "a", "b")
+
+    assert [e.message for e in report.errors] == ["session expired: log in again"]
+    assert count(archive, "creators") == 0
+
+
+def test_checkpoint_commits_work_before_a_crash(archive, memory_source):
+    def items():
+        yield CREATOR
+        yield post("p1", "Uno")
+        yield Checkpoint(cursor={"after": "p1"})
+        yield post("p2", "Dos")
+        raise RuntimeError("connection reset")
+
+    class Lazy(list):
+        def __iter__(self):
+            return items()
+
+    memory_source.content["t"] = Lazy()
+    report = archive.sync("memory", "t")
+
+    assert "unexpected error: RuntimeError: connection reset" in report.errors[0].message
+    with archive.engine.connect() as conn:
+        titles = conn.execute(text("SELECT title FROM posts")).scalars().all()
+        cursor = conn.execute(text("SELECT cursor FROM sync_cursors")).scalar_one()
+    assert titles == ["Uno"]
+    assert cursor == {"after": "p1"}
+
+
+def test_same_bytes_in_two_posts_are_stored_once(archive, memory_source, count):
+    image = b"\x89PNG\r\n\x1a\n" + b"pixels" * 1000
+    memory_source.blobs = {"k1": image, "k2": image}
+    memory_source.content["t"] = [
+        CREATOR,
+        post("p1", "Uno", media=(MediaIn(key="k1", filename="a.png"),)),
+        post("p2", "Dos", media=(MediaIn(key="k2", filename="b.png", kind=MediaKind.IMAGE),)),
+        Checkpoint(),
+    ]
+
+    report = archive.sync("memory", "t")
+
+    assert report.media_stored == 1 and report.media_reused == 1
+    assert count(archive, "media_files") == 1 and count(archive, "post_media") == 2
+    files = [p for p in archive.media.root.rglob("*") if p.is_file()]
+    assert len(files) == 1 and files[0].read_bytes() == image
+    with archive.engine.connect() as conn:
+        kind, image_count = conn.execute(text(
+            "SELECT m.kind, p.image_count FROM media_files m, posts p WHERE p.external_id='p2'"
+        )).one()
+    assert (kind, image_count) == ("image", 1)
+
+
+def test_known_media_keys_are_not_fetched_again(archive, memory_source):
+    memory_source.blobs = {"k1": b"audio bytes"}
+    memory_source.content["t"] = [CREATOR, post("p1", "Uno", media=(MediaIn(key="k1"),)),
+                                  Checkpoint()]
+    archive.sync("memory", "t")
+    memory_source.content["t"] = [CREATOR,
+                                  post("p1", "Uno editado", media=(MediaIn(key="k1"),)),
+                                  Checkpoint()]
+
+    report = archive.sync("memory", "t")
+
+    assert report.posts_written == 1 and report.media_reused == 1
+    assert memory_source.opened == ["k1"]
+
+
+def test_events_fire_after_commit(archive, memory_source, register_plugin, count):
+    from alejandria import hookimpl
+
+    seen: list[tuple[str, bool, int]] = []
+
+    class Listener:
+        @hookimpl
+        def post_stored(self, archive, post_id, post, created):
+            seen.append((post.title, created, count(archive, "posts")))
+
+        @hookimpl
+        def sync_finished(self, archive, report):
+            raise RuntimeError("a broken listener must not break the sync")
+
+    register_plugin(Listener(), name="listener")
+    memory_source.content["t"] = [CREATOR, post("p1", "Uno"), Checkpoint()]
+
+    report = archive.sync("memory", "t")
+
+    assert report.ok
+    assert seen == [("Uno", True, 1)]

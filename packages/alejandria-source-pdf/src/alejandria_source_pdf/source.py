@@ -1,0 +1,265 @@
+"""The ``pdf`` source: local PDF files become a book (collection) with one post per chapter."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from alejandria.errors import ConfigurationError, ItemRejected
+from alejandria.models import (
+    Checkpoint,
+    ChunkIn,
+    CollectionIn,
+    CollectionRef,
+    CreatorIn,
+    JsonDict,
+    MediaIn,
+    MediaKind,
+    PostIn,
+    Prune,
+    SyncItem,
+    SyncTarget,
+)
+from alejandria.plugin_types import BaseSource, SourceContext
+from alejandria_source_pdf.chapters import Section, plan_sections
+from alejandria_source_pdf.extract import PageContent, PdfBook
+from alejandria_source_pdf.metadata import (
+    book_title,
+    clean_author,
+    creator_key,
+    parse_pdf_date,
+)
+
+DEFAULT_PAGES_PER_POST = 10
+PDF_MAGIC = b"%PDF-"
+#: The PDF header may follow some junk; readers accept it within the first 1024 bytes.
+MAGIC_WINDOW = 1024
+READ_SIZE = 1 << 20
+
+
+class PdfSource(BaseSource):
+    """Archives local PDF files: ``alejandria sync pdf FILE_OR_FOLDER...``.
+
+    Each file is a collection (the book) by its author; each outline chapter (or window of
+    ``pages_per_post`` pages when there is no outline) is a post with one chunk per page.
+    """
+
+    def __init__(self, context: SourceContext) -> None:
+        self.context = context
+        self.pages_per_post = _pages_per_post(context.options)
+
+    # -- targets -------------------------------------------------------------------------
+
+    def resolve(self, targets: Sequence[str]) -> Iterator[SyncTarget]:
+        """Files as given, folders searched recursively for ``*.pdf`` (any case), sorted.
+
+        A path that does not exist still becomes a target, so the sync reports it.
+        """
+        seen: set[Path] = set()
+        for target in targets:
+            path = Path(target).expanduser().resolve()
+            if path.is_dir():
+                for found in _pdfs_under(path):
+                    if found not in seen:
+                        seen.add(found)
+                        yield _sync_target(found, str(found.relative_to(path)))
+            elif path not in seen:
+                seen.add(path)
+                yield _sync_target(path, target)
+
+    # -- fetching ------------------------------------------------------------------------
+
+    def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[SyncItem]:
+        """Yield the book, its chapters and a checkpoint, or nothing when the file is unchanged.
+
+        ``cursor`` is ``{"sha256", "size", "mtime_ns"}`` from the last checkpoint: the same size
+        and mtime means unchanged without reading; the same bytes under a new mtime only move the
+        checkpoint.
+        """
+        path = Path(target.locator)
+        subject = str(path)
+        stat = _stat_file(path, subject)
+        if cursor and cursor.get("size") == stat.st_size and cursor.get(
+            "mtime_ns"
+        ) == stat.st_mtime_ns:
+            return
+        if stat.st_size == 0:
+            raise ItemRejected(subject, "empty file (0 bytes)")
+        sha256 = _hash_pdf(path, subject)
+        checkpoint = Checkpoint(
+            cursor={"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        )
+        if cursor and cursor.get("sha256") == sha256:
+            yield checkpoint
+            return
+        yield from self._read_book(path, subject, sha256)
+        yield checkpoint
+
+    def _read_book(self, path: Path, subject: str, sha256: str) -> Iterator[SyncItem]:
+        """Read the whole book, then yield it.
+
+        Everything is extracted before the first item is yielded, so a page that fails halfway
+        rejects the file before any of it reaches the pipeline; the price is one book's text
+        and images in memory (PDFium pages themselves are closed page by page).
+        """
+        collection_id = "file:" + str(path)
+        with PdfBook(path, subject) as book:
+            info = book.metadata()
+            title = book_title(info.get("Title"), path)
+            author = clean_author(info.get("Author"))
+            creator_id = creator_key(author)
+            sections = plan_sections(book.outline(), book.page_count, self.pages_per_post, title)
+            post_factory = _PostFactory(
+                collection_id=collection_id,
+                creator_id=creator_id,
+                book_title=title,
+                published_at=parse_pdf_date(info.get("CreationDate")),
+            )
+            posts: list[PostIn] = []
+            for section in sections:
+                pages = [book.page(number) for number in section.pages]
+                if section.front_matter and not any(p.text or p.images for p in pages):
+                    continue
+                posts.append(post_factory.build(section, pages, position=len(posts)))
+            page_count = book.page_count
+
+        has_text = any(post.has_text for post in posts)
+        yield CreatorIn(external_id=creator_id, name=author)
+        yield CollectionIn(
+            external_id=collection_id,
+            creator_external_id=creator_id,
+            title=title,
+            description=info.get("Subject", "").strip() or None,
+            metadata={
+                "path": str(path),
+                "sha256": sha256,
+                "page_count": page_count,
+                "producer": info.get("Producer"),
+                "creator_tool": info.get("Creator"),
+                "has_text": has_text,
+            },
+        )
+        yield from posts
+        yield Prune(
+            collection_external_id=collection_id, keep=tuple(p.external_id for p in posts)
+        )
+
+
+class _PostFactory:
+    """Builds the posts of one book; holds what all its posts share."""
+
+    def __init__(
+        self,
+        *,
+        collection_id: str,
+        creator_id: str,
+        book_title: str,
+        published_at: datetime | None,
+    ) -> None:
+        self.collection_id = collection_id
+        self.creator_id = creator_id
+        self.book_title = book_title
+        self.published_at = published_at
+
+    def build(self, section: Section, pages: Sequence[PageContent], position: int) -> PostIn:
+        texts = [page for page in pages if page.text]
+        return PostIn(
+            # Keyed by start page, not title or text, so a corrected re-export keeps its ids.
+            external_id=f"{self.collection_id}#p{section.first_page}",
+            creator_external_id=self.creator_id,
+            title=section.title,
+            text="\n\n".join(page.text for page in texts),
+            chunks=tuple(ChunkIn(text=page.text, page=page.number) for page in texts),
+            collections=(CollectionRef(external_id=self.collection_id, position=position),),
+            published_at=self.published_at,
+            has_text=bool(texts),
+            media=tuple(_post_media(pages)),
+            metadata={
+                "first_page": section.first_page,
+                "last_page": section.last_page,
+                "book": self.book_title,
+            },
+        )
+
+
+def _post_media(pages: Iterable[PageContent]) -> Iterator[MediaIn]:
+    """The embedded images of a post's pages, each distinct image once."""
+    seen: set[str] = set()
+    for page in pages:
+        for image in page.images:
+            if image.key in seen:
+                continue
+            yield MediaIn(
+                key=image.key,
+                data=image.data,
+                filename=f"page{page.number}-img{image.index}.{image.extension}",
+                mime_type=image.mime_type,
+                kind=MediaKind.IMAGE,
+                role="embedded",
+                position=len(seen),
+                metadata={"page": page.number},
+            )
+            seen.add(image.key)
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def _sync_target(path: Path, label: str) -> SyncTarget:
+    return SyncTarget(scope="file:" + str(path), label=label, locator=str(path))
+
+
+def _pdfs_under(folder: Path) -> list[Path]:
+    found = (
+        Path(root) / name
+        for root, _dirs, files in os.walk(folder)
+        for name in files
+        if Path(name).suffix.lower() == ".pdf"
+    )
+    return sorted(path for path in found if path.is_file())
+
+
+def _stat_file(path: Path, subject: str) -> os.stat_result:
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise ItemRejected(subject, "no such file") from exc
+    except OSError as exc:
+        raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
+    if not path.is_file():
+        raise ItemRejected(subject, "not a file")
+    return stat
+
+
+def _hash_pdf(path: Path, subject: str) -> str:
+    """SHA-256 of the file, read once in 1 MiB blocks; rejects files that are not PDFs."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            block = stream.read(READ_SIZE)
+            if PDF_MAGIC not in block[:MAGIC_WINDOW]:
+                raise ItemRejected(subject, "not a PDF file")
+            while block:
+                digest.update(block)
+                block = stream.read(READ_SIZE)
+    except FileNotFoundError as exc:
+        raise ItemRejected(subject, "no such file") from exc
+    except OSError as exc:
+        raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
+
+
+def _pages_per_post(options: JsonDict) -> int:
+    value = options.get("pages_per_post", DEFAULT_PAGES_PER_POST)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or number < 1:
+        raise ConfigurationError(
+            f"pages_per_post must be a whole number of at least 1, not {value!r}"
+        )
+    return number
