@@ -1,0 +1,103 @@
+"""The CLI contract scripts rely on: commands, flags, JSON shapes and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from alejandria.cli.main import cli
+from alejandria.models import Checkpoint, ChunkIn, CreatorIn, PostIn
+
+
+@pytest.fixture
+def run(alejandria_database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEJANDRIA_DATABASE_URL", alejandria_database_url)
+    monkeypatch.setenv("ALEJANDRIA_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_version(run):
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output.startswith("alejandria ")
+
+
+def test_stats_json_counts_every_kind(run):
+    result = run("stats", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {
+        "creators": 0, "collections": 0, "posts": 0, "media_files": 0,
+        "transcriptions": 0, "users": 0, "jobs": 0,
+    }
+
+
+def test_plugins_json_lists_core(run):
+    result = run("plugins", "--json")
+    plugins = {p["name"]: p for p in json.loads(result.output)}
+    assert plugins["core"]["builtin"] is True
+    assert "register_search_backends" in plugins["core"]["hooks"]
+    assert set(plugins["core"]) == {"name", "package", "version", "hooks", "error", "builtin"}
+
+
+def test_search_json_shape(run, archive, memory_source):
+    memory_source.content["t"] = [
+        CreatorIn(external_id="lucia", name="Lucía"),
+        PostIn(external_id="p", creator_external_id="lucia", title="La carta natal",
+               chunks=(ChunkIn(text="Cómo leer la carta natal paso a paso.", page=7),)),
+        Checkpoint(),
+    ]
+    archive.sync("memory", "t")
+
+    result = run("search", "carta natal", "--json", "--mode", "fulltext", "--limit", "5")
+
+    assert result.exit_code == 0
+    [hit] = json.loads(result.output)
+    assert {"post_id", "source", "creator", "title", "snippet", "score", "page"} <= set(hit)
+    assert (hit["source"], hit["creator"], hit["page"]) == ("memory", "Lucía", 7)
+
+
+def test_search_text_output_and_no_matches(run):
+    assert run("search", "nothing here").output.strip() == "no matches"
+
+
+def test_unknown_source_is_one_clear_line(run):
+    result = run("sync", "nosuchsource", "x")
+    assert result.exit_code == 2
+    assert "error: unknown source 'nosuchsource'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_mode_is_one_clear_line(run):
+    result = run("search", "x", "--mode", "psychic")
+    assert result.exit_code == 2
+    assert "unknown search mode 'psychic' (available: auto, fulltext" in result.output
+
+
+def test_doctor_json_reports_each_check(run):
+    result = run("doctor", "--json")
+    report = json.loads(result.output)
+    names = {check["name"] for check in report["checks"]}
+    assert {"data dir", "plugins", "database", "schema", "pgvector"} <= names
+    assert report["ok"] is (result.exit_code == 0)
+
+
+def test_doctor_fails_on_an_unreachable_database(run, monkeypatch):
+    monkeypatch.setenv("ALEJANDRIA_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    result = run("doctor", "--json")
+    assert result.exit_code == 1
+    database = next(c for c in json.loads(result.output)["checks"] if c["name"] == "database")
+    assert database["status"] == "fail" and "cannot connect" in database["detail"]
+
+
+def test_db_upgrade_is_idempotent(run):
+    first = run("db", "upgrade")
+    second = run("db", "upgrade")
+    assert first.exit_code == second.exit_code == 0
+    assert "up to date" in second.output

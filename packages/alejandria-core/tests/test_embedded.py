@@ -1,0 +1,52 @@
+"""The embedded default: pgserver under the data dir, shared by two processes, migrated."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import text
+
+from alejandria.api import Archive
+from alejandria.settings import Settings
+
+
+CHILD = textwrap.dedent("""
+    import json, sys
+    from alejandria import Archive
+    with Archive.open(data_dir=sys.argv[1]) as archive:
+        with archive.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO system_config (key, value) VALUES ('child', '1')")
+        print(json.dumps(archive.stats()))
+""")
+
+
+def test_second_process_reuses_the_running_server(tmp_path, plugin_manager, monkeypatch):
+    monkeypatch.delenv("ALEJANDRIA_DATABASE_URL", raising=False)
+    settings = Settings(data_dir=tmp_path)
+    with Archive.open(settings=settings, plugins=plugin_manager) as archive:
+        assert archive.database.embedded is not None
+        assert (tmp_path / "postgres" / "PG_VERSION").exists()
+        pid_before = archive.database.embedded._server.get_pid()
+
+        child = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)],
+                               capture_output=True, text=True, timeout=120,
+                               env={**_clean_env(), "ALEJANDRIA_DATA_DIR": str(tmp_path)})
+
+        assert child.returncode == 0, child.stderr
+        assert json.loads(child.stdout.strip().splitlines()[-1])["posts"] == 0
+        assert archive.database.embedded._server.get_pid() == pid_before
+        with archive.engine.connect() as conn:
+            value = conn.execute(text("SELECT value FROM system_config WHERE key='child'"))
+            assert value.scalar_one() == 1
+        assert archive.capabilities().vector_installed
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("ALEJANDRIA_")}
