@@ -7,12 +7,10 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 from sqlalchemy import text
 
 from alejandria.api import Archive
 from alejandria.settings import Settings
-
 
 CHILD = textwrap.dedent("""
     import json, sys

@@ -44,7 +44,8 @@ class Archive:
         self._closed = False
 
     @classmethod
-    def open(cls, *, database_url: str | None = None, data_dir: str | os.PathLike[str] | None = None,
+    def open(cls, *, database_url: str | None = None,
+             data_dir: str | os.PathLike[str] | None = None,
              settings: Settings | None = None, plugins: PluginManager | None = None,
              migrate: bool | None = None) -> Archive:
         """Open the archive: the embedded Postgres by default, or the server at ``database_url``.

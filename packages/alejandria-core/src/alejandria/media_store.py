@@ -30,7 +30,8 @@ class MediaStore:
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
 
-    def put_stream(self, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[str, int, bool]:
+    def put_stream(self, stream: BinaryIO, *,
+                   max_bytes: int | None = None) -> tuple[str, int, bool]:
         """Store the stream's bytes; return ``(sha256, size, created)``."""
         return self.put_chunks(iter(lambda: stream.read(CHUNK_SIZE), b""), max_bytes=max_bytes)
 

@@ -97,7 +97,7 @@ class SyncRunner:
                 self._fail(target, exc.reason, report)
             except (SourceError, MediaError) as exc:
                 self._fail(target, str(exc), report)
-            except Exception as exc:  # noqa: BLE001 - one bad target must not stop the sync
+            except Exception as exc:
                 log.exception("unexpected error syncing %s", target.label)
                 self._fail(target, f"unexpected error: {type(exc).__name__}: {exc}", report)
         self.progress(ProgressEvent("done", len(resolved), len(resolved)))

@@ -86,7 +86,7 @@ class PluginManager:
 
     def load_entrypoints(self, *, disabled: Iterable[str] = (),
                          only: Sequence[str] | None = None) -> None:
-        """Import each entry point of the ``alejandria`` group; a failure is recorded, not raised."""
+        """Import each ``alejandria`` entry point; a failure is recorded, not raised."""
         disabled_names = set(disabled)
         for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
             name = entry_point.name
@@ -182,7 +182,7 @@ class PluginManager:
             args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
             try:
                 impl.function(**args)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("plugin %s failed handling %s", impl.plugin_name, hook_name)
 
     def register_commands(self, cli: Any) -> None:

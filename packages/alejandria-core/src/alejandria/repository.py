@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
@@ -83,12 +83,8 @@ class Repository:
             "metadata": creator.metadata,
             "content_hash": digest,
         }
-        stmt = insert(creators).values(source=source, external_id=creator.external_id, **values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[creators.c.source, creators.c.external_id],
-            set_={**values, "updated_at": func.now()},
-        ).returning(creators.c.id)
-        return conn.execute(stmt).scalar_one(), True
+        keys = {"source": source, "external_id": creator.external_id}
+        return _upsert_returning_id(conn, creators, keys, values), True
 
     def upsert_collection(self, conn: Connection, source: str, collection: CollectionIn,
                           creator_id: int) -> tuple[int, bool]:
@@ -109,13 +105,8 @@ class Repository:
             "metadata": collection.metadata,
             "content_hash": digest,
         }
-        stmt = insert(collections).values(
-            source=source, external_id=collection.external_id, **values
-        ).on_conflict_do_update(
-            index_elements=[collections.c.source, collections.c.external_id],
-            set_={**values, "updated_at": func.now()},
-        ).returning(collections.c.id)
-        return conn.execute(stmt).scalar_one(), True
+        keys = {"source": source, "external_id": collection.external_id}
+        return _upsert_returning_id(conn, collections, keys, values), True
 
     def creator_ids(self, conn: Connection, source: str,
                     external_ids: Iterable[str]) -> dict[str, int]:
@@ -177,12 +168,8 @@ class Repository:
             "metadata": post.metadata,
             "content_hash": digest,
         }
-        stmt = insert(posts).values(source=source, external_id=post.external_id, **values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[posts.c.source, posts.c.external_id],
-            set_={**values, "updated_at": func.now()},
-        ).returning(posts.c.id)
-        post_id = conn.execute(stmt).scalar_one()
+        keys = {"source": source, "external_id": post.external_id}
+        post_id = _upsert_returning_id(conn, posts, keys, values)
         self._write_chunks(conn, post_id, post)
         self._write_collections(conn, post_id, collection_positions)
         return PostWrite(id=post_id, created=existing is None, changed=True)
@@ -269,14 +256,12 @@ class Repository:
 
     def upsert_media_file(self, conn: Connection, stored: StoredMedia,
                           metadata: JsonDict | None = None) -> int:
-        stmt = insert(media_files).values(
-            sha256=stored.sha256, kind=stored.kind.value, mime_type=stored.mime_type,
-            size=stored.size, metadata=metadata or {},
-        )
-        # DO UPDATE (a no-op assignment) so RETURNING yields the id of an existing row too.
-        stmt = stmt.on_conflict_do_update(index_elements=[media_files.c.sha256],
-                                          set_={"sha256": stmt.excluded.sha256})
-        return conn.execute(stmt.returning(media_files.c.id)).scalar_one()
+        # Existing bytes keep their row as it is: only the key is "updated", so RETURNING
+        # yields the id either way.
+        values = {"kind": stored.kind.value, "mime_type": stored.mime_type,
+                  "size": stored.size, "metadata": metadata or {}}
+        return _upsert_returning_id(conn, media_files, {"sha256": stored.sha256}, values,
+                                    update=False)
 
     def remember_media_key(self, conn: Connection, source: str, key: str, media_id: int) -> None:
         conn.execute(insert(media_keys).values(source=source, key=key, media_id=media_id)
@@ -355,6 +340,22 @@ class Repository:
             name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for name, table in tables.items()
         }
+
+
+def _upsert_returning_id(conn: Connection, table: Table, keys: dict[str, Any],
+                         values: dict[str, Any], *, update: bool = True) -> int:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE ... RETURNING id.
+
+    With ``update=False`` a conflicting row is left as it is (a no-op assignment of its key),
+    which still lets RETURNING report its id.
+    """
+    stmt = insert(table).values(**keys, **values)
+    if update:
+        assignments: dict[str, Any] = {**values, "updated_at": func.now()}
+    else:
+        assignments = {name: stmt.excluded[name] for name in keys}
+    upsert = stmt.on_conflict_do_update(index_elements=list(keys), set_=assignments)
+    return int(conn.execute(upsert.returning(table.c.id)).scalar_one())
 
 
 def _chunk_kind(piece: ChunkIn) -> str:

@@ -99,7 +99,8 @@ def alejandria_template_url(alejandria_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def alejandria_database_url(alejandria_server_url: str, alejandria_template_url: str) -> Iterator[str]:
+def alejandria_database_url(alejandria_server_url: str,
+                            alejandria_template_url: str) -> Iterator[str]:
     """A fresh migrated database for one test, dropped afterwards."""
     from sqlalchemy.engine import make_url
 

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 
 
-
 def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 

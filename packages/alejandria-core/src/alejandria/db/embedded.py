@@ -7,6 +7,7 @@ and the last one to exit stops it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -45,7 +46,7 @@ class EmbeddedPostgres:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self._server = pgserver.get_server(
+                self._server = pgserver.get_server(  # type: ignore[attr-defined]
                     self.pgdata, cleanup_mode=None if self._keep_running else "stop"
                 )
         except Exception as exc:
@@ -69,10 +70,9 @@ def _ensure_database(admin_uri: str, name: str) -> None:
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists is None:
-            try:
+            # another process may create it at the same moment
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it at the same moment
 
 
 def to_sqlalchemy_url(url: str) -> str:
