@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from alejandria.db.migrate import MIGRATIONS_DIR
+from pathlib import Path
+
 from alejandria.hookspecs import hookimpl
 from alejandria.plugin_types import MigrationSpec, SearchBackendSpec
 
@@ -21,4 +22,4 @@ def register_search_backends() -> list[SearchBackendSpec]:
 
 @hookimpl(trylast=True)
 def register_migrations() -> list[MigrationSpec]:
-    return [MigrationSpec(name="core", path=MIGRATIONS_DIR / "versions")]
+    return [MigrationSpec(name="core", path=Path(__file__).parent / "db/migrations/versions")]

@@ -13,22 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel
-
-from alejandria.models import (
-    Availability,
-    JsonDict,
-    MediaIn,
-    MediaKind,
-    SearchHit,
-    SearchQuery,
-    SyncItem,
-    SyncTarget,
-)
-
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from sqlalchemy.engine import Engine
 
+    from alejandria.models import (
+        Availability,
+        JsonDict,
+        MediaIn,
+        MediaKind,
+        SearchHit,
+        SearchQuery,
+        SyncItem,
+        SyncTarget,
+    )
     from alejandria.settings import Settings
 
 SearchKind = Literal["fulltext", "semantic", "transcripts", "hybrid"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -10,11 +11,15 @@ from rich.table import Table
 
 from alejandria.cli.context import open_archive
 from alejandria.cli.output import print_json, stdout_console
-from alejandria.plugins import PluginManager, get_plugin_manager
-from alejandria.settings import Settings
+
+if TYPE_CHECKING:
+    from alejandria.plugins import PluginManager
+    from alejandria.settings import Settings
 
 
 def _plugin_manager(ctx: click.Context, settings: Settings) -> PluginManager:
+    from alejandria.plugins import get_plugin_manager
+
     no_plugins = bool((ctx.find_root().obj or {}).get("no_plugins"))
     return get_plugin_manager(settings.load_plugins and not no_plugins,
                               tuple(settings.disabled_plugins))
@@ -25,6 +30,8 @@ def _plugin_manager(ctx: click.Context, settings: Settings) -> PluginManager:
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List every plugin: name, package, version, hooks and load error if any."""
+    from alejandria.settings import Settings
+
     manager = _plugin_manager(ctx, Settings())
     infos = manager.plugins()
     if as_json:
@@ -62,6 +69,7 @@ def db_upgrade(ctx: click.Context) -> None:
 def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check the data dir, database, pgvector, schema and plugins; exit 1 if any check fails."""
     from alejandria.doctor import run_checks
+    from alejandria.settings import Settings
 
     settings = Settings()
     checks = run_checks(settings, _plugin_manager(ctx, settings))

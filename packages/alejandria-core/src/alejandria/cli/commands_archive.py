@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -12,8 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from alejandria.cli.context import open_archive
 from alejandria.cli.output import highlighted, print_json, stderr_console, stdout_console
-from alejandria.models import SyncReport
-from alejandria.pipeline import ProgressEvent
+
+if TYPE_CHECKING:
+    from alejandria.models import SyncReport
+    from alejandria.pipeline import ProgressEvent
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:

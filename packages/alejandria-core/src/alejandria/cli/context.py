@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from alejandria.api import Archive
-from alejandria.plugins import get_plugin_manager
-from alejandria.settings import Settings
+if TYPE_CHECKING:
+    from alejandria.api import Archive
 
 
 def open_archive(ctx: click.Context, *, migrate: bool | None = None) -> Archive:
+    """Heavy imports happen here, when a command runs, so ``alejandria --help`` stays fast."""
+    from alejandria.api import Archive
+    from alejandria.plugins import get_plugin_manager
+    from alejandria.settings import Settings
+
     settings = Settings()
     no_plugins = bool((ctx.find_root().obj or {}).get("no_plugins"))
     plugins = get_plugin_manager(settings.load_plugins and not no_plugins,
