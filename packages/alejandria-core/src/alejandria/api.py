@@ -38,7 +38,7 @@ class Archive:
         self.settings = settings
         self.database = database
         self.plugins = plugins
-        self.repository = Repository(settings.search_language)
+        self.repository = Repository(settings.search_languages)
         self.media = MediaStore(settings.media_dir)
         self._capabilities: DatabaseCapabilities | None = None
         self._closed = False

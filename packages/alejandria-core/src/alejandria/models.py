@@ -106,6 +106,8 @@ class PostIn(Frozen):
     chunks: tuple[ChunkIn, ...] = ()
     media: tuple[MediaIn, ...] = ()
     has_text: bool = True
+    #: ISO code ("es", "en-GB") or Postgres config name; detected from the text when None.
+    language: str | None = None
     metadata: JsonDict = Field(default_factory=dict)
 
     def content_hash(self) -> str:

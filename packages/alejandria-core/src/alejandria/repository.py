@@ -32,6 +32,7 @@ from alejandria.db.schema import (
     transcriptions,
     users,
 )
+from alejandria.language import config_for, detect_language
 from alejandria.models import (
     ChunkIn,
     CollectionIn,
@@ -60,10 +61,20 @@ def _hash_json(value: Any) -> str:
 
 
 class Repository:
-    """Reads and writes for one installation; ``language`` is the text-search configuration."""
+    """Reads and writes for one installation.
 
-    def __init__(self, language: str) -> None:
-        self.language = language
+    ``languages`` are the text-search configurations posts may be indexed in (the first is
+    the default when a post's language cannot be told).
+    """
+
+    def __init__(self, languages: Sequence[str]) -> None:
+        self.languages = list(languages)
+
+    def language_of(self, post: PostIn) -> str:
+        declared = config_for(post.language)
+        if declared in self.languages:
+            return declared
+        return detect_language(f"{post.title}\n{post.text}", self.languages)
 
     # -- creators and collections --------------------------------------------------------
 
@@ -152,6 +163,7 @@ class Repository:
         if existing is not None and existing[1] == digest:
             return PostWrite(id=existing[0], created=False, changed=False)
         kinds = Counter(media.kind for media in post.media)
+        language = self.language_of(post)
         values = {
             "creator_id": creator_id,
             "title": strip_nul(post.title),
@@ -162,6 +174,7 @@ class Repository:
             "edited_at": post.edited_at,
             "tags": list(post.tags),
             "has_text": post.has_text,
+            "language": language,
             "image_count": kinds[MediaKind.IMAGE],
             "video_count": kinds[MediaKind.VIDEO],
             "audio_count": kinds[MediaKind.AUDIO],
@@ -170,11 +183,11 @@ class Repository:
         }
         keys = {"source": source, "external_id": post.external_id}
         post_id = _upsert_returning_id(conn, posts, keys, values)
-        self._write_chunks(conn, post_id, post)
+        self._write_chunks(conn, post_id, post, language)
         self._write_collections(conn, post_id, collection_positions)
         return PostWrite(id=post_id, created=existing is None, changed=True)
 
-    def _write_chunks(self, conn: Connection, post_id: int, post: PostIn) -> None:
+    def _write_chunks(self, conn: Connection, post_id: int, post: PostIn, language: str) -> None:
         pieces = post.chunks or tuple(ChunkIn(text=piece) for piece in split_text(post.text))
         if not pieces:
             pieces = (ChunkIn(text=""),)
@@ -192,7 +205,7 @@ class Repository:
                 "tags": tags,
                 "text": strip_nul(piece.text),
                 "text_hash": hashlib.sha256(piece.text.encode()).hexdigest(),
-                "ts_config": self.language,
+                "ts_config": language,
             }
             for ordinal, piece in enumerate(pieces)
         ]

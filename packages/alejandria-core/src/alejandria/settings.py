@@ -35,7 +35,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: SecretStr | None = None
-    search_language: str = "spanish"
+    #: Text-search languages: each post is indexed in the one its text is written in (the
+    #: first is the default when unsure); queries search all of them.
+    search_languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["spanish", "english"]
+    )
     disabled_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     load_plugins: bool = True
     min_free_disk_mb: int = 500
@@ -45,14 +49,21 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("search_language")
+    @field_validator("search_languages", mode="before")
     @classmethod
-    def _known_language(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value not in TEXT_SEARCH_LANGUAGES:
-            known = ", ".join(sorted(TEXT_SEARCH_LANGUAGES))
-            raise ValueError(f"unknown search language {value!r}; choose one of: {known}")
+    def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip().lower() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("search_languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in TEXT_SEARCH_LANGUAGES]
+        if unknown or not value:
+            known = ", ".join(sorted(TEXT_SEARCH_LANGUAGES))
+            raise ValueError(f"unknown search language(s) {unknown}; choose from: {known}")
+        return list(dict.fromkeys(value))
 
     @field_validator("disabled_plugins", mode="before")
     @classmethod
@@ -60,6 +71,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+
+    @property
+    def search_language(self) -> str:
+        """The default language, used when a text's language cannot be told."""
+        return self.search_languages[0]
 
     @property
     def media_dir(self) -> Path:

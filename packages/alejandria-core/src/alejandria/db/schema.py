@@ -106,6 +106,7 @@ posts = Table(
     Column("edited_at", DateTime(timezone=True)),
     Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
     Column("has_text", Boolean, nullable=False, server_default="true"),
+    Column("language", String(30)),
     Column("image_count", Integer, nullable=False, server_default="0"),
     Column("video_count", Integer, nullable=False, server_default="0"),
     Column("audio_count", Integer, nullable=False, server_default="0"),

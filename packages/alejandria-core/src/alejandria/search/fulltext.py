@@ -1,9 +1,9 @@
 """The ``fulltext`` backend: weighted, accent-insensitive Postgres full-text search.
 
-Chunks carry ``title (A) > text (B) > tags (C)`` vectors over accent-folded text; the user's
-query goes through ``websearch_to_tsquery`` (any string is a valid query) in the
-installation's language. Hits are grouped per post with the best chunk's page and a
-``ts_headline`` snippet computed only for the rows returned.
+Chunks carry ``title (A) > text (B) > tags (C)`` vectors over accent-folded text, each stemmed
+in its own language; the user's query goes through ``websearch_to_tsquery`` (any string is a
+valid query) in every configured language at once. Hits are grouped per post with the best
+chunk's page and a ``ts_headline`` snippet computed only for the rows returned.
 """
 
 from __future__ import annotations
@@ -34,9 +34,14 @@ FILTERS = """
                   OR CAST(col.id AS text) = :collection)))
 """
 
-SEARCH_SQL = f"""
-WITH q AS (SELECT websearch_to_tsquery(CAST(:config AS regconfig),
-                                       alejandria_fold(:query)) AS query),
+def _search_sql(language_count: int) -> str:
+    """The search statement for ``language_count`` languages (``:lang0``, ``:lang1``, ...)."""
+    query = " || ".join(
+        f"websearch_to_tsquery(CAST(:lang{i} AS regconfig), alejandria_fold(:query))"
+        for i in range(language_count)
+    )
+    return f"""
+WITH q AS (SELECT {query} AS query),
 matches AS (
     SELECT c.post_id, c.id AS chunk_id, c.page, c.start_s, c.media_id, c.ordinal,
            ts_rank(c.search_vector, q.query, 1) AS rank,
@@ -62,7 +67,7 @@ page AS (
 )
 SELECT page.post_id, page.page, page.start_s, page.media_id, page.rank,
        p.title, p.source, p.url, cr.name AS creator, ch.text AS chunk_text,
-       ts_headline(CAST(:config AS regconfig), alejandria_fold(ch.text), q.query,
+       ts_headline(ch.ts_config, alejandria_fold(ch.text), q.query,
                    :headline_options) AS headline,
        (SELECT col.title FROM post_collections pc JOIN collections col
             ON col.id = pc.collection_id
@@ -79,14 +84,15 @@ ORDER BY page.rank DESC, page.post_id
 class FullTextBackend:
     def __init__(self, context: SearchContext) -> None:
         self.engine: Engine = context.engine
-        self.language = context.settings.search_language
+        self.languages = context.settings.search_languages
+        self.sql = text(_search_sql(len(self.languages)))
 
     def availability(self) -> Availability:
         return Availability.yes()
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         params: dict[str, Any] = {
-            "config": self.language,
+            **{f"lang{i}": language for i, language in enumerate(self.languages)},
             "query": strip_nul(query.text),
             "source": query.source,
             "creator": query.creator,
@@ -96,7 +102,7 @@ class FullTextBackend:
             "headline_options": HEADLINE_OPTIONS,
         }
         with self.engine.connect() as conn:
-            rows = conn.execute(text(SEARCH_SQL), params).all()
+            rows = conn.execute(self.sql, params).all()
         hits = []
         for row in rows:
             snippet, highlights = build_snippet(row.headline or "", row.chunk_text or "")

@@ -165,6 +165,7 @@ def upgrade() -> None:
     sa.Column('edited_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tags', postgresql.ARRAY(sa.Text()), server_default='{}', nullable=False),
     sa.Column('has_text', sa.Boolean(), server_default='true', nullable=False),
+    sa.Column('language', sa.String(length=30), nullable=True),
     sa.Column('image_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('video_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('audio_count', sa.Integer(), server_default='0', nullable=False),
