@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
+from alejandria.contracts import SourceContract
 from alejandria.errors import ItemRejected, SourceAuthError
 from alejandria.models import (
     Checkpoint,
@@ -182,3 +184,19 @@ def test_events_fire_after_commit(archive, memory_source, register_plugin, count
 
     assert report.ok
     assert seen == [("Uno", True, 1)]
+
+
+class TestMemorySourceContract(SourceContract):
+    """Core's own test source passes the contract every source plugin must pass."""
+
+    source_name = "memory"
+
+    @pytest.fixture
+    def contract_targets(self, memory_source):
+        memory_source.blobs = {"img": b"GIF89a" + b"\x00" * 64}
+        memory_source.content["t"] = [
+            CREATOR, BOOK,
+            post("p1", "Uno", media=(MediaIn(key="img", filename="x.gif"),)),
+            Checkpoint(),
+        ]
+        return ["t"]
