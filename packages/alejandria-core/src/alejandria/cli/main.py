@@ -84,3 +84,7 @@ _register_builtin_commands()
 
 def main() -> None:
     cli(prog_name="alejandria")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Cross-package fixtures: real PDFs written with fpdf2, and the CLI run as a user runs it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fpdf import FPDF
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+DEVELOPERS_REFERENCE = Path("/usr/share/developers-reference/developers-reference.pdf")
+
+
+def noise_image(size: int, seed: int) -> Image.Image:
+    rng = random.Random(seed)
+    return Image.frombytes("RGB", (size, size), rng.randbytes(size * size * 3))
+
+
+def write_book(path: Path, *, title: str, author: str, chapters: list[tuple[str, list[str]]],
+               image_seed: int | None = None) -> Path:
+    """A PDF with one outline entry per chapter and one page per paragraph."""
+    pdf = FPDF()
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_creation_date(dt.datetime(2024, 1, 2, tzinfo=dt.UTC))
+    pdf.set_title(title)
+    pdf.set_author(author)
+    pdf.set_font("helvetica", size=11)
+    for chapter, pages in chapters:
+        for number, paragraph in enumerate(pages):
+            pdf.add_page()
+            if number == 0:
+                pdf.start_section(chapter)
+                pdf.multi_cell(0, 6, chapter, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 6, paragraph)
+            if image_seed is not None and number == 0:
+                pdf.image(noise_image(96, image_seed), x=20, y=120, w=40)
+    pdf.output(str(path))
+    return path
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli_env(alejandria_database_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALEJANDRIA_")}
+    env["ALEJANDRIA_DATABASE_URL"] = alejandria_database_url
+    env["ALEJANDRIA_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+@pytest.fixture
+def alejandria(cli_env: dict[str, str]) -> Callable[..., CliResult]:
+    """Run the real ``alejandria`` command in a subprocess, as a user or script would."""
+
+    def run(*args: str | Path, timeout: float = 120) -> CliResult:
+        done = subprocess.run([sys.executable, "-m", "alejandria.cli.main", *map(str, args)],
+                              capture_output=True, text=True, env=cli_env, timeout=timeout)
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def real_world_pdf() -> Path:
+    if DEVELOPERS_REFERENCE.exists():
+        return DEVELOPERS_REFERENCE
+    message = "install Debian's developers-reference package (apt-get install developers-reference)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
