@@ -122,12 +122,12 @@ def test_register_sources_example_really_archives(archive, register_plugin, tmp_
     namespace: dict[str, object] = {}
     exec(compile(example, "<example>", "exec"), namespace)
     register_plugin(type("Example", (), {"register_sources": staticmethod(
-        namespace["register_sources"])})(), name="notes-example")
+        namespace["register_sources"])})(), name="textfiles-example")
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "idea.txt").write_text("Una idea sobre la carta natal")
 
-    report = archive.sync("notes", notes)
+    report = archive.sync("textfiles", notes)
 
     assert report.ok and report.posts_written == 1
     assert archive.search("carta natal")[0].title == "idea"

@@ -52,7 +52,7 @@ def register_sources() -> list[SourceSpec]:
         from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
 
 
-        class NotesSource(BaseSource):
+        class TextFilesSource(BaseSource):
             def __init__(self, context: SourceContext) -> None:
                 self.context = context
 
@@ -71,7 +71,8 @@ def register_sources() -> list[SourceSpec]:
 
         @hookimpl
         def register_sources() -> list[SourceSpec]:
-            return [SourceSpec(name="notes", factory=NotesSource, description="Text notes")]
+            return [SourceSpec(name="textfiles", factory=TextFilesSource,
+                               description="Plain text files")]
     """
     raise NotImplementedError
 

@@ -1,18 +1,14 @@
 """Everything that talks to PDFium: opening a document, its outline, page text and images.
 
 One ``PdfBook`` opens the document once; ``page()`` loads a page, extracts its text once,
-walks its objects once for images, and closes it again, so memory stays flat on long books.
-PDFium errors never leave this module raw: opening and page failures become ``ItemRejected``
-and a broken image is skipped.
+walks its objects once for images (see ``images``), and closes it again, so PDFium's memory
+stays flat on long books. PDFium errors never leave this module raw: opening and page failures
+become ``ItemRejected`` and a broken image is skipped.
 """
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import io
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,14 +19,11 @@ import pypdfium2.raw as pdfium_c
 
 from alejandria.errors import ItemRejected
 from alejandria_source_pdf.chapters import OutlineEntry
+from alejandria_source_pdf.images import ImageCollector, PageImage, PendingImage
 from alejandria_source_pdf.text import normalize_text
 
 log = logging.getLogger(__name__)
 
-#: Images smaller than this on either side (bullets, rules, logos' specks) are not media.
-MIN_IMAGE_SIDE = 64
-#: How deep to look into nested Form XObjects for images.
-MAX_FORM_DEPTH = 4
 MAX_OUTLINE_DEPTH = 15
 
 ENCRYPTED_REASON = "encrypted PDF: it needs a password; save an unprotected copy to archive it"
@@ -43,27 +36,6 @@ _LOAD_ERRORS = {
     pdfium_c.FPDF_ERR_PAGE: "its pages cannot be read",
 }
 
-#: (magic bytes, extension, MIME type) of what ``PdfImage.extract`` can write.
-_IMAGE_FORMATS = (
-    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
-    (b"II*\x00", "tiff", "image/tiff"),
-    (b"MM\x00*", "tiff", "image/tiff"),
-    (b"\x00\x00\x00\x0cjP  ", "jp2", "image/jp2"),
-    (b"\xff\x4f\xff\x51", "j2k", "image/jp2"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PageImage:
-    """An image embedded in a page, as encoded bytes. ``index`` is 1-based on its page."""
-
-    key: str
-    data: bytes
-    extension: str
-    mime_type: str
-    index: int
-
 
 @dataclass(frozen=True, slots=True)
 class PageContent:
@@ -71,7 +43,11 @@ class PageContent:
 
     number: int
     text: str
-    images: tuple[PageImage, ...]
+    pending_images: tuple[PendingImage, ...]
+
+    def images(self) -> list[PageImage]:
+        """The page's images, waiting for any still being encoded; failed ones are left out."""
+        return [image for pending in self.pending_images if (image := pending.result())]
 
 
 class PdfBook:
@@ -81,8 +57,7 @@ class PdfBook:
         self.path = path
         self.subject = subject
         self._doc = _open_document(path, subject)
-        # The same image (a logo on every page) is decoded and re-encoded only once.
-        self._image_cache: dict[tuple[bytes, int, int], tuple[bytes, str, str] | None] = {}
+        self._images = ImageCollector(self._doc, subject)
         try:
             self.page_count: int = len(self._doc)
         except Exception:
@@ -101,7 +76,8 @@ class PdfBook:
         self.close()
 
     def close(self) -> None:
-        self._image_cache.clear()
+        """Release PDFium's document and stop encoding images nobody asked for yet."""
+        self._images.close()
         self._doc.close()
 
     def metadata(self) -> dict[str, str]:
@@ -146,67 +122,17 @@ class PdfBook:
             try:
                 textpage = page.get_textpage()
                 try:
-                    raw_text = str(textpage.get_text_range())
+                    raw_text = _page_text(textpage)
                 finally:
                     textpage.close()
             except Exception as exc:
                 raise ItemRejected(
                     self.subject, f"{CORRUPT_PREFIX}: the text of page {number} cannot be read"
                 ) from exc
-            images = tuple(self._page_images(page, number))
+            images = self._images.collect(page, number)
         finally:
             page.close()
-        return PageContent(number=number, text=normalize_text(raw_text), images=images)
-
-    # -- images --------------------------------------------------------------------------
-
-    def _page_images(self, page: Any, number: int) -> Iterator[PageImage]:
-        index = 0
-        try:
-            raw_objects = list(_image_objects(page.raw))
-        except Exception as exc:  # noqa: BLE001 - images are a bonus, never fail the book
-            log.debug("%s: cannot list the images of page %d: %s", self.subject, number, exc)
-            return
-        for raw_object in raw_objects:
-            try:
-                extracted = self._extract_image(page, raw_object)
-            except Exception as exc:  # noqa: BLE001 - one broken image must not fail the book
-                log.debug("%s: skipping an image on page %d: %s", self.subject, number, exc)
-                continue
-            if extracted is None:
-                continue
-            data, extension, mime_type = extracted
-            index += 1
-            yield PageImage(
-                key="sha256:" + hashlib.sha256(data).hexdigest(),
-                data=data,
-                extension=extension,
-                mime_type=mime_type,
-                index=index,
-            )
-
-    def _extract_image(self, page: Any, raw_object: Any) -> tuple[bytes, str, str] | None:
-        """Encoded bytes of an image object, or None when it is too small to be content."""
-        width, height = ctypes.c_uint(), ctypes.c_uint()
-        if not pdfium_c.FPDFImageObj_GetImagePixelSize(raw_object, width, height):
-            return None
-        if width.value < MIN_IMAGE_SIDE or height.value < MIN_IMAGE_SIDE:
-            return None
-        cache_key = (_raw_image_digest(raw_object), width.value, height.value)
-        if cache_key in self._image_cache:
-            return self._image_cache[cache_key]
-        image = pdfium.PdfObject(raw_object, page=page, pdf=self._doc)
-        buffer = io.BytesIO()
-        try:
-            image.extract(buffer)
-        except Exception as exc:  # noqa: BLE001 - fall back to the decoded bitmap
-            log.debug("direct image extraction failed (%s); saving the bitmap as PNG", exc)
-            buffer = io.BytesIO()
-            image.get_bitmap().to_pil().save(buffer, format="PNG")
-        data = buffer.getvalue()
-        result = _identify(data)
-        self._image_cache[cache_key] = result
-        return result
+        return PageContent(number=number, text=normalize_text(raw_text), pending_images=images)
 
 
 def _open_document(path: Path, subject: str) -> Any:
@@ -214,7 +140,9 @@ def _open_document(path: Path, subject: str) -> Any:
     try:
         return pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
-        code = getattr(exc, "err_code", None)
+        code = getattr(exc, "err_code", None)  # pypdfium2 5; 4.x only has the message
+        if code is None:
+            code = pdfium_c.FPDF_GetLastError()
         if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
             raise ItemRejected(subject, ENCRYPTED_REASON) from exc
         detail = _LOAD_ERRORS.get(code, "it has no readable pages")
@@ -223,37 +151,11 @@ def _open_document(path: Path, subject: str) -> Any:
         raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
 
 
-def _image_objects(parent: Any, form: bool = False, depth: int = 0) -> Iterator[Any]:
-    """Raw image objects of a page, descending into Form XObjects.
+def _page_text(textpage: Any) -> str:
+    """All the text of a page in reading order, as PDFium extracts it.
 
-    Uses PDFium's C API directly: wrapping every text and path object in a Python helper just
-    to look at its type costs more than extracting the page's text.
+    The range is explicit because pypdfium2 4.x redirects a call with default arguments to
+    ``get_text_bounded()``, which yields different text than pypdfium2 5 does.
     """
-    count_objects = pdfium_c.FPDFFormObj_CountObjects if form else pdfium_c.FPDFPage_CountObjects
-    get_object = pdfium_c.FPDFFormObj_GetObject if form else pdfium_c.FPDFPage_GetObject
-    for i in range(max(int(count_objects(parent)), 0)):
-        raw_object = get_object(parent, i)
-        if not raw_object:
-            continue
-        kind = pdfium_c.FPDFPageObj_GetType(raw_object)
-        if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
-            yield raw_object
-        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth + 1 < MAX_FORM_DEPTH:
-            yield from _image_objects(raw_object, form=True, depth=depth + 1)
-
-
-def _raw_image_digest(raw_object: Any) -> bytes:
-    """A digest of the image's still-encoded stream: equal streams are the same image."""
-    size = int(pdfium_c.FPDFImageObj_GetImageDataRaw(raw_object, None, 0))
-    buffer = (ctypes.c_ubyte * size)()
-    pdfium_c.FPDFImageObj_GetImageDataRaw(raw_object, buffer, size)
-    return hashlib.blake2b(memoryview(buffer), digest_size=16).digest()
-
-
-def _identify(data: bytes) -> tuple[bytes, str, str] | None:
-    if not data:
-        return None
-    for magic, extension, mime_type in _IMAGE_FORMATS:
-        if data.startswith(magic):
-            return data, extension, mime_type
-    return data, "bin", "application/octet-stream"
+    count = int(textpage.count_chars())
+    return str(textpage.get_text_range(0, count)) if count > 0 else ""

@@ -82,9 +82,7 @@ class PdfSource(BaseSource):
         path = Path(target.locator)
         subject = str(path)
         stat = _stat_file(path, subject)
-        if cursor and cursor.get("size") == stat.st_size and cursor.get(
-            "mtime_ns"
-        ) == stat.st_mtime_ns:
+        if _same_stat(cursor, stat):
             return
         if stat.st_size == 0:
             raise ItemRejected(subject, "empty file (0 bytes)")
@@ -118,12 +116,15 @@ class PdfSource(BaseSource):
                 book_title=title,
                 published_at=parse_pdf_date(info.get("CreationDate")),
             )
+            # Read every page first: images are encoded in the background meanwhile.
+            read = [(section, [book.page(number) for number in section.pages])
+                    for section in sections]
             posts: list[PostIn] = []
-            for section in sections:
-                pages = [book.page(number) for number in section.pages]
-                if section.front_matter and not any(p.text or p.images for p in pages):
+            for section, pages in read:
+                if section.front_matter and not any(p.text or p.pending_images for p in pages):
                     continue
                 posts.append(post_factory.build(section, pages, position=len(posts)))
+            del read
             page_count = book.page_count
 
         has_text = any(post.has_text for post in posts)
@@ -189,13 +190,14 @@ def _post_media(pages: Iterable[PageContent]) -> Iterator[MediaIn]:
     """The embedded images of a post's pages, each distinct image once."""
     seen: set[str] = set()
     for page in pages:
-        for image in page.images:
+        for page_image in page.images():
+            image = page_image.image
             if image.key in seen:
                 continue
             yield MediaIn(
                 key=image.key,
                 data=image.data,
-                filename=f"page{page.number}-img{image.index}.{image.extension}",
+                filename=f"page{page.number}-img{page_image.index}.{image.extension}",
                 mime_type=image.mime_type,
                 kind=MediaKind.IMAGE,
                 role="embedded",
@@ -232,6 +234,13 @@ def _stat_file(path: Path, subject: str) -> os.stat_result:
     if not path.is_file():
         raise ItemRejected(subject, "not a file")
     return stat
+
+
+def _same_stat(cursor: JsonDict | None, stat: os.stat_result) -> bool:
+    """The file has the size and modification time it had at the last checkpoint."""
+    if not cursor:
+        return False
+    return cursor.get("size") == stat.st_size and cursor.get("mtime_ns") == stat.st_mtime_ns
 
 
 def _hash_pdf(path: Path, subject: str) -> str:

@@ -1,0 +1,41 @@
+"""The plugin registers the ``pdf`` source without importing PDFium."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from alejandria.plugin_types import Source, SourceContext
+from alejandria.plugins import PluginManager
+from alejandria.settings import Settings
+from alejandria_source_pdf import plugin
+from alejandria_source_pdf.source import PdfSource
+
+
+def test_registers_the_pdf_source(tmp_path: Path) -> None:
+    manager = PluginManager()
+    manager.register(plugin, name="pdf")
+
+    spec = manager.sources()["pdf"]
+
+    assert spec.description == "Local PDF books and documents"
+    assert spec.capabilities == frozenset({"files"})
+    source = spec.factory(SourceContext(settings=Settings(data_dir=tmp_path)))
+    assert isinstance(source, PdfSource)
+    assert isinstance(source, Source)
+
+
+def test_entry_point_names_the_plugin_module() -> None:
+    (entry_point,) = [ep for ep in metadata.entry_points(group="alejandria") if ep.name == "pdf"]
+    assert entry_point.value == "alejandria_source_pdf.plugin"
+
+
+def test_plugin_import_does_not_load_pdfium() -> None:
+    code = (
+        "import sys, alejandria_source_pdf.plugin; "
+        "heavy = [m for m in ('pypdfium2', 'PIL') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
