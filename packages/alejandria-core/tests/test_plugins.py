@@ -138,3 +138,44 @@ def test_readme_documents_every_hook():
     text = readme.read_text()
     for name in HOOK_NAMES:
         assert re.search(rf"^### `{name}\(", text, re.M), f"docs/plugins.md lacks {name}"
+
+
+def test_a_plugin_owns_tables_and_disabling_it_later_breaks_nothing(
+        installed, tmp_path, alejandria_database_url):
+    from sqlalchemy import inspect
+
+    from alejandria import Archive
+
+    versions = tmp_path / "fake_tables_migrations"
+    versions.mkdir()
+    (versions / "t0001_bookmarks.py").write_text(textwrap.dedent('''
+        from alembic import op
+        import sqlalchemy as sa
+
+        revision = "t0001"
+        down_revision = None
+        branch_labels = ("fake_tables",)
+        depends_on = None
+
+        def upgrade():
+            op.create_table("fake_bookmarks", sa.Column("id", sa.Integer, primary_key=True),
+                            sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id")))
+    '''))
+    installed("alejandria-fake-tables", {"fake_tables": "fake_tables"}, {"fake_tables": f'''
+        from pathlib import Path
+        from alejandria import hookimpl
+        from alejandria.plugin_types import MigrationSpec
+
+        @hookimpl
+        def register_migrations():
+            return [MigrationSpec(name="fake_tables", path=Path({str(versions)!r}))]
+    '''})
+    url = alejandria_database_url
+
+    with Archive.open(database_url=url, data_dir=tmp_path, plugins=build_plugin_manager(),
+                      migrate=True) as archive:
+        assert "fake_bookmarks" in inspect(archive.engine).get_table_names()
+
+    without = build_plugin_manager(disabled=["fake_tables"])
+    with Archive.open(database_url=url, data_dir=tmp_path, plugins=without) as archive:
+        assert archive.stats()["posts"] == 0

@@ -74,9 +74,14 @@ def _check_database(settings: Settings, plugins: PluginManager) -> list[Check]:
     except AlejandriaError as exc:
         return [Check("database", "fail", str(exc))]
     try:
+        specs = plugins.migrations()
+    except AlejandriaError:
+        specs = {}  # reported by the plugins check
+    try:
         with database.engine.connect() as conn:
             caps = detect_capabilities(conn)
-            current = current_revisions(conn)
+            current = current_revisions(conn, specs)
+        heads = head_revisions(specs)
         checks = []
         if caps.server_version_num < MIN_SERVER_VERSION:
             checks.append(Check("database", "fail",
@@ -85,21 +90,20 @@ def _check_database(settings: Settings, plugins: PluginManager) -> list[Check]:
         else:
             checks.append(Check("database", "ok",
                                 f"{database.description} (PostgreSQL {caps.server_version})"))
-        try:
-            heads = head_revisions(plugins.migrations())
-        except AlejandriaError as exc:
-            heads = set()
-            checks.append(Check("schema", "fail", str(exc)))
-        if heads and current != heads:
-            state = "not created yet" if not current else "behind"
+        behind = sorted(name for name in heads if current.get(name) != heads[name])
+        if behind:
+            state = ("not created yet" if not any(current.values())
+                     else f"behind ({', '.join(behind)})")
             if settings.uses_embedded_database:
                 checks.append(Check("schema", "warn", f"schema is {state}; the embedded "
                                     "database is migrated on first use"))
             else:
                 checks.append(Check("schema", "fail",
                                     f"schema is {state}: run 'alejandria db upgrade'"))
-        elif heads:
-            checks.append(Check("schema", "ok", f"up to date ({', '.join(sorted(current))})"))
+        else:
+            versions = ", ".join(f"{name} {'+'.join(sorted(revs))}"
+                                 for name, revs in current.items())
+            checks.append(Check("schema", "ok", f"up to date ({versions})"))
         reason = caps.semantic_search_reason
         checks.append(Check("pgvector", "warn", reason) if reason else
                       Check("pgvector", "ok", f"pgvector {caps.vector_version}"))

@@ -206,8 +206,9 @@ def register_transcribers() -> list[TranscriberSpec]:
 def register_migrations() -> list[MigrationSpec]:
     """Add Alembic version directories so a plugin can own tables.
 
-    Each directory is its own branch: its first revision sets ``branch_labels = ("myplugin",)``
-    and ``down_revision = None`` (and ``depends_on = "core"`` to build on core's tables).
+    Each directory is its own history with its own version table (``alembic_version_NAME``):
+    its first revision sets ``down_revision = None``. Core's migrations run first, so a
+    plugin's tables may reference core's; disabling the plugin later leaves its tables unused.
 
     Example::
 

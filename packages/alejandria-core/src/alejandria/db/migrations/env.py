@@ -7,7 +7,11 @@ from alembic import context
 from alejandria.db.schema import metadata
 
 config = context.config
-connection = config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+context.configure(
+    connection=config.attributes["connection"],
+    target_metadata=metadata,
+    version_table=config.attributes.get("version_table", "alembic_version"),
+    compare_type=True,
+)
 with context.begin_transaction():
     context.run_migrations()
