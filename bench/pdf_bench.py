@@ -1,0 +1,210 @@
+"""PDF ingest: ``archive.sync("pdf", folder)`` against a bare pypdfium2 text-extraction loop.
+
+The corpus is real-world PDFs already on the machine (Debian's documentation), copied (and
+un-gzipped) into one working folder that both contenders read, so they see the same bytes from
+the same, warm page cache.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pypdfium2 as pdfium
+from harness import Server, stopwatch
+from sqlalchemy import text
+
+from alejandria import Archive
+from alejandria.models import SyncReport
+from alejandria.plugins import PluginManager
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PREFERRED = (Path("/usr/share/developers-reference/developers-reference.pdf"),)
+DOC_ROOT = Path("/usr/share/doc")
+FALLBACK = REPO_ROOT / "examples" / "books"
+#: What a PDF sync writes, parents first (media rows are left out: a few dozen images).
+SNAPSHOT_TABLES = ("creators", "collections", "posts", "post_collections", "chunks")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    folder: Path
+    files: tuple[Path, ...]  # the staged copies, in ``folder``
+    origins: tuple[Path, ...]  # where each one came from
+    pages: int
+    size: int  # bytes of the staged (uncompressed) files
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    seconds: float
+    resync_seconds: float
+    report: SyncReport
+    chunks: int
+
+
+def _candidates() -> list[Path]:
+    """Installed PDFs: the preferred ones, then /usr/share/doc round-robin over packages.
+
+    Round-robin (each package's files in a stable pseudo-random order) keeps one package with
+    hundreds of manuals (texlive-doc) from being the whole corpus.
+    """
+    found = [path for path in PREFERRED if path.is_file()]
+    by_package: dict[str, list[Path]] = defaultdict(list)
+    if DOC_ROOT.is_dir():
+        for path in DOC_ROOT.rglob("*"):
+            name = path.name.lower()
+            if name.endswith((".pdf", ".pdf.gz")) and path.is_file():
+                by_package[path.relative_to(DOC_ROOT).parts[0]].append(path)
+    queues = [
+        sorted(paths, key=lambda p: hashlib.md5(str(p).encode()).hexdigest())
+        for _, paths in sorted(by_package.items())
+    ]
+    while any(queues):
+        for queue in queues:
+            if queue:
+                found.append(queue.pop(0))
+    if not found and FALLBACK.is_dir():
+        found = sorted(p for p in FALLBACK.iterdir() if p.suffix.lower() == ".pdf")
+    return found
+
+
+def _page_count(path: Path) -> int:
+    """Pages of a PDF PDFium opens without a password; 0 for anything else."""
+    try:
+        doc = pdfium.PdfDocument(path)
+    except Exception:  # noqa: BLE001 - unreadable files are simply left out of the corpus
+        return 0
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
+def stage_corpus(folder: Path, max_pages: int) -> Corpus:
+    """Copy PDFs into ``folder`` until they hold ``max_pages`` pages (the last may overshoot)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    origins: list[Path] = []
+    pages = 0
+    for origin in _candidates():
+        if pages >= max_pages:
+            break
+        stem = origin.name[:-3] if origin.name.lower().endswith(".gz") else origin.name
+        staged = folder / f"{len(files):03d}-{stem}"
+        if origin.name.lower().endswith(".gz"):
+            staged.write_bytes(gzip.decompress(origin.read_bytes()))
+        else:
+            shutil.copyfile(origin, staged)
+        count = _page_count(staged)
+        if count == 0:
+            staged.unlink()
+            continue
+        files.append(staged)
+        origins.append(origin)
+        pages += count
+    if not files:
+        raise SystemExit("no PDFs found: install developers-reference or add examples/books/*.pdf")
+    size = sum(path.stat().st_size for path in files)
+    return Corpus(folder, tuple(files), tuple(origins), pages, size)
+
+
+def extract_text(files: Iterable[Path]) -> int:
+    """The baseline: open each document, get every page's text, close everything. Pages read."""
+    pages = 0
+    for path in files:
+        doc = pdfium.PdfDocument(path)
+        try:
+            for index in range(len(doc)):
+                page = doc[index]
+                textpage = page.get_textpage()
+                textpage.get_text_range()
+                textpage.close()
+                page.close()
+                pages += 1
+        finally:
+            doc.close()
+    return pages
+
+
+def time_baseline(corpus: Corpus) -> float:
+    with stopwatch() as elapsed:
+        pages = extract_text(corpus.files)
+    if pages != corpus.pages:
+        raise RuntimeError(f"baseline read {pages} pages, expected {corpus.pages}")
+    return elapsed()
+
+
+def sync_into_fresh_database(server: Server, plugins: PluginManager, corpus: Corpus,
+                             workdir: Path, *, resync: bool = True,
+                             inspect: Callable[[str], None] | None = None) -> SyncRun:
+    """Sync the corpus folder into a new database and data dir; time the sync, then a re-sync."""
+    database = server.fresh_database()
+    data_dir = workdir / f"data-{database}"
+    try:
+        with Archive.open(database_url=server.url_for(database), data_dir=data_dir,
+                          plugins=plugins, migrate=False) as archive:
+            with stopwatch() as elapsed:
+                report = archive.sync("pdf", corpus.folder)
+            seconds = elapsed()
+            if report.errors:
+                raise RuntimeError(f"pdf sync failed: {report.errors[:3]}")
+            resync_seconds = float("nan")
+            if resync:
+                with stopwatch() as again:
+                    second = archive.sync("pdf", corpus.folder)
+                resync_seconds = again()
+                if second.writes or second.skipped_unchanged != len(corpus.files):
+                    raise RuntimeError(f"re-sync of unchanged files wrote: {second}")
+            with archive.engine.connect() as conn:
+                chunks = int(conn.execute(text("SELECT count(*) FROM chunks")).scalar_one())
+        if inspect is not None:
+            inspect(database)
+    finally:
+        server.drop(database)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return SyncRun(seconds, resync_seconds, report, chunks)
+
+
+# -- the write floor: COPY of exactly the rows our sync wrote ----------------------------------
+
+Snapshot = list[tuple[str, str, bytes]]  # (table, column list, COPY text data)
+
+
+def snapshot(server: Server, database: str) -> Snapshot:
+    """Every stored (non-generated) column of the tables a PDF sync writes, as COPY data."""
+    taken: Snapshot = []
+    with psycopg.connect(server.libpq_url(database)) as conn, conn.cursor() as cur:
+        for table in SNAPSHOT_TABLES:
+            row = cur.execute(
+                "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+                " AND attgenerated = ''", (table,)
+            ).fetchone()
+            columns = str(row[0]) if row else ""
+            data = bytearray()
+            with cur.copy(f"COPY {table} ({columns}) TO STDOUT") as copy:
+                for block in copy:
+                    data += block
+            taken.append((table, columns, bytes(data)))
+    return taken
+
+
+def copy_snapshot(server: Server, snap: Snapshot) -> float:
+    """COPY the snapshot into a fresh database in one transaction; seconds to commit."""
+    database = server.fresh_database()
+    try:
+        with psycopg.connect(server.libpq_url(database)) as conn:
+            with stopwatch() as elapsed, conn.transaction(), conn.cursor() as cur:
+                for table, columns, data in snap:
+                    with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        copy.write(data)
+            return elapsed()
+    finally:
+        server.drop(database)
