@@ -26,7 +26,9 @@ def _fold_table() -> dict[int, int]:
         base = unicodedata.normalize("NFD", char)[0]
         if base != char and base.isascii() and base.isalpha():
             table[code] = ord(base)
-    return table
+    # Letters Unicode does not decompose, folded as unaccent folds them (still one to one).
+    table.update({ord(a): ord(b) for a, b in zip("ŁłØøĐđĦħı", "LlOoDdHhi", strict=True)})
+    return dict(sorted(table.items()))
 
 
 def fold_accents(value: str) -> str:
@@ -76,12 +78,29 @@ def render_highlights(snippet: str, start: str = "[", stop: str = "]") -> str:
 
 
 def fold_function_sql() -> str:
-    """``CREATE FUNCTION alejandria_fold``: the same mapping as ``fold_accents``, in SQL."""
+    """``CREATE FUNCTION alejandria_fold``: the same mapping as ``fold_accents``, in SQL.
+
+    ``translate()`` scans its whole map for every character, so the map is split: text without
+    accented letters (most English) is returned as it is, Latin-1 letters (Spanish, French, ...)
+    use a 53-character map, and the long Latin Extended map runs only when such letters occur.
+    The output must never change for a given input (stored vectors depend on it); a different
+    mapping needs a new migration and a reindex.
+    """
     table = _fold_table()
-    accented = "".join(chr(code) for code in table)
-    plain = "".join(chr(code) for code in table.values())
+    latin1 = {k: v for k, v in table.items() if k <= 0xFF}
+    extended = {k: v for k, v in table.items() if k > 0xFF}
+
+    def translate(expression: str, mapping: dict[int, int]) -> str:
+        accented = "".join(chr(code) for code in mapping)
+        plain = "".join(chr(code) for code in mapping.values())
+        return f"translate({expression}, '{accented}', '{plain}')"
+
+    first, last = chr(min(table)), chr(max(table))
+    ext_first, ext_last = chr(min(extended)), chr(max(extended))
     return (
         "CREATE OR REPLACE FUNCTION alejandria_fold(text) RETURNS text "
-        "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
-        f"AS $$ SELECT translate($1, '{accented}', '{plain}') $$"
+        "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT CASE "
+        f"WHEN $1 !~ '[{first}-{last}]' THEN $1 "
+        f"WHEN $1 !~ '[{ext_first}-{ext_last}]' THEN {translate('$1', latin1)} "
+        f"ELSE {translate(translate('$1', latin1), extended)} END $$"
     )
