@@ -200,3 +200,27 @@ class TestMemorySourceContract(SourceContract):
             Checkpoint(),
         ]
         return ["t"]
+
+
+def test_a_post_yielded_twice_keeps_its_last_version(archive, memory_source, count):
+    memory_source.content["t"] = [CREATOR, post("p1", "Primera"), post("p1", "Segunda"),
+                                  Checkpoint()]
+
+    report = archive.sync("memory", "t")
+
+    assert report.ok and count(archive, "posts") == 1
+    assert archive.search("segunda")[0].title == "Segunda"
+
+
+def test_many_posts_are_written_in_batches_across_checkpoints(archive, memory_source, count):
+    many = [post(f"p{i}", f"Entrada {i}", f"texto número {i}") for i in range(450)]
+    memory_source.content["t"] = [CREATOR, BOOK, *many[:300], Checkpoint(cursor={"n": 300}),
+                                  *many[300:], Checkpoint(cursor={"n": 450})]
+
+    first = archive.sync("memory", "t")
+    memory_source.content["t"][5] = post("p3", "Entrada 3", "texto cambiado")
+    second = archive.sync("memory", "t")
+
+    assert first.posts_written == 450 and count(archive, "post_collections") == 450
+    assert second.posts_written == 1 and second.posts_unchanged == 449
+    assert [h.title for h in archive.search("cambiado")] == ["Entrada 3"]

@@ -30,6 +30,7 @@ from alejandria.models import (
     SyncTarget,
 )
 from alejandria.plugin_types import Source
+from alejandria.post_writer import PendingPost
 from alejandria.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,16 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
+#: Posts are written in batches of at most this many (and at every checkpoint or prune).
+BATCH_SIZE = 200
+
+
 @dataclass
 class _TargetState:
     creator_ids: dict[str, int] = field(default_factory=dict)
     collection_ids: dict[str, int] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    pending: list[PendingPost] = field(default_factory=list)
     no_text_posts: int = 0
 
 
@@ -117,6 +123,7 @@ class SyncRunner:
             try:
                 for item in self.source.fetch(target, cursor):
                     if isinstance(item, Checkpoint):
+                        self._flush_posts(conn, state, report)
                         self.repository.set_cursor(conn, self.source_name, target.scope,
                                                    item.cursor)
                         transaction.commit()
@@ -125,6 +132,7 @@ class SyncRunner:
                     else:
                         wrote_anything = True
                         self._persist(conn, item, state, report)
+                self._flush_posts(conn, state, report)
                 transaction.commit()
             except BaseException:
                 transaction.rollback()
@@ -159,8 +167,13 @@ class SyncRunner:
             state.collection_ids[item.external_id] = collection_id
             report.collections_written += int(written)
         elif isinstance(item, PostIn):
-            self._persist_post(conn, item, state, report)
+            if any(p.post.external_id == item.external_id for p in state.pending):
+                self._flush_posts(conn, state, report)  # a batch holds each post once
+            self._queue_post(conn, item, state)
+            if len(state.pending) >= BATCH_SIZE:
+                self._flush_posts(conn, state, report)
         elif isinstance(item, Prune):
+            self._flush_posts(conn, state, report)
             report.posts_deleted += self.repository.prune_collection(
                 conn, self.source_name, item.collection_external_id, item.keep
             )
@@ -178,8 +191,7 @@ class SyncRunner:
             state.creator_ids.update(known)
         return state.creator_ids[external_id]
 
-    def _persist_post(self, conn: Connection, post: PostIn, state: _TargetState,
-                      report: SyncReport) -> None:
+    def _queue_post(self, conn: Connection, post: PostIn, state: _TargetState) -> None:
         creator_id = self._creator_id(conn, post.creator_external_id, state)
         missing = [ref.external_id for ref in post.collections
                    if ref.external_id not in state.collection_ids]
@@ -193,15 +205,23 @@ class SyncRunner:
         }
         if not post.has_text:
             state.no_text_posts += 1
-        write = self.repository.upsert_post(conn, self.source_name, post, creator_id, positions)
-        if not write.changed:
-            report.posts_unchanged += 1
-            return
-        report.posts_written += 1
-        links = [(media, self._media_id(conn, media, state, report)) for media in post.media]
-        self.repository.link_media(conn, write.id, links)
-        state.events.append(("post_stored", {"post_id": write.id, "post": post,
-                                             "created": write.created}))
+        state.pending.append(PendingPost(post, creator_id, positions))
+
+    def _flush_posts(self, conn: Connection, state: _TargetState, report: SyncReport) -> None:
+        batch, state.pending = state.pending, []
+        writes = self.repository.posts.write(conn, self.source_name, batch)
+        for pending, write in zip(batch, writes, strict=True):
+            if not write.changed:
+                report.posts_unchanged += 1
+                continue
+            report.posts_written += 1
+            post = pending.post
+            if post.media or not write.created:
+                links = [(media, self._media_id(conn, media, state, report))
+                         for media in post.media]
+                self.repository.link_media(conn, write.id, links, new_post=write.created)
+            state.events.append(("post_stored", {"post_id": write.id, "post": post,
+                                                 "created": write.created}))
 
     def _media_id(self, conn: Connection, media: MediaIn, state: _TargetState,
                   report: SyncReport) -> int:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, delete, func, select
@@ -19,7 +17,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from alejandria.db.schema import (
-    chunks,
     collections,
     creators,
     jobs,
@@ -32,28 +29,15 @@ from alejandria.db.schema import (
     transcriptions,
     users,
 )
-from alejandria.language import config_for, detect_language
 from alejandria.models import (
-    ChunkIn,
     CollectionIn,
     CreatorIn,
     JsonDict,
     MediaIn,
-    MediaKind,
-    PostIn,
     StoredMedia,
 )
+from alejandria.post_writer import PostWriter
 from alejandria.textsearch import strip_nul
-
-#: Long texts without source-given chunks are split near this many characters.
-CHUNK_TARGET_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class PostWrite:
-    id: int
-    created: bool
-    changed: bool
 
 
 def _hash_json(value: Any) -> str:
@@ -61,20 +45,14 @@ def _hash_json(value: Any) -> str:
 
 
 class Repository:
-    """Reads and writes for one installation.
+    """Reads and writes for one installation; posts are written by ``posts`` in batches.
 
     ``languages`` are the text-search configurations posts may be indexed in (the first is
     the default when a post's language cannot be told).
     """
 
     def __init__(self, languages: Sequence[str]) -> None:
-        self.languages = list(languages)
-
-    def language_of(self, post: PostIn) -> str:
-        declared = config_for(post.language)
-        if declared in self.languages:
-            return declared
-        return detect_language(f"{post.title}\n{post.text}", self.languages)
+        self.posts = PostWriter(languages)
 
     # -- creators and collections --------------------------------------------------------
 
@@ -143,101 +121,6 @@ class Repository:
 
     # -- posts ---------------------------------------------------------------------------
 
-    def find_post(self, conn: Connection, source: str, external_id: str) -> tuple[int, str] | None:
-        row = conn.execute(
-            select(posts.c.id, posts.c.content_hash).where(
-                posts.c.source == source, posts.c.external_id == external_id
-            )
-        ).first()
-        return (row.id, row.content_hash) if row is not None else None
-
-    def upsert_post(self, conn: Connection, source: str, post: PostIn, creator_id: int,
-                    collection_positions: dict[int, int | None]) -> PostWrite:
-        """Insert or update a post with its chunks and collection memberships.
-
-        Unchanged content (same hash) writes nothing. Media links are written separately by
-        ``link_media`` once the files are stored.
-        """
-        digest = post.content_hash()
-        existing = self.find_post(conn, source, post.external_id)
-        if existing is not None and existing[1] == digest:
-            return PostWrite(id=existing[0], created=False, changed=False)
-        kinds = Counter(media.kind for media in post.media)
-        language = self.language_of(post)
-        values = {
-            "creator_id": creator_id,
-            "title": strip_nul(post.title),
-            "content_text": strip_nul(post.text),
-            "content_html": strip_nul(post.html) if post.html is not None else None,
-            "url": post.url,
-            "published_at": post.published_at,
-            "edited_at": post.edited_at,
-            "tags": list(post.tags),
-            "has_text": post.has_text,
-            "language": language,
-            "image_count": kinds[MediaKind.IMAGE],
-            "video_count": kinds[MediaKind.VIDEO],
-            "audio_count": kinds[MediaKind.AUDIO],
-            "metadata": post.metadata,
-            "content_hash": digest,
-        }
-        keys = {"source": source, "external_id": post.external_id}
-        post_id = _upsert_returning_id(conn, posts, keys, values)
-        self._write_chunks(conn, post_id, post, language)
-        self._write_collections(conn, post_id, collection_positions)
-        return PostWrite(id=post_id, created=existing is None, changed=True)
-
-    def _write_chunks(self, conn: Connection, post_id: int, post: PostIn, language: str) -> None:
-        pieces = post.chunks or tuple(ChunkIn(text=piece) for piece in split_text(post.text))
-        if not pieces:
-            pieces = (ChunkIn(text=""),)
-        heading = strip_nul(post.title)
-        tags = " ".join(post.tags)
-        rows = [
-            {
-                "post_id": post_id,
-                "ordinal": ordinal,
-                "kind": _chunk_kind(piece),
-                "page": piece.page,
-                "start_s": piece.start_s,
-                "end_s": piece.end_s,
-                "heading": heading,
-                "tags": tags,
-                "text": strip_nul(piece.text),
-                "text_hash": hashlib.sha256(piece.text.encode()).hexdigest(),
-                "ts_config": language,
-            }
-            for ordinal, piece in enumerate(pieces)
-        ]
-        stmt = insert(chunks)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[chunks.c.post_id, chunks.c.ordinal],
-                set_={name: stmt.excluded[name] for name in rows[0] if name not in
-                      ("post_id", "ordinal")},
-            ),
-            rows,
-        )
-        conn.execute(delete(chunks).where(chunks.c.post_id == post_id,
-                                          chunks.c.ordinal >= len(rows)))
-
-    def _write_collections(self, conn: Connection, post_id: int,
-                           positions: dict[int, int | None]) -> None:
-        conn.execute(delete(post_collections).where(
-            post_collections.c.post_id == post_id,
-            post_collections.c.collection_id.not_in(list(positions) or [-1]),
-        ))
-        if positions:
-            stmt = insert(post_collections)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[post_collections.c.post_id, post_collections.c.collection_id],
-                    set_={"position": stmt.excluded.position},
-                ),
-                [{"post_id": post_id, "collection_id": cid, "position": pos}
-                 for cid, pos in positions.items()],
-            )
-
     def prune_collection(self, conn: Connection, source: str, collection_external_id: str,
                          keep: Sequence[str]) -> int:
         """Delete the collection's posts (of this source) whose external ids are not in ``keep``."""
@@ -280,12 +163,13 @@ class Repository:
         conn.execute(insert(media_keys).values(source=source, key=key, media_id=media_id)
                      .on_conflict_do_nothing())
 
-    def link_media(self, conn: Connection, post_id: int,
-                   links: Sequence[tuple[MediaIn, int]]) -> None:
+    def link_media(self, conn: Connection, post_id: int, links: Sequence[tuple[MediaIn, int]],
+                   *, new_post: bool = False) -> None:
         """Make the post's media exactly ``links`` (media description, media id)."""
-        keys = [media.key for media, _ in links]
-        conn.execute(delete(post_media).where(post_media.c.post_id == post_id,
-                                              post_media.c.key.not_in(keys or [""])))
+        if not new_post:
+            keys = [media.key for media, _ in links]
+            conn.execute(delete(post_media).where(post_media.c.post_id == post_id,
+                                                  post_media.c.key.not_in(keys or [""])))
         if not links:
             return
         stmt = insert(post_media)
@@ -369,36 +253,4 @@ def _upsert_returning_id(conn: Connection, table: Table, keys: dict[str, Any],
         assignments = {name: stmt.excluded[name] for name in keys}
     upsert = stmt.on_conflict_do_update(index_elements=list(keys), set_=assignments)
     return int(conn.execute(upsert.returning(table.c.id)).scalar_one())
-
-
-def _chunk_kind(piece: ChunkIn) -> str:
-    if piece.page is not None:
-        return "page"
-    if piece.start_s is not None:
-        return "transcript"
-    return "text"
-
-
-def split_text(value: str, target: int = CHUNK_TARGET_CHARS) -> list[str]:
-    """Split on paragraph breaks into pieces of about ``target`` characters."""
-    value = value.strip()
-    if len(value) <= target:
-        return [value] if value else []
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for paragraph in value.split("\n\n"):
-        if size and size + len(paragraph) > target:
-            pieces.append("\n\n".join(current))
-            current, size = [], 0
-        while len(paragraph) > 2 * target:
-            cut = paragraph.rfind(" ", 0, target)
-            cut = cut if cut > target // 2 else target
-            pieces.append(paragraph[:cut])
-            paragraph = paragraph[cut:].lstrip()
-        current.append(paragraph)
-        size += len(paragraph) + 2
-    if current:
-        pieces.append("\n\n".join(current))
-    return pieces
 
