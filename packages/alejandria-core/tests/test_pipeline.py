@@ -224,3 +224,17 @@ def test_many_posts_are_written_in_batches_across_checkpoints(archive, memory_so
     assert first.posts_written == 450 and count(archive, "post_collections") == 450
     assert second.posts_written == 1 and second.posts_unchanged == 449
     assert [h.title for h in archive.search("cambiado")] == ["Entrada 3"]
+
+
+def test_a_target_failing_while_written_does_not_leak_into_the_next(archive, memory_source):
+    orphan = PostIn(external_id="o", creator_external_id="nobody", title="Huérfano")
+    memory_source.content["bad"] = [orphan, *[post(f"x{i}", "Resto") for i in range(50)],
+                                    Checkpoint()]
+    memory_source.content["good"] = [CREATOR, post("ok", "Bien"), Checkpoint()]
+
+    report = archive.sync("memory", "bad", "good")
+
+    assert [e.subject for e in report.errors] == ["bad"]
+    assert "referenced creator 'nobody' before yielding it" in report.errors[0].message
+    assert [h.title for h in archive.search("bien")] == ["Bien"]
+    assert archive.search("resto") == []

@@ -2,13 +2,14 @@
 
 Sources fetch; the pipeline owns persistence, media storage and error isolation. Each target
 runs in its own transaction, committed at every ``Checkpoint`` the source yields, so a crash or
-a broken file never leaves half of a unit written and never blocks the other targets.
+a broken file never leaves half of a unit written and never blocks the other targets. Fetching
+runs on a background thread a bounded number of items ahead of the writes (``ReadAhead``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +27,13 @@ from alejandria.models import (
     Prune,
     StoredMedia,
     SyncError,
+    SyncItem,
     SyncReport,
     SyncTarget,
 )
 from alejandria.plugin_types import Source
 from alejandria.post_writer import PendingPost
+from alejandria.read_ahead import ReadAhead
 from alejandria.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -92,10 +95,17 @@ class SyncRunner:
         with self.engine.connect() as conn:
             cursors = self.repository.get_cursors(conn, self.source_name,
                                                   [target.scope for target in resolved])
+        with ReadAhead(resolved, lambda t: self.source.fetch(t, cursors.get(t.scope))) as ahead:
+            self._sync_targets(resolved, ahead, report)
+        self.progress(ProgressEvent("done", len(resolved), len(resolved)))
+        return report
+
+    def _sync_targets(self, resolved: list[SyncTarget], ahead: ReadAhead[SyncTarget, SyncItem],
+                      report: SyncReport) -> None:
         for done, target in enumerate(resolved):
             self.progress(ProgressEvent("target", done, len(resolved), target.label))
             try:
-                self._sync_target(target, cursors.get(target.scope), report)
+                self._sync_target(target, ahead.items(target), report)
             except SourceAuthError as exc:
                 report.errors.append(SyncError(subject=target.label, message=str(exc)))
                 break  # every other target would fail the same way
@@ -106,22 +116,20 @@ class SyncRunner:
             except Exception as exc:
                 log.exception("unexpected error syncing %s", target.label)
                 self._fail(target, f"unexpected error: {type(exc).__name__}: {exc}", report)
-        self.progress(ProgressEvent("done", len(resolved), len(resolved)))
-        return report
 
     def _fail(self, target: SyncTarget, message: str, report: SyncReport) -> None:
         report.errors.append(SyncError(subject=target.label, message=message))
         with self.engine.begin() as conn:
             self.repository.record_sync_error(conn, self.source_name, target.scope, message)
 
-    def _sync_target(self, target: SyncTarget, cursor: dict[str, Any] | None,
+    def _sync_target(self, target: SyncTarget, items: Iterator[SyncItem],
                      report: SyncReport) -> None:
         state = _TargetState()
         wrote_anything = False
         with self.engine.connect() as conn:
             transaction = conn.begin()
             try:
-                for item in self.source.fetch(target, cursor):
+                for item in items:
                     if isinstance(item, Checkpoint):
                         self._flush_posts(conn, state, report)
                         self.repository.set_cursor(conn, self.source_name, target.scope,

@@ -60,6 +60,8 @@ class Source(Protocol):
 
         ``cursor`` is the last ``Checkpoint.cursor`` committed for ``target.scope`` (or None).
         Raise ``ItemRejected`` for a target that cannot be archived; the sync goes on.
+        Runs on the pipeline's read-ahead thread (one fetch at a time, targets in order),
+        while ``open_media`` is called from the thread that writes.
         """
         ...
 
