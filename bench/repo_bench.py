@@ -34,7 +34,7 @@ from alejandria.models import (
 )
 from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
 from alejandria.plugins import PluginManager
-from alejandria.repository import Repository, split_text
+from alejandria.post_writer import PostWriter, split_text
 from alejandria.settings import Settings
 
 SOURCE = "bench-memory"
@@ -200,7 +200,7 @@ def copy_rows(dataset: Dataset) -> CopyRows:
     Each post's language comes from the repository's own detection (``language_of``), run
     here, untimed: the baseline writes the same values without paying for computing them.
     """
-    repository = Repository(bench_settings(Path("."), None).search_languages)
+    writer = PostWriter(bench_settings(Path("."), None).search_languages)
     creator_ids = {c.external_id: i for i, c in enumerate(dataset.creators, start=1)}
     collection_ids = {c.external_id: i for i, c in enumerate(dataset.collections, start=1)}
     creators = [
@@ -220,7 +220,7 @@ def copy_rows(dataset: Dataset) -> CopyRows:
     memberships: list[tuple[Any, ...]] = []
     chunks: list[tuple[Any, ...]] = []
     for post_id, p in enumerate(dataset.posts, start=1):
-        language = repository.language_of(p)
+        language = writer.language_of(p)
         posts.append((
             post_id, SOURCE, p.external_id, creator_ids[p.creator_external_id], p.title, p.text,
             p.html, p.url, p.published_at, p.edited_at, list(p.tags), p.has_text, language,

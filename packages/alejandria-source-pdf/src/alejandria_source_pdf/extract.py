@@ -51,11 +51,15 @@ class PageContent:
 
 
 class PdfBook:
-    """An open PDF document. Use as a context manager; ``subject`` names it in errors."""
+    """An open PDF document. Use as a context manager; ``subject`` names it in errors.
 
-    def __init__(self, path: Path, subject: str) -> None:
+    ``find_images=False`` skips looking for embedded images (the caller knows there are none).
+    """
+
+    def __init__(self, path: Path, subject: str, *, find_images: bool = True) -> None:
         self.path = path
         self.subject = subject
+        self._find_images = find_images
         self._doc = _open_document(path, subject)
         self._images = ImageCollector(self._doc, subject)
         try:
@@ -129,7 +133,7 @@ class PdfBook:
                 raise ItemRejected(
                     self.subject, f"{CORRUPT_PREFIX}: the text of page {number} cannot be read"
                 ) from exc
-            images = self._images.collect(page, number)
+            images = self._images.collect(page, number) if self._find_images else ()
         finally:
             page.close()
         return PageContent(number=number, text=normalize_text(raw_text), pending_images=images)

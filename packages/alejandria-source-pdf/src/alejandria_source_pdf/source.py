@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,9 @@ PDF_MAGIC = b"%PDF-"
 #: The PDF header may follow some junk; readers accept it within the first 1024 bytes.
 MAGIC_WINDOW = 1024
 READ_SIZE = 1 << 20
+#: An image XObject's dictionary entry (whitespace between the names is allowed).
+IMAGE_XOBJECT = re.compile(rb"/Subtype\s*/Image(?![A-Za-z0-9])")
+IMAGE_XOBJECT_SPAN = 64
 
 
 class PdfSource(BaseSource):
@@ -86,17 +90,18 @@ class PdfSource(BaseSource):
             return
         if stat.st_size == 0:
             raise ItemRejected(subject, "empty file (0 bytes)")
-        sha256 = _hash_pdf(path, subject)
+        sha256, has_images = _hash_pdf(path, subject)
         checkpoint = Checkpoint(
             cursor={"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         )
         if cursor and cursor.get("sha256") == sha256:
             yield checkpoint
             return
-        yield from self._read_book(path, subject, sha256)
+        yield from self._read_book(path, subject, sha256, has_images)
         yield checkpoint
 
-    def _read_book(self, path: Path, subject: str, sha256: str) -> Iterator[SyncItem]:
+    def _read_book(self, path: Path, subject: str, sha256: str,
+                   has_images: bool) -> Iterator[SyncItem]:
         """Read the whole book, then yield it.
 
         Everything is extracted before the first item is yielded, so a page that fails halfway
@@ -104,7 +109,7 @@ class PdfSource(BaseSource):
         and images in memory (PDFium pages themselves are closed page by page).
         """
         collection_id = "file:" + str(path)
-        with PdfBook(path, subject) as book:
+        with PdfBook(path, subject, find_images=has_images) as book:
             info = book.metadata()
             title = book_title(info.get("Title"), path)
             author = clean_author(info.get("Author"))
@@ -243,9 +248,17 @@ def _same_stat(cursor: JsonDict | None, stat: os.stat_result) -> bool:
     return cursor.get("size") == stat.st_size and cursor.get("mtime_ns") == stat.st_mtime_ns
 
 
-def _hash_pdf(path: Path, subject: str) -> str:
-    """SHA-256 of the file, read once in 1 MiB blocks; rejects files that are not PDFs."""
+def _hash_pdf(path: Path, subject: str) -> tuple[str, bool]:
+    """SHA-256 of the file, read once in 1 MiB blocks, and whether it may hold images.
+
+    Image XObjects are streams, which PDF never stores inside compressed object streams, so
+    their ``/Subtype /Image`` dictionaries are always readable in the raw bytes: a file
+    without one has no image worth extracting, and its pages need not be searched for images
+    (the slowest part of reading a text-only book). Rejects files that are not PDFs.
+    """
     digest = hashlib.sha256()
+    has_images = False
+    tail = b""
     try:
         with path.open("rb") as stream:
             block = stream.read(READ_SIZE)
@@ -253,12 +266,15 @@ def _hash_pdf(path: Path, subject: str) -> str:
                 raise ItemRejected(subject, "not a PDF file")
             while block:
                 digest.update(block)
+                if not has_images:
+                    has_images = IMAGE_XOBJECT.search(tail + block) is not None
+                    tail = block[-IMAGE_XOBJECT_SPAN:]
                 block = stream.read(READ_SIZE)
     except FileNotFoundError as exc:
         raise ItemRejected(subject, "no such file") from exc
     except OSError as exc:
         raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
+    return digest.hexdigest(), has_images
 
 
 def _pages_per_post(options: JsonDict) -> int:
