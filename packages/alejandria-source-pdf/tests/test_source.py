@@ -333,7 +333,7 @@ def test_cursor_skips_unchanged_and_touched_files(
     assert new_checkpoint.cursor["sha256"] != checkpoint.cursor["sha256"]
 
 
-def test_text_only_files_skip_the_image_search_but_files_with_images_do_not(pdfs, monkeypatch):
+def test_text_only_files_skip_the_image_search_but_files_with_images_do_not(pdfs):
     from alejandria_source_pdf import source as source_module
 
     assert source_module._hash_pdf(pdfs.book, "book")[1] is False
