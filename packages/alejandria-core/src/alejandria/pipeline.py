@@ -114,7 +114,8 @@ class SyncRunner:
             except (SourceError, MediaError) as exc:
                 self._fail(target, str(exc), report)
             except Exception as exc:
-                log.exception("unexpected error syncing %s", target.label)
+                # one line for the user (in the report); the traceback with -vv, for bug reports
+                log.debug("unexpected error syncing %s", target.label, exc_info=True)
                 self._fail(target, f"unexpected error: {type(exc).__name__}: {exc}", report)
 
     def _fail(self, target: SyncTarget, message: str, report: SyncReport) -> None:
