@@ -48,6 +48,27 @@ def write_book(path: Path, *, title: str, author: str, chapters: list[tuple[str,
     return path
 
 
+def write_secret(path: Path) -> Path:
+    """A password-protected PDF."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    pdf.add_page()
+    pdf.cell(text="Texto secreto")
+    pdf.set_encryption(owner_password="owner", user_password="secret")
+    pdf.output(str(path))
+    return path
+
+
+def write_scan(path: Path) -> Path:
+    """A "scanned" PDF: pages that hold only a picture, no text layer."""
+    pdf = FPDF()
+    for seed in range(2):
+        pdf.add_page()
+        pdf.image(noise_image(120, 100 + seed), x=10, y=10, w=150)
+    pdf.output(str(path))
+    return path
+
+
 @dataclass
 class CliResult:
     returncode: int

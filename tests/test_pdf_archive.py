@@ -9,7 +9,7 @@ import pytest
 
 from alejandria import Archive
 
-from .conftest import REPO, write_book
+from .conftest import REPO, write_book, write_scan, write_secret
 
 pytestmark = pytest.mark.usefixtures("alejandria_database_url")
 
@@ -89,18 +89,23 @@ def test_broken_files_are_named_and_the_rest_is_archived(tmp_path, alejandria):
     (folder / "photo.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 200)
     write_book(folder / "also-good.pdf", title="También", author="Ana",
                chapters=[("Tres", ["Otro texto."])])
+    write_secret(folder / "secret.pdf")
+    write_scan(folder / "scan.pdf")
 
     result = alejandria("sync", "pdf", folder)
 
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 3
+    assert len(errors) == 4
+    assert any("secret.pdf" in line and "encrypted PDF" in line for line in errors)
     assert any("truncated.pdf" in line and "corrupt" in line for line in errors)
     assert any("empty.pdf" in line and "empty file" in line for line in errors)
     assert any("photo.pdf" in line and "not a PDF" in line for line in errors)
     assert "Traceback" not in result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "scan.pdf" in notes[0] and "no text layer" in notes[0]
     stats = alejandria("stats", "--json").json()
-    assert stats["collections"] == 2 and stats["posts"] == 3
+    assert stats["collections"] == 3 and stats["posts"] == 4
 
 
 def test_python_api_archives_and_searches(tmp_path, alejandria_database_url, plugin_manager):
