@@ -98,26 +98,44 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class ProcessorContext:
+    """What a processor factory receives: settings, its own name and options."""
+
     settings: Settings
+    name: str
     options: JsonDict = field(default_factory=dict)
+
+    def derived_dir(self, sha256: str) -> Path:
+        """Where this processor may write files derived from the media file ``sha256``."""
+        return self.settings.data_dir / "derived" / self.name / sha256[:2] / sha256[2:4] / sha256
 
 
 class Processor(Protocol):
     """Derives data from one stored media file (probe, thumbnails, transcripts, ...)."""
 
-    def availability(self) -> Availability: ...
+    def availability(self) -> Availability:
+        """Whether it can run here; if not, the reason names what to install."""
+        ...
 
     def process(self, path: Path, media: JsonDict) -> JsonDict:
-        """Process the file at ``path``; return what was derived (stored by the pipeline)."""
+        """Process the file at ``path`` (``media`` holds sha256, size, mime_type, kind and what
+        earlier processors found); return what was derived, as JSON.
+
+        Raise ``MediaError`` with a readable reason for a file that must be refused.
+        """
         ...
 
 
 @dataclass(frozen=True)
 class ProcessorSpec:
+    """A media processor. ``order`` sorts processors (probe runs first, at 0); ``version``
+    keys its stored results, so a new version re-processes existing files."""
+
     name: str
     accepts: frozenset[MediaKind]
     factory: Callable[[ProcessorContext], Processor]
     queue: str = "media"
+    order: int = 100
+    version: str = "1"
     description: str = ""
     plugin: str = ""
 
