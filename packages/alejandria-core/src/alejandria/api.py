@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -14,11 +15,13 @@ from alejandria.db.capabilities import DatabaseCapabilities, detect_capabilities
 from alejandria.db.engine import Database, open_database
 from alejandria.db.migrate import is_up_to_date, upgrade
 from alejandria.errors import DatabaseUnavailable
+from alejandria.media_check import VerifyReport, verify_media
 from alejandria.media_store import MediaStore
 from alejandria.models import JsonDict, SearchHit, SearchQuery, SyncReport
 from alejandria.pipeline import ProgressCallback, SyncRunner
 from alejandria.plugin_types import SearchContext, SourceContext
 from alejandria.plugins import PluginManager, get_plugin_manager
+from alejandria.processing import MediaProcessing, ProcessingProgress, ProcessingReport
 from alejandria.repository import Repository
 from alejandria.search.dispatch import choose_backend
 from alejandria.settings import Settings
@@ -125,8 +128,23 @@ class Archive:
             notify=self._notify, progress=progress,
         )
         report = runner.run([os.fspath(target) for target in targets])
+        if report.media_stored and self.settings.process_media:
+            processed = self.process_media()
+            report.media_processed = processed.processed
+            report.notices.extend(processed.failed)
         self.plugins.notify("sync_finished", archive=self, report=report)
         return report
+
+    def process_media(self, *, processor: str | None = None, source: str | None = None,
+                      progress: ProcessingProgress | None = None) -> ProcessingReport:
+        """Run media processors over every stored file lacking their current output."""
+        processing = MediaProcessing(self.engine, self.settings, self.plugins.processors(),
+                                     self.media)
+        return processing.run(processor=processor, source=source, progress=progress)
+
+    def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+        """Re-hash every stored file; the report lists missing and corrupt ones."""
+        return verify_media(self.engine, self.media, progress)
 
     def _notify(self, event: str, **kwargs: Any) -> None:
         self.plugins.notify(event, archive=self, **kwargs)

@@ -177,6 +177,7 @@ class SyncReport(BaseModel):
     posts_deleted: int = 0
     media_stored: int = 0
     media_reused: int = 0
+    media_processed: int = 0
     errors: list[SyncError] = Field(default_factory=list)
     notices: list[SyncError] = Field(default_factory=list)
 

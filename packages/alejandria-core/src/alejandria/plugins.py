@@ -170,6 +170,9 @@ class PluginManager:
     def source(self, name: str) -> SourceSpec:
         return _pick(self.sources(), "source", name)
 
+    def processor(self, name: str) -> ProcessorSpec:
+        return _pick(self.processors(), "processor", name)
+
     def search_backend(self, name: str) -> SearchBackendSpec:
         return _pick(self.search_backends(), "search mode", name)
 

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     disabled_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     load_plugins: bool = True
     min_free_disk_mb: int = 500
+    #: Run media processors (probe, thumbnails, ...) right after a sync stores new files.
+    process_media: bool = True
 
     @field_validator("data_dir")
     @classmethod

@@ -323,3 +323,17 @@ audit_log = Table(
     _created(),
     Index(None, "created_at"),
 )
+
+media_derivatives = Table(
+    "media_derivatives", metadata,
+    Column("media_id", Integer, ForeignKey("media_files.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("processor", String(100), nullable=False),
+    Column("version", String(50), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("result", JSONB, nullable=False, server_default="{}"),
+    Column("error", Text),
+    _updated(),
+    PrimaryKeyConstraint("media_id", "processor"),
+    CheckConstraint("status IN ('done', 'failed', 'skipped')", name="status"),
+)

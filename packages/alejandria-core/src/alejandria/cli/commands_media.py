@@ -1,0 +1,83 @@
+"""``media verify`` and ``process backfill``: looking after stored files and derived data."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from alejandria.cli.context import open_archive
+from alejandria.cli.output import print_json, stderr_console
+
+
+def _progress_bar(description: str, enabled: bool) -> Progress:
+    console = stderr_console()
+    return Progress(TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True,
+                    disable=not (enabled and console.is_terminal))
+
+
+@click.group()
+def media() -> None:
+    """The media store."""
+
+
+@media.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def media_verify(ctx: click.Context, as_json: bool) -> None:
+    """Re-hash every stored file; exit 1 if any is missing or corrupt."""
+    with open_archive(ctx) as archive, _progress_bar("verify", not as_json) as bar:
+        task = bar.add_task("verify", total=None)
+        report = archive.verify_media(lambda done, total: bar.update(task, completed=done,
+                                                                     total=total))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console = stderr_console()
+        for sha256 in report.missing:
+            console.print(f"[bold red]error:[/] media {sha256}: missing from the media store")
+        for sha256 in report.corrupt:
+            console.print(f"[bold red]error:[/] media {sha256}: corrupt (its bytes changed)")
+        console.print(f"{report.checked} file(s) checked, {len(report.missing)} missing, "
+                      f"{len(report.corrupt)} corrupt")
+    sys.exit(0 if report.ok else 1)
+
+
+@click.group()
+def process() -> None:
+    """Media processors (probe, thumbnails, ...)."""
+
+
+@process.command("backfill")
+@click.option("--processor", default=None, help="Only this processor.")
+@click.option("--source", default=None, help="Only files from this source.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def process_backfill(ctx: click.Context, processor: str | None, source: str | None,
+                     as_json: bool) -> None:
+    """Run processors over every stored file that lacks their output."""
+    with open_archive(ctx) as archive, _progress_bar("process", not as_json) as bar:
+        if processor is not None:
+            archive.plugins.processor(processor)  # a clear error for an unknown name
+        task = bar.add_task("process", total=None)
+        report = archive.process_media(
+            processor=processor, source=source,
+            progress=lambda done, total, _label: bar.update(task, completed=done, total=total))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console = stderr_console()
+        for name, reason in report.unavailable.items():
+            console.print(f"[yellow]note:[/] {name} is unavailable: {escape(reason)}")
+        for error in report.failed:
+            console.print(f"[bold red]error:[/] {escape(error.subject)}: {escape(error.message)}")
+        done = ", ".join(f"{name} {count}" for name, count in report.by_processor.items())
+        console.print(f"{report.processed} result(s) written ({done or 'nothing to do'}), "
+                      f"{len(report.failed)} failed")
+    sys.exit(1 if report.failed else 0)
+
+
+COMMANDS = [media, process]

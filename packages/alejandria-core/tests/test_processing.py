@@ -1,0 +1,113 @@
+"""Processors run once per file and version, record failures, and verify finds corruption."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from alejandria import hookimpl
+from alejandria.cli.main import cli
+from alejandria.errors import MediaError
+from alejandria.models import Availability, Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
+from alejandria.plugin_types import ProcessorSpec
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
+WAV = b"RIFF....WAVEfmt " + b"\x00" * 40
+
+
+class Measure:
+    calls: list[str] = []
+
+    def __init__(self, context):
+        self.context = context
+
+    def availability(self):
+        return Availability.yes()
+
+    def process(self, path, media):
+        Measure.calls.append(media["sha256"])
+        if path.read_bytes().startswith(b"RIFF"):
+            raise MediaError("unsupported audio layout")
+        return {"bytes": path.stat().st_size, "width": 7, "kind": "image"}
+
+
+class NeedsGpu(Measure):
+    def availability(self):
+        return Availability.no("needs a GPU: pip install alejandria-core[gpu]")
+
+
+def plugin(version: str = "1"):
+    class Plugin:
+        @hookimpl
+        def register_processors(self):
+            kinds = frozenset({MediaKind.IMAGE, MediaKind.AUDIO})
+            return [ProcessorSpec(name="measure", accepts=kinds, factory=Measure,
+                                  version=version),
+                    ProcessorSpec(name="gpu", accepts=kinds, factory=NeedsGpu)]
+    return Plugin()
+
+
+@pytest.fixture
+def synced(archive, memory_source, register_plugin):
+    Measure.calls = []
+    register_plugin(plugin(), name="measure-plugin")
+    memory_source.blobs = {"img": PNG, "wav": WAV}
+    memory_source.content["t"] = [
+        CreatorIn(external_id="c", name="C"),
+        PostIn(external_id="p", creator_external_id="c", title="Con adjuntos",
+               media=(MediaIn(key="img", filename="a.png", kind=MediaKind.IMAGE),
+                      MediaIn(key="wav", filename="b.wav", kind=MediaKind.AUDIO))),
+        Checkpoint(),
+    ]
+    return archive, archive.sync("memory", "t")
+
+
+def test_processors_run_after_sync_and_record_results(synced):
+    archive, report = synced
+
+    assert report.media_stored == 2 and report.media_processed == 2
+    assert [n.message for n in report.notices] == ["unsupported audio layout"]
+    with archive.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT m.size, d.status, d.result, d.error, m.width FROM media_derivatives d "
+            "JOIN media_files m ON m.id = d.media_id WHERE d.processor = 'measure' "
+            "ORDER BY d.status")).all()
+    assert [(r.size, r.status, r.error) for r in rows] == [
+        (len(PNG), "done", None), (len(WAV), "failed", "unsupported audio layout")]
+    assert rows[1].result["bytes"] == len(PNG) and rows[1].width == 7
+
+
+def test_backfill_is_a_no_op_until_the_version_changes(synced, plugin_manager):
+    archive, _ = synced
+    assert archive.process_media().processed == 0
+
+    plugin_manager.unregister("measure-plugin")
+    plugin_manager.register(plugin(version="2"), "measure-plugin-v2")
+    rerun = archive.process_media(processor="measure")
+
+    assert rerun.processed == 2
+    assert len(Measure.calls) == 4
+
+
+def test_unavailable_processors_are_reported_with_the_fix(synced):
+    archive, _ = synced
+    report = archive.process_media(processor="gpu")
+    assert report.unavailable == {"gpu": "needs a GPU: pip install alejandria-core[gpu]"}
+    assert report.processed == 0
+
+
+def test_media_verify_detects_a_corrupted_file(synced, alejandria_database_url, monkeypatch):
+    archive, _ = synced
+    assert archive.verify_media().ok
+    victim = next(p for p in archive.media.root.glob("??/??/*") if p.read_bytes() == PNG)
+    victim.write_bytes(PNG.replace(b"pixels", b"pixelz", 1))
+
+    report = archive.verify_media()
+
+    assert report.corrupt == [victim.name] and report.missing == []
+    monkeypatch.setenv("ALEJANDRIA_DATABASE_URL", alejandria_database_url)
+    monkeypatch.setenv("ALEJANDRIA_DATA_DIR", str(archive.settings.data_dir))
+    result = CliRunner().invoke(cli, ["media", "verify"])
+    assert result.exit_code == 1
+    assert f"media {victim.name}: corrupt" in result.output
