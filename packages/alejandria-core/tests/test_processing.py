@@ -75,7 +75,7 @@ def test_processors_run_after_sync_and_record_results(synced):
             "ORDER BY d.status")).all()
     assert [(r.size, r.status, r.error) for r in rows] == [
         (len(PNG), "done", None), (len(WAV), "failed", "unsupported audio layout")]
-    assert rows[1].result["bytes"] == len(PNG) and rows[1].width == 7
+    assert rows[0].result["bytes"] == len(PNG) and rows[0].width == 7
 
 
 def test_backfill_is_a_no_op_until_the_version_changes(synced, plugin_manager):
