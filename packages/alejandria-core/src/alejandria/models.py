@@ -141,8 +141,15 @@ class Prune(Frozen):
     keep: tuple[str, ...]
 
 
+class Notice(Frozen):
+    """Something the user should know about the current target that is not an error
+    (a scanned PDF without text, a skipped attachment); shown as a ``note:`` line."""
+
+    message: str
+
+
 #: What ``Source.fetch`` yields.
-SyncItem = CreatorIn | CollectionIn | PostIn | Checkpoint | Prune
+SyncItem = CreatorIn | CollectionIn | PostIn | Checkpoint | Prune | Notice
 
 
 class SyncTarget(Frozen):

@@ -23,6 +23,7 @@ from alejandria.models import (
     CollectionIn,
     CreatorIn,
     MediaIn,
+    Notice,
     PostIn,
     Prune,
     StoredMedia,
@@ -65,7 +66,6 @@ class _TargetState:
     collection_ids: dict[str, int] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     pending: list[PendingPost] = field(default_factory=list)
-    no_text_posts: int = 0
 
 
 class SyncRunner:
@@ -139,8 +139,8 @@ class SyncRunner:
                         self._flush_events(state)
                         transaction = conn.begin()
                     else:
-                        wrote_anything = True
-                        self._persist(conn, item, state, report)
+                        wrote_anything = wrote_anything or not isinstance(item, Notice)
+                        self._persist(conn, item, state, report, target)
                 self._flush_posts(conn, state, report)
                 transaction.commit()
             except BaseException:
@@ -149,11 +149,6 @@ class SyncRunner:
         self._flush_events(state)
         if not wrote_anything:
             report.skipped_unchanged += 1
-        if state.no_text_posts:
-            report.notices.append(SyncError(
-                subject=target.label,
-                message="no text layer (scanned?): archived, but its text is not searchable",
-            ))
 
     def _flush_events(self, state: _TargetState) -> None:
         events, state.events = state.events, []
@@ -163,8 +158,10 @@ class SyncRunner:
     # -- items ---------------------------------------------------------------------------
 
     def _persist(self, conn: Connection, item: object, state: _TargetState,
-                 report: SyncReport) -> None:
-        if isinstance(item, CreatorIn):
+                 report: SyncReport, target: SyncTarget) -> None:
+        if isinstance(item, Notice):
+            report.notices.append(SyncError(subject=target.label, message=item.message))
+        elif isinstance(item, CreatorIn):
             creator_id, written = self.repository.upsert_creator(conn, self.source_name, item)
             state.creator_ids[item.external_id] = creator_id
             report.creators_written += int(written)
@@ -212,8 +209,6 @@ class SyncRunner:
             state.collection_ids[ref.external_id]: ref.position
             for ref in post.collections if ref.external_id in state.collection_ids
         }
-        if not post.has_text:
-            state.no_text_posts += 1
         state.pending.append(PendingPost(post, creator_id, positions))
 
     def _flush_posts(self, conn: Connection, state: _TargetState, report: SyncReport) -> None:

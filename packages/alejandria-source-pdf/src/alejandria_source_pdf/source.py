@@ -19,6 +19,7 @@ from alejandria.models import (
     JsonDict,
     MediaIn,
     MediaKind,
+    Notice,
     PostIn,
     Prune,
     SyncItem,
@@ -35,6 +36,7 @@ from alejandria_source_pdf.metadata import (
 )
 
 DEFAULT_PAGES_PER_POST = 10
+NO_TEXT_NOTICE = "no text layer (scanned?): archived, but its text is not searchable"
 PDF_MAGIC = b"%PDF-"
 #: The PDF header may follow some junk; readers accept it within the first 1024 bytes.
 MAGIC_WINDOW = 1024
@@ -152,6 +154,8 @@ class PdfSource(BaseSource):
         yield Prune(
             collection_external_id=collection_id, keep=tuple(p.external_id for p in posts)
         )
+        if not has_text:
+            yield Notice(message=NO_TEXT_NOTICE)
 
 
 class _PostFactory:

@@ -249,7 +249,7 @@ def pdf_page_count(path: Path) -> int | None:
         except Exception:  # noqa: BLE001 - PdfiumError, or anything a broken file raises
             return None
         try:
-            return int(len(document))
+            return len(document)
         finally:
             document.close()
     try:
@@ -257,7 +257,7 @@ def pdf_page_count(path: Path) -> int | None:
     except ImportError:
         return None
     try:
-        return int(len(pypdf.PdfReader(os.fspath(path)).pages))
+        return len(pypdf.PdfReader(os.fspath(path)).pages)
     except Exception:  # noqa: BLE001 - pypdf raises many kinds of errors on broken files
         return None
 
