@@ -5,7 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from alejandria.hookspecs import hookimpl
-from alejandria.plugin_types import MigrationSpec, SearchBackendSpec
+from alejandria.plugin_types import MigrationSpec, SearchBackendSpec, SourceSpec
+
+
+@hookimpl(trylast=True)
+def register_sources() -> list[SourceSpec]:
+    from alejandria.sources.files import FilesSource
+
+    return [
+        SourceSpec(
+            name="files", factory=FilesSource, capabilities=frozenset({"files"}),
+            description="Media files you already have: one post per file, folder as collection",
+        )
+    ]
 
 
 @hookimpl(trylast=True)

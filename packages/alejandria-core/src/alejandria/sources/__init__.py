@@ -1,0 +1,1 @@
+"""Sources shipped with core."""
