@@ -23,6 +23,7 @@ from sqlalchemy import text
 from alejandria import Archive
 from alejandria.models import SyncReport
 from alejandria.plugins import PluginManager
+from alejandria.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PREFERRED = (Path("/usr/share/developers-reference/developers-reference.pdf"),)
@@ -148,8 +149,11 @@ def sync_into_fresh_database(server: Server, plugins: PluginManager, corpus: Cor
     database = server.fresh_database()
     data_dir = workdir / f"data-{database}"
     try:
-        with Archive.open(database_url=server.url_for(database), data_dir=data_dir,
-                          plugins=plugins, migrate=False) as archive:
+        # Ingest only: media processors (thumbnails of the embedded images) are measured by
+        # bench/media.py and, with a job queue, run on workers outside the sync.
+        settings = Settings(database_url=server.url_for(database), data_dir=data_dir,
+                            process_media=False)
+        with Archive.open(settings=settings, plugins=plugins, migrate=False) as archive:
             with stopwatch() as elapsed:
                 report = archive.sync("pdf", corpus.folder)
             seconds = elapsed()

@@ -59,3 +59,27 @@ def test_touched_file_with_same_bytes_writes_nothing(archive, folder):
 def test_missing_path_is_one_clear_error(archive, tmp_path):
     report = archive.sync("files", tmp_path / "nope.jpg")
     assert [(e.message) for e in report.errors] == ["no such file"]
+
+
+def test_synced_images_are_probed_and_get_thumbnails(archive, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (1200, 800), "teal").save(folder / "really-a-png.jpg", format="PNG")
+
+    report = archive.sync("files", folder)
+
+    assert report.ok and report.media_processed == 2  # probe + thumbnails
+    with archive.engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT m.mime_type, m.width, m.height, d.result FROM media_files m "
+            "JOIN media_derivatives d ON d.media_id = m.id AND d.processor = 'thumbnails'"
+        )).one()
+    assert (row.mime_type, row.width, row.height) == ("image/png", 1200, 800)
+    sizes = {}
+    for size, relative in row.result["thumbnails"].items():
+        with Image.open(archive.settings.data_dir / relative) as thumb:
+            sizes[size] = (thumb.format, thumb.size)
+    assert sizes == {"150": ("WEBP", (150, 100)), "300": ("WEBP", (300, 200)),
+                     "600": ("WEBP", (600, 400))}

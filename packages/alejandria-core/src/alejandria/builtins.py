@@ -5,7 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from alejandria.hookspecs import hookimpl
-from alejandria.plugin_types import MigrationSpec, SearchBackendSpec, SourceSpec
+from alejandria.models import MediaKind
+from alejandria.plugin_types import MigrationSpec, ProcessorSpec, SearchBackendSpec, SourceSpec
+
+
+@hookimpl(trylast=True)
+def register_processors() -> list[ProcessorSpec]:
+    from alejandria.processors.probe import ProbeProcessor
+    from alejandria.processors.thumbnails import ACCEPTS as THUMBNAIL_KINDS
+    from alejandria.processors.thumbnails import ThumbnailProcessor
+
+    return [
+        ProcessorSpec(
+            name="probe", accepts=frozenset(MediaKind), factory=ProbeProcessor, order=0,
+            description="Real type from content; size, dimensions, duration, codecs, pages",
+        ),
+        ProcessorSpec(
+            name="thumbnails", accepts=THUMBNAIL_KINDS, factory=ThumbnailProcessor,
+            order=10, description="150/300/600 px WebP thumbnails of images, PDFs and videos",
+        ),
+    ]
 
 
 @hookimpl(trylast=True)

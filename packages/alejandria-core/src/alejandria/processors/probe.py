@@ -34,6 +34,10 @@ MAX_IMAGE_PIXELS = 200_000_000
 TOOL_TIMEOUT_S = 120.0
 
 OCTET_STREAM = "application/octet-stream"
+#: Image types Pillow always reads; others (HEIC, AVIF) need a plugin that may be missing.
+NATIVE_IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+)
 
 _HEIF_BRANDS = {
     b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
@@ -41,6 +45,7 @@ _HEIF_BRANDS = {
     b"avif": "image/avif", b"avis": "image/avif",
     b"mif1": "image/heif", b"msf1": "image/heif-sequence",
 }
+_GENERIC_HEIF_BRANDS = {b"mif1", b"msf1"}
 _AUDIO_MP4_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
 _BMP_HEADER_SIZES = {12, 40, 52, 56, 64, 108, 124}
 
@@ -107,9 +112,12 @@ def _sniff_ftyp(head: bytes) -> tuple[str, MediaKind]:
     major = head[8:12]
     end = min(max(box_size, 16), len(head))
     brands = [major] + [head[i:i + 4] for i in range(16, end - 3, 4)]
-    for brand in brands:  # the major brand first, then the compatible ones in order
-        if brand in _HEIF_BRANDS:
-            return _HEIF_BRANDS[brand], MediaKind.IMAGE
+    # A specific HEIF brand (heic, avif) wins over the generic ones (mif1, msf1), which
+    # files of both kinds list; the major brand is looked at first.
+    heif = [brand for brand in brands if brand in _HEIF_BRANDS]
+    if heif:
+        specific = [brand for brand in heif if brand not in _GENERIC_HEIF_BRANDS]
+        return _HEIF_BRANDS[(specific or heif)[0]], MediaKind.IMAGE
     if major in _AUDIO_MP4_BRANDS:
         return "audio/mp4", MediaKind.AUDIO
     if major == b"qt  ":

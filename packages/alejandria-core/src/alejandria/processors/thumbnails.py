@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from alejandria.errors import MediaError
 from alejandria.models import Availability, JsonDict, MediaKind
-from alejandria.processors.probe import TOOL_TIMEOUT_S, open_image, sniff_file
+from alejandria.processors.probe import (
+    NATIVE_IMAGE_TYPES,
+    TOOL_TIMEOUT_S,
+    open_image,
+    sniff_file,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -36,8 +41,9 @@ if TYPE_CHECKING:
 #: Longest side of each thumbnail, in pixels, biggest first (each is derived from the last).
 SIZES = (600, 300, 150)
 QUALITY = 85
-#: libwebp's speed/size trade-off (0 fastest .. 6 smallest); 4 is Pillow's default.
-WEBP_METHOD = 4
+#: libwebp's speed/size trade-off (0 fastest .. 6 smallest; Pillow's default is 4). At 600 px,
+#: 2 encodes about 3× faster than 4 for files 2-4 % larger and 0.1-0.3 dB lower PSNR.
+WEBP_METHOD = 2
 #: The kinds this processor reads (documents: PDFs only; others are skipped).
 ACCEPTS = frozenset({MediaKind.IMAGE, MediaKind.DOCUMENT, MediaKind.VIDEO})
 
@@ -73,7 +79,10 @@ class ThumbnailProcessor:
             raise MediaError(f"cannot read media file {path.name}: {exc}") from exc
         result: JsonDict = {}
         if kind is MediaKind.IMAGE:
-            image, (width, height) = load_preview(path, mime_type, max(SIZES))
+            preview = _image_preview(path, mime_type)
+            if preview is None:
+                return {}
+            image, (width, height) = preview
             result = {"width": width, "height": height}
         elif mime_type == "application/pdf":
             pdf_page = _render_pdf_first_page(path, max(SIZES))
@@ -102,11 +111,26 @@ class ThumbnailProcessor:
         for limit in SIZES:
             size = fit_size(current.size, limit)
             if size != current.size:
-                current = current.resize(size, Image.Resampling.LANCZOS)
+                # Each step halves the last: a 2×2 box reduce, then a small Lanczos fix-up.
+                current = current.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0)
             target = directory / f"{limit}.webp"
             _save_webp_atomically(current, target)
             written[str(limit)] = target.relative_to(self.context.settings.data_dir).as_posix()
         return dict(sorted(written.items(), key=lambda item: int(item[0])))
+
+
+def _image_preview(path: Path, mime_type: str) -> tuple[Image.Image, tuple[int, int]] | None:
+    """``load_preview`` at the biggest size; None for a HEIC/AVIF no installed plugin reads."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        return load_preview(path, mime_type, max(SIZES))
+    except MediaError as exc:
+        if mime_type not in NATIVE_IMAGE_TYPES and isinstance(
+            exc.__cause__, UnidentifiedImageError
+        ):
+            return None
+        raise
 
 
 def fit_size(size: tuple[int, int], limit: int) -> tuple[int, int]:
@@ -126,7 +150,7 @@ def load_preview(path: Path, mime_type: str, limit: int) -> tuple[Image.Image, t
     Return the preview and the full image's displayed size. JPEGs are decoded at reduced
     scale by libjpeg. Raise ``MediaError`` for bombs and truncated or corrupt files.
     """
-    from PIL import ImageOps
+    from PIL import Image, ImageOps
 
     image = open_image(path, mime_type)  # header only; bombs already refused
     try:
@@ -137,7 +161,12 @@ def load_preview(path: Path, mime_type: str, limit: int) -> tuple[Image.Image, t
         if orientation in _SWAPPED_ORIENTATIONS:
             width, height = height, width
         frame = _storable(image)
-        frame.thumbnail((limit, limit), reducing_gap=2.0)
+        # A drafted JPEG is already within 2× of the limit: bilinear (a triangle filter over
+        # the whole footprint) is enough there. Other images are box-reduced first.
+        resample = (
+            Image.Resampling.BILINEAR if image.format == "JPEG" else Image.Resampling.BICUBIC
+        )
+        frame.thumbnail((limit, limit), resample, reducing_gap=2.0)
         upright = ImageOps.exif_transpose(frame)
         if upright is image:
             upright = image.copy()  # the file-backed image is closed below
