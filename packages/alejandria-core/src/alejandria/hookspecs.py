@@ -181,18 +181,24 @@ def register_transcribers() -> list[TranscriberSpec]:
     Example — an engine that reads a sidecar ``.txt`` file as the transcript::
 
         from alejandria import hookimpl
-        from alejandria.plugin_types import TranscriberSpec, TranscriptSegment
+        from alejandria.models import Availability
+        from alejandria.plugin_types import Transcript, TranscriberSpec, TranscriptSegment
 
 
         class Sidecar:
             model_name = "sidecar"
+            model_version = "1"
 
             def __init__(self, settings):
                 self.settings = settings
 
+            def availability(self):
+                return Availability.yes()
+
             def transcribe(self, path, language=None):
                 text = path.with_suffix(".txt").read_text()
-                return [TranscriptSegment(start_s=0.0, end_s=0.0, text=text)]
+                return Transcript(language=language,
+                                  segments=(TranscriptSegment(start_s=0.0, end_s=0.0, text=text),))
 
 
         @hookimpl

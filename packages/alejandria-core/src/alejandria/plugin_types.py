@@ -198,10 +198,27 @@ class TranscriptSegment:
     text: str
 
 
-class Transcriber(Protocol):
-    model_name: str
+@dataclass(frozen=True)
+class Transcript:
+    """What a transcriber heard: the language (ISO code) and timestamped segments."""
 
-    def transcribe(self, path: Path, language: str | None = None) -> list[TranscriptSegment]: ...
+    language: str | None
+    segments: tuple[TranscriptSegment, ...]
+
+
+class Transcriber(Protocol):
+    """Speech to text. ``model_name``/``model_version`` are stored with every transcript."""
+
+    model_name: str
+    model_version: str
+
+    def availability(self) -> Availability:
+        """Whether it can run here; if not, the reason names what to install."""
+        ...
+
+    def transcribe(self, path: Path, language: str | None = None) -> Transcript:
+        """Transcribe an audio/video file (``language`` None: detect it)."""
+        ...
 
 
 @dataclass(frozen=True)

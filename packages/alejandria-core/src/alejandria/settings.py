@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = 500
     #: Run media processors (probe, thumbnails, ...) right after a sync stores new files.
     process_media: bool = True
+    #: Speech to text: the engine (a registered transcriber), its model (a name or a local
+    #: path; empty = the engine's bundled default), language ("auto" or an ISO code) and device.
+    transcriber: str = "faster-whisper"
+    transcribe_model: str = ""
+    transcribe_language: str = "auto"
+    transcribe_device: str = "cpu"
+    #: An OpenAI-compatible transcription API (the "openai-api" engine).
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_transcribe_model: str = "whisper-1"
 
     @field_validator("data_dir")
     @classmethod
