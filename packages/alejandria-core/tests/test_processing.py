@@ -66,8 +66,9 @@ def synced(archive, memory_source, register_plugin):
 def test_processors_run_after_sync_and_record_results(synced):
     archive, report = synced
 
-    assert report.media_stored == 2 and report.media_processed == 2
-    assert [n.message for n in report.notices] == ["unsupported audio layout"]
+    assert report.media_stored == 2 and report.media_processed >= 2
+    assert [n.message for n in report.notices if n.subject.startswith("measure")] == [
+        "unsupported audio layout"]
     with archive.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT m.size, d.status, d.result, d.error, m.width FROM media_derivatives d "
@@ -88,6 +89,7 @@ def test_backfill_is_a_no_op_until_the_version_changes(synced, plugin_manager):
 
     assert rerun.processed == 2
     assert len(Measure.calls) == 4
+    assert archive.process_media().processed == 0
 
 
 def test_unavailable_processors_are_reported_with_the_fix(synced):

@@ -138,8 +138,7 @@ class Archive:
     def process_media(self, *, processor: str | None = None, source: str | None = None,
                       progress: ProcessingProgress | None = None) -> ProcessingReport:
         """Run media processors over every stored file lacking their current output."""
-        processing = MediaProcessing(self.engine, self.settings, self.plugins.processors(),
-                                     self.media)
+        processing = MediaProcessing(self.engine, self.settings, self.plugins, self.media)
         return processing.run(processor=processor, source=source, progress=progress)
 
     def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:

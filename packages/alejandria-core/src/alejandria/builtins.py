@@ -14,6 +14,8 @@ def register_processors() -> list[ProcessorSpec]:
     from alejandria.processors.probe import ProbeProcessor
     from alejandria.processors.thumbnails import ACCEPTS as THUMBNAIL_KINDS
     from alejandria.processors.thumbnails import ThumbnailProcessor
+    from alejandria.processors.transcribe import ACCEPTS as SPEECH_KINDS
+    from alejandria.processors.transcribe import TranscribeProcessor
 
     return [
         ProcessorSpec(
@@ -23,6 +25,10 @@ def register_processors() -> list[ProcessorSpec]:
         ProcessorSpec(
             name="thumbnails", accepts=THUMBNAIL_KINDS, factory=ThumbnailProcessor,
             order=10, description="150/300/600 px WebP thumbnails of images, PDFs and videos",
+        ),
+        ProcessorSpec(
+            name="transcribe", accepts=SPEECH_KINDS, factory=TranscribeProcessor, order=50,
+            queue="transcription", description="Speech to timestamped, searchable text",
         ),
     ]
 
@@ -42,12 +48,17 @@ def register_sources() -> list[SourceSpec]:
 @hookimpl(trylast=True)
 def register_search_backends() -> list[SearchBackendSpec]:
     from alejandria.search.fulltext import FullTextBackend
+    from alejandria.search.transcripts import TranscriptsBackend
 
     return [
         SearchBackendSpec(
             name="fulltext", kind="fulltext", factory=FullTextBackend,
             description="Weighted, accent-insensitive Postgres full-text search",
-        )
+        ),
+        SearchBackendSpec(
+            name="transcripts", kind="transcripts", factory=TranscriptsBackend,
+            description="Words spoken in audio and video, with the time they were said",
+        ),
     ]
 
 

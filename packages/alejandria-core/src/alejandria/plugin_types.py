@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         SyncItem,
         SyncTarget,
     )
+    from alejandria.plugins import PluginManager
     from alejandria.settings import Settings
 
 SearchKind = Literal["fulltext", "semantic", "transcripts", "hybrid"]
@@ -98,11 +99,15 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class ProcessorContext:
-    """What a processor factory receives: settings, its own name and options."""
+    """What a processor factory receives: settings, its own name and options, and the host's
+    database engine and plugin manager for processors that store more than a JSON result
+    (transcripts) or use other plugins (transcribers)."""
 
     settings: Settings
     name: str
     options: JsonDict = field(default_factory=dict)
+    engine: Engine | None = None
+    plugins: PluginManager | None = None
 
     def derived_dir(self, sha256: str) -> Path:
         """Where this processor may write files derived from the media file ``sha256``."""

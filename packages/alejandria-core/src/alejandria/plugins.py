@@ -173,6 +173,9 @@ class PluginManager:
     def processor(self, name: str) -> ProcessorSpec:
         return _pick(self.processors(), "processor", name)
 
+    def transcriber(self, name: str) -> TranscriberSpec:
+        return _pick(self.transcribers(), "transcriber", name)
+
     def search_backend(self, name: str) -> SearchBackendSpec:
         return _pick(self.search_backends(), "search mode", name)
 

@@ -23,6 +23,7 @@ from alejandria.errors import MediaError
 from alejandria.media_store import MediaStore
 from alejandria.models import MediaKind, SyncError
 from alejandria.plugin_types import Processor, ProcessorContext, ProcessorSpec
+from alejandria.plugins import PluginManager
 from alejandria.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,13 @@ ProcessingProgress = Callable[[int, int, str], None]
 
 
 class MediaProcessing:
-    def __init__(self, engine: Engine, settings: Settings, specs: dict[str, ProcessorSpec],
+    def __init__(self, engine: Engine, settings: Settings, plugins: PluginManager,
                  store: MediaStore) -> None:
         self.engine = engine
         self.settings = settings
-        self.specs = sorted(specs.values(), key=lambda spec: (spec.order, spec.name))
+        self.plugins = plugins
+        self.specs = sorted(plugins.processors().values(),
+                            key=lambda spec: (spec.order, spec.name))
         self.store = store
         self._instances: dict[str, tuple[Processor | None, str | None]] = {}
 
@@ -96,7 +99,8 @@ class MediaProcessing:
 
     def _processor(self, spec: ProcessorSpec, report: ProcessingReport) -> Processor | None:
         if spec.name not in self._instances:
-            made = spec.factory(ProcessorContext(settings=self.settings, name=spec.name))
+            made = spec.factory(ProcessorContext(settings=self.settings, name=spec.name,
+                                                 engine=self.engine, plugins=self.plugins))
             availability = made.availability()
             self._instances[spec.name] = (
                 (made, None) if availability.available
@@ -108,7 +112,7 @@ class MediaProcessing:
 
     def _process_one(self, row: dict[str, Any], specs: Sequence[ProcessorSpec],
                      report: ProcessingReport) -> None:
-        media = {key: row[key] for key in ("sha256", "size", "mime_type", "kind", "width",
+        media = {key: row[key] for key in ("id", "sha256", "size", "mime_type", "kind", "width",
                                            "height", "duration_s", "page_count")}
         path = self.store.path_for(row["sha256"])
         with self.engine.connect() as conn:

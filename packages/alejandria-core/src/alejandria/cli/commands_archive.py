@@ -102,6 +102,9 @@ def search(ctx: click.Context, query: str, mode: str, source: str | None, creato
         return
     for rank, hit in enumerate(hits, 1):
         where = f" · page {hit.page}" if hit.page is not None else ""
+        if hit.start_s is not None:
+            minutes, seconds = divmod(int(hit.start_s), 60)
+            where += f" · media {hit.media_id} at {minutes}:{seconds:02d}"
         book = f" · {escape(hit.collection)}" if hit.collection else ""
         console.print(f"[bold]{rank}. {escape(hit.title)}[/]  [dim]{escape(hit.creator)}{book}"
                       f"{where} · {hit.source} #{hit.post_id}[/]")

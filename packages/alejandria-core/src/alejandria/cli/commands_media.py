@@ -46,6 +46,27 @@ def media_verify(ctx: click.Context, as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@media.command("transcript")
+@click.argument("media_id", type=int)
+@click.option("--vtt", is_flag=True, help="WebVTT subtitles instead of timestamped lines.")
+@click.pass_context
+def media_transcript(ctx: click.Context, media_id: int, vtt: bool) -> None:
+    """Print the transcript of a media file (corrections applied)."""
+    from alejandria.transcripts import TranscriptStore, to_webvtt
+
+    with open_archive(ctx) as archive:
+        segments = TranscriptStore(archive.engine).segments(media_id)
+    if not segments:
+        stderr_console().print(f"[bold red]error:[/] media {media_id} has no transcript yet")
+        sys.exit(1)
+    if vtt:
+        click.echo(to_webvtt(segments))
+        return
+    for segment in segments:
+        minutes, seconds = divmod(segment.start_s, 60)
+        click.echo(f"[{int(minutes)}:{seconds:05.2f}] {segment.text}")
+
+
 @click.group()
 def process() -> None:
     """Media processors (probe, thumbnails, ...)."""

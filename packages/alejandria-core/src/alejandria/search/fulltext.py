@@ -34,14 +34,18 @@ FILTERS = """
                   OR CAST(col.id AS text) = :collection)))
 """
 
-def _search_sql(language_count: int) -> str:
-    """The search statement for ``language_count`` languages (``:lang0``, ``:lang1``, ...)."""
-    query = " || ".join(
+def tsquery_sql(language_count: int) -> str:
+    """The user's query in each of ``:lang0``, ``:lang1``, ... OR-ed into one tsquery."""
+    return " || ".join(
         f"websearch_to_tsquery(CAST(:lang{i} AS regconfig), alejandria_fold(:query))"
         for i in range(language_count)
     )
+
+
+def _search_sql(language_count: int) -> str:
+    """The search statement for ``language_count`` languages."""
     return f"""
-WITH q AS (SELECT {query} AS query),
+WITH q AS (SELECT {tsquery_sql(language_count)} AS query),
 matches AS (
     SELECT c.post_id, c.id AS chunk_id, c.page, c.start_s, c.media_id, c.ordinal,
            ts_rank(c.search_vector, q.query, 1) AS rank,
