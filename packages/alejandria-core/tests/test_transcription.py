@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from alejandria import hookimpl
 from alejandria.models import Availability, Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
-from alejandria.plugin_types import Transcript, TranscriberSpec, TranscriptSegment
+from alejandria.plugin_types import TranscriberSpec, Transcript, TranscriptSegment
 from alejandria.processors import transcribe
 from alejandria.transcripts import TranscriptStore, to_webvtt
 
