@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,6 +17,7 @@ from alejandria.db.engine import Database, open_database
 from alejandria.db.migrate import is_up_to_date, upgrade
 from alejandria.errors import DatabaseUnavailable
 from alejandria.media_check import VerifyReport, verify_media
+from alejandria.media_gc import GcReport, collect_garbage
 from alejandria.media_store import MediaStore
 from alejandria.models import JsonDict, SearchHit, SearchQuery, SyncReport
 from alejandria.pipeline import ProgressCallback, SyncRunner
@@ -144,6 +146,12 @@ class Archive:
     def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Re-hash every stored file; the report lists missing and corrupt ones."""
         return verify_media(self.engine, self.media, progress)
+
+    def collect_garbage(self, *, grace: timedelta = timedelta(days=7),
+                        dry_run: bool = False) -> GcReport:
+        """Remove files no post references, once they are older than ``grace``."""
+        return collect_garbage(self.engine, self.media, self.settings, grace=grace,
+                               dry_run=dry_run)
 
     def _notify(self, event: str, **kwargs: Any) -> None:
         self.plugins.notify(event, archive=self, **kwargs)

@@ -46,6 +46,27 @@ def media_verify(ctx: click.Context, as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@media.command("gc")
+@click.option("--grace-days", default=7.0, show_default=True, type=click.FloatRange(min=0),
+              help="Only remove what has been unreferenced for this long.")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def media_gc(ctx: click.Context, grace_days: float, dry_run: bool, as_json: bool) -> None:
+    """Remove stored files that no post references any more (after a grace period)."""
+    from datetime import timedelta
+
+    with open_archive(ctx) as archive:
+        report = archive.collect_garbage(grace=timedelta(days=grace_days), dry_run=dry_run)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(report.rows_removed)} unreferenced file(s), "
+               f"{len(report.orphan_files_removed)} orphan file(s), "
+               f"{report.temp_files_removed} temp file(s): {report.bytes_freed:,} bytes")
+
+
 @media.command("transcript")
 @click.argument("media_id", type=int)
 @click.option("--vtt", is_flag=True, help="WebVTT subtitles instead of timestamped lines.")
