@@ -6,7 +6,30 @@ from pathlib import Path
 
 from alejandria.hookspecs import hookimpl
 from alejandria.models import MediaKind
-from alejandria.plugin_types import MigrationSpec, ProcessorSpec, SearchBackendSpec, SourceSpec
+from alejandria.plugin_types import (
+    MigrationSpec,
+    ProcessorSpec,
+    SearchBackendSpec,
+    SourceSpec,
+    TranscriberSpec,
+)
+
+
+@hookimpl(trylast=True)
+def register_transcribers() -> list[TranscriberSpec]:
+    from alejandria.transcribers.faster_whisper_engine import FasterWhisperTranscriber
+    from alejandria.transcribers.openai_api_engine import OpenAIApiTranscriber
+
+    return [
+        TranscriberSpec(
+            name="faster-whisper", factory=FasterWhisperTranscriber,
+            description="Local Whisper on CTranslate2 (default; bundled tiny.en model)",
+        ),
+        TranscriberSpec(
+            name="openai-api", factory=OpenAIApiTranscriber,
+            description="An OpenAI-compatible transcription API (ALEJANDRIA_OPENAI_BASE_URL)",
+        ),
+    ]
 
 
 @hookimpl(trylast=True)
