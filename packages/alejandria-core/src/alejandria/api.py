@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy.engine import Engine
 
 from alejandria.db.capabilities import DatabaseCapabilities, detect_capabilities
 from alejandria.db.engine import Database, open_database
@@ -106,7 +107,7 @@ class Archive:
         self.close()
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         return self.database.engine
 
     def capabilities(self) -> DatabaseCapabilities:
