@@ -14,6 +14,8 @@ Nothing heavy is imported until a fixture is used.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,20 +62,27 @@ def _null_pool() -> Any:
 
 
 @pytest.fixture(scope="session")
-def alejandria_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An admin URL for a Postgres server the tests may create databases on."""
+def alejandria_server_url() -> Iterator[str]:
+    """An admin URL for a Postgres server the tests may create databases on.
+
+    The embedded server's data lives in its own temporary folder, not under pytest's
+    ``basetemp``: pytest deletes old basetemps when other pytest runs start, which would pull
+    the data out from under a running server.
+    """
     external = os.environ.get(TEST_DATABASE_ENV)
     if external:
         yield _admin_url(external)
         return
     from alejandria.db.embedded import EmbeddedPostgres
 
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pgserver") / "pgdata")
+    root = Path(tempfile.mkdtemp(prefix="alejandria-test-pg-"))
+    server = EmbeddedPostgres(root / "pgdata")
     url = server.start()
     try:
         yield url
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
