@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text as sql
 
 from alejandria.errors import ItemRejected, MediaError, RateLimited
 from alejandria.plugin_types import TranscriptSegment
@@ -340,3 +342,53 @@ def test_cues_separated_by_lines_of_spaces() -> None:
         TranscriptSegment(3.0, 4.0, "two"),
         TranscriptSegment(5.0, 6.0, "three"),
     ]
+
+
+# --- embedded videos through a sync ---------------------------------------------------------
+
+
+def _embed_post(site: Site, *paths: str) -> list[object]:
+    from alejandria.models import Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
+
+    media = tuple(MediaIn(key=f"embed:{path}", url=f"{site.base}{path}", role="embed",
+                          kind=MediaKind.VIDEO, position=i) for i, path in enumerate(paths))
+    return [CreatorIn(external_id="c", name="C"),
+            PostIn(external_id="p", creator_external_id="c", title="Clase grabada",
+                   media=media),
+            Checkpoint()]
+
+
+def test_embedded_video_is_downloaded_linked_and_its_subtitles_searchable(
+        site: Site, archive: Any, memory_source: Any) -> None:
+    memory_source.content["t"] = _embed_post(site, "/page.html")
+
+    report = archive.sync("memory", "t")
+
+    assert report.ok and report.media_stored == 1
+    with archive.engine.connect() as conn:
+        status, media_id = conn.execute(sql("SELECT status, media_id FROM media_embeds")).one()
+        role = conn.execute(sql("SELECT role FROM post_media")).scalar_one()
+    assert (status, role) == ("done", "embed")
+    hits = archive.search("bienvenidos", mode="transcripts")
+    assert [(h.title, h.media_id, h.start_s) for h in hits] == [("Clase grabada", media_id, 0.0)]
+
+    site.requests.clear()
+    again = archive.sync("memory", "t")
+    assert again.writes == 0 and site.requests == []  # nothing downloaded twice
+
+
+def test_rate_limited_embed_is_rescheduled_and_gone_one_is_reported(
+        site: Site, archive: Any, memory_source: Any) -> None:
+    memory_source.content["t"] = _embed_post(site, "/slow-media.html", "/status/404.html")
+
+    report = archive.sync("memory", "t")
+
+    assert report.ok  # the post is archived; the videos are handled on their own
+    assert [n.message for n in report.notices] == [
+        "video unavailable: Unable to download webpage: HTTP Error 404: Not Found"]
+    with archive.engine.connect() as conn:
+        rows = conn.execute(sql(
+            "SELECT key, status, attempts, next_attempt_at > now() + interval '5 seconds' "
+            "AS later FROM media_embeds ORDER BY key")).all()
+    assert [tuple(r) for r in rows] == [("embed:/slow-media.html", "pending", 1, True),
+                                       ("embed:/status/404.html", "failed", 1, False)]

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from alejandria.db.capabilities import DatabaseCapabilities, detect_capabilities
 from alejandria.db.engine import Database, open_database
 from alejandria.db.migrate import is_up_to_date, upgrade
+from alejandria.embeds import EmbedDownloader, EmbedReport
 from alejandria.errors import DatabaseUnavailable
 from alejandria.media_check import VerifyReport, verify_media
 from alejandria.media_gc import GcReport, collect_garbage
@@ -131,6 +132,10 @@ class Archive:
             notify=self._notify, progress=progress,
         )
         report = runner.run([os.fspath(target) for target in targets])
+        if self.settings.download_embeds:
+            embeds = self.download_embeds()
+            report.media_stored += embeds.downloaded
+            report.notices.extend(embeds.failed)
         if report.media_stored and self.settings.process_media:
             processed = self.process_media()
             report.media_processed = processed.processed
@@ -143,6 +148,10 @@ class Archive:
         """Run media processors over every stored file lacking their current output."""
         processing = MediaProcessing(self.engine, self.settings, self.plugins, self.media)
         return processing.run(processor=processor, source=source, progress=progress)
+
+    def download_embeds(self) -> EmbedReport:
+        """Download the embedded videos that are due (yt-dlp), with their subtitles."""
+        return EmbedDownloader(self.engine, self.settings, self.media, self.repository).run()
 
     def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Re-hash every stored file; the report lists missing and corrupt ones."""

@@ -65,13 +65,19 @@ class ChunkIn(Frozen):
     end_s: float | None = None
 
 
+#: ``MediaIn.role`` of an embedded video (a YouTube/Vimeo page, an HLS stream): its ``url`` is
+#: downloaded with yt-dlp after the sync (``metadata["referer"]`` is sent when given), never
+#: streamed through ``Source.open_media``.
+EMBED_ROLE = "embed"
+
+
 class MediaIn(Frozen):
     """A media file a post references.
 
     ``key`` is the file's stable identity within the source (a path hash, a content id), never a
     signed URL that changes on every fetch: a known key is not downloaded again. Small files the
     source already holds in memory travel in ``data``; the rest are streamed through
-    ``Source.open_media``.
+    ``Source.open_media``, except embedded videos (``role=EMBED_ROLE``).
     """
 
     key: str = Field(min_length=1)

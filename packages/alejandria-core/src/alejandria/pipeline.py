@@ -19,6 +19,7 @@ from alejandria.errors import ItemRejected, MediaError, SourceAuthError, SourceE
 from alejandria.media_store import MediaStore
 from alejandria.media_types import describe_media
 from alejandria.models import (
+    EMBED_ROLE,
     Checkpoint,
     CollectionIn,
     CreatorIn,
@@ -221,9 +222,13 @@ class SyncRunner:
             report.posts_written += 1
             post = pending.post
             if post.media or not write.created:
+                embeds = [media for media in post.media if media.role == EMBED_ROLE]
                 links = [(media, self._media_id(conn, media, state, report))
-                         for media in post.media]
-                self.repository.link_media(conn, write.id, links, new_post=write.created)
+                         for media in post.media if media.role != EMBED_ROLE]
+                self.repository.link_media(conn, write.id, links, new_post=write.created,
+                                           keep_keys=[embed.key for embed in embeds])
+                self.repository.record_embeds(conn, self.source_name, write.id, embeds,
+                                              new_post=write.created)
             state.events.append(("post_stored", {"post_id": write.id, "post": post,
                                                  "created": write.created}))
 

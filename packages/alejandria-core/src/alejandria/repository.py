@@ -20,6 +20,7 @@ from alejandria.db.schema import (
     collections,
     creators,
     jobs,
+    media_embeds,
     media_files,
     media_keys,
     post_collections,
@@ -164,10 +165,11 @@ class Repository:
                      .on_conflict_do_nothing())
 
     def link_media(self, conn: Connection, post_id: int, links: Sequence[tuple[MediaIn, int]],
-                   *, new_post: bool = False) -> None:
-        """Make the post's media exactly ``links`` (media description, media id)."""
+                   *, new_post: bool = False, keep_keys: Sequence[str] = ()) -> None:
+        """Make the post's media exactly ``links`` (media description, media id), plus the
+        already linked ``keep_keys`` (downloaded embeds)."""
         if not new_post:
-            keys = [media.key for media, _ in links]
+            keys = [media.key for media, _ in links] + list(keep_keys)
             conn.execute(delete(post_media).where(post_media.c.post_id == post_id,
                                                   post_media.c.key.not_in(keys or [""])))
         if not links:
@@ -189,6 +191,26 @@ class Repository:
                 }
                 for media, media_id in links
             ],
+        )
+
+    def record_embeds(self, conn: Connection, source: str, post_id: int,
+                      embeds: Sequence[MediaIn], *, new_post: bool = False) -> None:
+        """Remember the post's embedded videos for the downloader (status kept on updates)."""
+        if not new_post:
+            conn.execute(delete(media_embeds).where(
+                media_embeds.c.post_id == post_id,
+                media_embeds.c.key.not_in([embed.key for embed in embeds] or [""])))
+        if not embeds:
+            return
+        stmt = insert(media_embeds)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[media_embeds.c.post_id, media_embeds.c.key],
+                set_={name: stmt.excluded[name] for name in ("url", "referer", "position")},
+            ),
+            [{"post_id": post_id, "source": source, "key": embed.key, "url": embed.url or "",
+              "referer": embed.metadata.get("referer"), "position": embed.position}
+             for embed in embeds],
         )
 
     # -- cursors -------------------------------------------------------------------------

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = 500
     #: Run media processors (probe, thumbnails, ...) right after a sync stores new files.
     process_media: bool = True
+    #: Download embedded videos (yt-dlp) right after a sync.
+    download_embeds: bool = True
+    #: Subtitle languages downloaded with embedded videos (they become transcripts at once).
+    subtitle_languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["es", "en"]
+    )
     #: Speech to text: the engine (a registered transcriber), its model (a name or a local
     #: path; empty = the engine's bundled default), language ("auto" or an ISO code) and device.
     transcriber: str = "faster-whisper"
@@ -77,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown search language(s) {unknown}; choose from: {known}")
         return list(dict.fromkeys(value))
 
-    @field_validator("disabled_plugins", mode="before")
+    @field_validator("disabled_plugins", "subtitle_languages", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:
         if isinstance(value, str):

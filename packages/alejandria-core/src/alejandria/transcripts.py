@@ -18,6 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 from alejandria.db.schema import transcript_segments, transcriptions
 from alejandria.plugin_types import TranscriptSegment
 
+#: The engine name of transcripts that came with a video as subtitles.
+SUBTITLES_ENGINE = "subtitles"
+
 
 @dataclass(frozen=True)
 class TranscriptionState:
@@ -106,6 +109,12 @@ class TranscriptStore:
             conn.execute(update(transcriptions).where(transcriptions.c.id == state.id).values(
                 status="complete", text=text, metadata=meta, updated_at=func.now()))
         return text
+
+    def has_complete(self, media_id: int, *, engine: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(transcriptions.c.id).where(
+                transcriptions.c.media_id == media_id, transcriptions.c.engine == engine,
+                transcriptions.c.status == "complete").limit(1)).first() is not None
 
     def correct(self, segment_id: int, text: str) -> None:
         """A user's correction of one segment (searchable at once; kept on re-transcription)."""

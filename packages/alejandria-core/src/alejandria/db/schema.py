@@ -337,3 +337,24 @@ media_derivatives = Table(
     PrimaryKeyConstraint("media_id", "processor"),
     CheckConstraint("status IN ('done', 'failed', 'skipped')", name="status"),
 )
+
+media_embeds = Table(
+    "media_embeds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", Integer, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(50), nullable=False),
+    Column("key", String(1000), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("referer", Text),
+    Column("position", Integer, nullable=False, server_default="0"),
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("media_id", Integer, ForeignKey("media_files.id", ondelete="SET NULL")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False,
+           server_default=func.now()),
+    _created(), _updated(),
+    UniqueConstraint("post_id", "key"),
+    Index("ix_media_embeds_pending", "status", "next_attempt_at"),
+    CheckConstraint("status IN ('pending', 'done', 'failed')", name="status"),
+)

@@ -17,7 +17,7 @@ from alejandria.errors import AlejandriaError, MediaError
 from alejandria.language import config_for
 from alejandria.models import Availability, MediaKind
 from alejandria.plugin_types import ProcessorContext, Transcriber
-from alejandria.transcripts import TranscriptStore
+from alejandria.transcripts import SUBTITLES_ENGINE, TranscriptStore
 
 ACCEPTS = frozenset({MediaKind.AUDIO, MediaKind.VIDEO})
 WINDOW_S = 600.0
@@ -56,6 +56,8 @@ class TranscribeProcessor:
         if transcriber is None or self.context.engine is None:
             raise MediaError(self._reason or "no transcriber available")
         store = TranscriptStore(self.context.engine)
+        if store.has_complete(media["id"], engine=SUBTITLES_ENGINE):
+            return {"skipped": "the video came with subtitles; they are its transcript"}
         state = store.begin(media["id"], self.settings.transcriber, transcriber.model_name,
                             transcriber.model_version)
         if state.status == "complete":
