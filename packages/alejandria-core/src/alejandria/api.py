@@ -21,7 +21,7 @@ from alejandria.errors import DatabaseUnavailable
 from alejandria.media_check import VerifyReport, verify_media
 from alejandria.media_gc import GcReport, collect_garbage
 from alejandria.media_store import MediaStore
-from alejandria.models import JsonDict, SearchHit, SearchQuery, SyncReport
+from alejandria.models import JsonDict, SearchHit, SearchQuery, SyncError, SyncReport
 from alejandria.pipeline import ProgressCallback, SyncRunner
 from alejandria.plugin_types import SearchContext, SourceContext
 from alejandria.plugins import PluginManager, get_plugin_manager
@@ -136,6 +136,8 @@ class Archive:
             embeds = self.download_embeds()
             report.media_stored += embeds.downloaded
             report.notices.extend(embeds.failed)
+            if embeds.unavailable:
+                report.notices.append(SyncError(subject="video", message=embeds.unavailable))
         if report.media_stored and self.settings.process_media:
             processed = self.process_media()
             report.media_processed = processed.processed

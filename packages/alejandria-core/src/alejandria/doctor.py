@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -61,10 +62,34 @@ def _check_plugins(plugins: PluginManager) -> list[Check]:
         plugins.migrations()
     except AlejandriaError as exc:
         return [*checks, Check("plugins", "fail", str(exc))]
+    checks += _check_processors(plugins)
     loaded = len(plugins.plugins()) - len(broken)
     checks.append(Check("plugins", "ok",
                         f"{loaded} loaded; sources: {', '.join(sorted(sources)) or 'none'}; "
                         f"search: {', '.join(sorted(backends))}"))
+    return checks
+
+
+def _check_processors(plugins: PluginManager) -> list[Check]:
+    """Processors and transcribers that cannot run here, with the install command (warn)."""
+    from alejandria.settings import Settings
+
+    settings = Settings()
+    checks = []
+    try:
+        transcriber = plugins.transcriber(settings.transcriber)
+        engine = transcriber.factory(settings)
+        availability = engine.availability()
+        name = f"transcriber {transcriber.name}"
+        checks.append(Check(name, "ok", f"model {engine.model_name}") if availability.available
+                      else Check(name, "warn", availability.reason or "unavailable"))
+    except AlejandriaError as exc:
+        checks.append(Check("transcriber", "warn", str(exc)))
+    if importlib.util.find_spec("yt_dlp") is None:
+        checks.append(Check("video", "warn", "embedded videos are not downloaded: "
+                            "pip install 'alejandria-core[video]'"))
+    else:
+        checks.append(Check("video", "ok", "embedded videos are downloaded with yt-dlp"))
     return checks
 
 

@@ -10,6 +10,7 @@ exponentially with jitter; an unavailable or private video is marked failed with
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import mimetypes
 import random
@@ -43,6 +44,7 @@ class EmbedReport:
     reused: int = 0
     rescheduled: int = 0
     failed: list[SyncError] = field(default_factory=list)
+    unavailable: str | None = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -72,6 +74,11 @@ class EmbedDownloader:
                .order_by(media_embeds.c.id))
         with self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in conn.execute(due)]
+        if rows and importlib.util.find_spec("yt_dlp") is None:
+            # left pending, untouched: they download once the extra is installed
+            report.unavailable = ("embedded videos are not downloaded: "
+                                  "pip install 'alejandria-core[video]'")
+            return report
         for row in rows:
             if row["known_media_id"] is not None:
                 self._link(row, row["known_media_id"], filename=None)
