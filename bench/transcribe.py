@@ -20,6 +20,9 @@ from pathlib import Path
 from alejandria.plugins import build_plugin_manager
 from alejandria.settings import Settings
 
+#: Models to compare per engine ("" = the engine's bundled default).
+MODELS = {"faster-whisper": ("", "tiny.en")}
+
 PARAGRAPH = (
     "Welcome back to the show. Today we look at the natal chart, the map of the sky at the "
     "moment of birth, and at how the planets move through the twelve houses over a year. "
@@ -48,8 +51,11 @@ def main() -> None:
         clip, duration = make_clip(Path(tmp), args.seconds)
         print(f"clip: {duration:.1f} s of espeak-ng speech (en-us)")
         rows = []
-        for name, spec in build_plugin_manager().transcribers().items():
-            engine = spec.factory(settings)
+        runs = [(name, spec, model)
+                for name, spec in build_plugin_manager().transcribers().items()
+                for model in (MODELS.get(name, ("",)))]
+        for name, spec, model in runs:
+            engine = spec.factory(settings.model_copy(update={"transcribe_model": model}))
             availability = engine.availability()
             if not availability.available or name == "openai-api":  # local engines only
                 print(f"{name}: skipped ({availability.reason or 'not a local engine'})")
@@ -66,8 +72,8 @@ def main() -> None:
             print(f"{name:<16} {model:<10} {seconds:>8.2f} {rtf:>6.3f}")
         if len(rows) > 1:
             fastest = min(rows, key=lambda row: row[3])
-            for name, _, _, rtf in rows:
-                print(f"{name}: {rtf / fastest[3]:.2f}x the fastest engine's time")
+            for name, model, _, rtf in rows:
+                print(f"{name} {model}: {rtf / fastest[3]:.2f}x the fastest one's time")
 
 
 if __name__ == "__main__":
