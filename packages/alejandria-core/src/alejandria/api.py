@@ -26,6 +26,7 @@ from alejandria.pipeline import ProgressCallback, SyncRunner
 from alejandria.plugin_types import SearchContext, SourceContext
 from alejandria.plugins import PluginManager, get_plugin_manager
 from alejandria.processing import MediaProcessing, ProcessingProgress, ProcessingReport
+from alejandria.queue.jobs import JobStore
 from alejandria.repository import Repository
 from alejandria.search.dispatch import choose_backend
 from alejandria.settings import Settings
@@ -164,6 +165,19 @@ class Archive:
         """Remove files no post references, once they are older than ``grace``."""
         return collect_garbage(self.engine, self.media, self.settings, grace=grace,
                                dry_run=dry_run)
+
+    @property
+    def jobs(self) -> JobStore:
+        """The ``jobs`` table: what ran, runs or failed, and why."""
+        return JobStore(self.engine)
+
+    def submit(self, job_type: str, kwargs: dict[str, Any] | None = None, *,
+               priority: int = 5) -> int:
+        """Queue a job (``sync``, ``process_media``, ...) on the broker, or run it here when
+        none is configured; returns the job id."""
+        from alejandria.queue.submit import submit
+
+        return submit(self, job_type, kwargs, priority=priority)
 
     def _notify(self, event: str, **kwargs: Any) -> None:
         self.plugins.notify(event, archive=self, **kwargs)

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     process_media: bool = True
     #: Download embedded videos (yt-dlp) right after a sync.
     download_embeds: bool = True
+    #: Celery broker (Redis or RabbitMQ URL). Unset: jobs run in this process, recorded alike.
+    broker_url: SecretStr | None = None
+    #: Seconds before Redis hands an unacknowledged job (its worker died) to another worker.
+    broker_visibility_timeout: int = 3600
+    #: Hour (0-23, local time of the beat process) of the daily incremental sync.
+    daily_sync_hour: int = 3
+    #: Completed jobs older than this many days are deleted by the daily cleanup.
+    keep_jobs_days: int = 30
     #: Subtitle languages downloaded with embedded videos (they become transcripts at once).
     subtitle_languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["es", "en"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -37,13 +38,37 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Source option, e.g. -o pages_per_post=20 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON.")
+@click.option("--no-wait", is_flag=True,
+              help="With a broker: queue the job and print its id instead of waiting.")
 @click.pass_context
 def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tuple[str, ...],
-         as_json: bool) -> None:
-    """Archive TARGETS (files, folders, URLs, names) with SOURCE (e.g. pdf)."""
+         as_json: bool, no_wait: bool) -> None:
+    """Archive TARGETS (files, folders, URLs, names) with SOURCE (e.g. pdf).
+
+    With ALEJANDRIA_BROKER_URL set the work runs on a worker (``alejandria worker``), as a job
+    visible in ``alejandria jobs list``.
+    """
     parsed = _parse_options(options)
     console = stderr_console()
     with open_archive(ctx) as archive:
+        if archive.settings.broker_url is not None:
+            archive.plugins.source(source)  # an unknown source fails here, not on the worker
+            paths = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
+            job_id = archive.submit("sync", {"source": source, "targets": paths,
+                                             "options": parsed}, priority=8)
+            if no_wait:
+                click.echo(f"job {job_id} queued")
+                return
+            from alejandria.models import SyncReport as SyncReportModel
+
+            report_dict = _wait_for(archive, job_id)
+            report = SyncReportModel.model_validate(
+                {k: v for k, v in report_dict.items() if k != "ok"})
+            if as_json:
+                print_json(report_dict)
+            else:
+                _print_report(report)
+            sys.exit(0 if report.ok else 1)
         show_progress = console.is_terminal and not as_json
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TextColumn("{task.fields[label]}"),
@@ -60,6 +85,24 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
     else:
         _print_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+def _wait_for(archive: Any, job_id: int) -> dict[str, Any]:
+    """Wait for a queued job; its result, or exit with its error."""
+    import time
+
+    from alejandria.cli.output import fail
+
+    stderr_console().print(f"job {job_id} queued; waiting for a worker (Ctrl-C stops waiting, "
+                           "not the job)")
+    while True:
+        job = archive.jobs.get(job_id)
+        if job is not None and job.status == "completed":
+            return dict(job.result or {})
+        if job is None or job.status in ("failed", "cancelled"):
+            reason = job.error_message if job else "the job disappeared"
+            fail(f"job {job_id} {job.status if job else 'lost'}: {reason}")
+        time.sleep(0.5)
 
 
 def _print_report(report: SyncReport) -> None:

@@ -72,9 +72,9 @@ def cli(ctx: click.Context, no_plugins: bool, verbose: int) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from alejandria.cli import commands_admin, commands_archive, commands_media
+    from alejandria.cli import commands_admin, commands_archive, commands_jobs, commands_media
 
-    for module in (commands_archive, commands_media, commands_admin):
+    for module in (commands_archive, commands_media, commands_jobs, commands_admin):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,1 @@
+"""The job queue: Celery tasks as thin wrappers over the pipeline, mirrored in ``jobs``."""

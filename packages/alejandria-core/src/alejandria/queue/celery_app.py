@@ -1,0 +1,96 @@
+"""The Celery app, configured from Alejandria's settings.
+
+One task, ``alejandria.job``, runs any job type; the queue (``sources``, ``media``,
+``transcription``, ``search``) is chosen per job type when it is submitted, and priorities let
+a user's request overtake the nightly backlog. ``acks_late`` + ``reject_on_worker_lost`` mean a
+job whose worker dies is delivered again (jobs are idempotent); Redis hands it to another
+worker after ``broker_visibility_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from celery import Celery
+from kombu import Queue  # type: ignore[attr-defined]
+
+from alejandria.queue.functions import JOB_TYPES, QUEUES
+from alejandria.queue.runner import RetryLater, run_job
+
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+    from alejandria.settings import Settings
+
+TASK_NAME = "alejandria.job"
+MAX_PRIORITY = 9
+
+_worker_archives: dict[int, Archive] = {}
+
+
+def worker_archive() -> Archive:
+    """The archive of this worker process, opened once (plugins load once per process)."""
+    pid = os.getpid()
+    if pid not in _worker_archives:
+        from alejandria.api import Archive
+
+        _worker_archives[pid] = Archive.open()
+    return _worker_archives[pid]
+
+
+def use_worker_archive(archive: Archive | None) -> None:
+    """Make this process's workers use ``archive`` (tests, embedding in another app)."""
+    if archive is None:
+        _worker_archives.pop(os.getpid(), None)
+    else:
+        _worker_archives[os.getpid()] = archive
+
+
+def make_celery(settings: Settings) -> Celery:
+    broker = settings.broker_url.get_secret_value() if settings.broker_url else "memory://"
+    app = Celery("alejandria", broker=broker, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="sources",
+        task_queues=[Queue(name,  # type: ignore[no-untyped-call]
+                           queue_arguments={"x-max-priority": MAX_PRIORITY + 1})
+                     for name in QUEUES],
+        task_queue_max_priority=MAX_PRIORITY,
+        task_default_priority=5,
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout,
+            "priority_steps": list(range(MAX_PRIORITY + 1)),
+            "queue_order_strategy": "priority",
+        },
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+
+    @app.task(bind=True, name=TASK_NAME, max_retries=None,  # type: ignore[untyped-decorator]
+              shared=False)
+    def job(self: Any, job_id: int, job_type: str, kwargs: dict[str, Any]) -> None:
+        function, _queue = JOB_TYPES[job_type]
+        try:
+            run_job(worker_archive(), job_id, function, kwargs,
+                    attempt=self.request.retries + 1)
+        except RetryLater as later:
+            raise self.retry(countdown=later.delay_s, exc=later.error) from later
+
+    return app
+
+
+@lru_cache(maxsize=4)
+def celery_app_for(broker_url: str, visibility_timeout: int) -> Celery:
+    """A cached app per broker (so submitting many jobs reuses one connection pool)."""
+    from pydantic import SecretStr
+
+    from alejandria.settings import Settings
+
+    return make_celery(Settings(broker_url=SecretStr(broker_url),
+                                broker_visibility_timeout=visibility_timeout))

@@ -1,0 +1,56 @@
+"""The work jobs do: plain functions of an open ``Archive``, each returning JSON.
+
+They are idempotent (running one twice leaves the same rows and files), which is what makes
+``acks_late`` redelivery after a worker dies safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+
+
+def sync(archive: Archive, *, source: str, targets: list[str],
+         options: dict[str, Any] | None = None) -> dict[str, Any]:
+    report = archive.sync(source, *targets, options=options)
+    return {**report.model_dump(mode="json"), "ok": report.ok}
+
+
+def process_media(archive: Archive, *, processor: str | None = None,
+                  source: str | None = None) -> dict[str, Any]:
+    return archive.process_media(processor=processor, source=source).as_dict()
+
+
+def download_embeds(archive: Archive) -> dict[str, Any]:
+    report = archive.download_embeds()
+    return {"downloaded": report.downloaded, "reused": report.reused,
+            "rescheduled": report.rescheduled,
+            "failed": [error.model_dump() for error in report.failed]}
+
+
+def cleanup(archive: Archive) -> dict[str, Any]:
+    removed = archive.jobs.delete_completed(timedelta(days=archive.settings.keep_jobs_days))
+    garbage = archive.collect_garbage()
+    return {"jobs_removed": removed, "media": garbage.as_dict()}
+
+
+def noop(archive: Archive) -> dict[str, Any]:
+    """Does nothing: measures the queue's own overhead."""
+    return {}
+
+
+JobFunction = Callable[..., dict[str, Any]]
+
+#: Job type → (function, queue).
+JOB_TYPES: dict[str, tuple[JobFunction, str]] = {
+    "sync": (sync, "sources"),
+    "process_media": (process_media, "media"),
+    "download_embeds": (download_embeds, "media"),
+    "cleanup": (cleanup, "sources"),
+    "noop": (noop, "sources"),
+}
+QUEUES = ("sources", "media", "transcription", "search")

@@ -1,0 +1,78 @@
+"""Running a job: the same code inline (no broker) and inside a Celery task.
+
+Transient errors retry with exponential backoff and jitter; a source's ``RateLimited`` waits
+its ``retry_after``; permanent errors (bad input, expired credentials, bugs) fail at once with
+their message. Every step is mirrored in the ``jobs`` row.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import OperationalError
+
+from alejandria.errors import (
+    ItemRejected,
+    MediaError,
+    RateLimited,
+    SourceAuthError,
+    SourceError,
+)
+from alejandria.queue.functions import JobFunction
+
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+
+
+MAX_RETRIES = 5
+BACKOFF_BASE_S = 10.0
+BACKOFF_MAX_S = 3600.0
+
+#: Errors worth trying again later: the site or the network may recover.
+TRANSIENT = (SourceError, MediaError, OperationalError, ConnectionError, TimeoutError)
+#: Errors that will fail the same way every time.
+PERMANENT = (ItemRejected, SourceAuthError)
+
+
+class RetryLater(Exception):
+    """Raised by ``run_job`` when the job should run again after ``delay_s``."""
+
+    def __init__(self, error: BaseException, delay_s: float) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.delay_s = delay_s
+
+
+def retry_delay(error: BaseException, attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: Retry-After, else backoff with jitter."""
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return float(error.retry_after)
+    base = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(attempt - 1, 0))
+    return float(base * random.uniform(0.5, 1.5))
+
+
+def run_job(archive: Archive, job_id: int, function: JobFunction, kwargs: dict[str, Any],
+            attempt: int, max_retries: int = MAX_RETRIES) -> dict[str, Any] | None:
+    """Run one attempt of a job. Returns its result (None when it was cancelled); raises
+    ``RetryLater`` for a transient failure with retries left, or the error itself."""
+    jobs = archive.jobs
+    if not jobs.started(job_id):
+        return None
+    try:
+        result = function(archive, **kwargs)
+    except PERMANENT as exc:
+        jobs.failed(job_id, exc)
+        raise
+    except (RateLimited, *TRANSIENT) as exc:
+        if attempt > max_retries:
+            jobs.failed(job_id, exc)
+            raise
+        delay = retry_delay(exc, attempt)
+        jobs.retrying(job_id, exc, delay)
+        raise RetryLater(exc, delay) from exc
+    except Exception as exc:
+        jobs.failed(job_id, exc)
+        raise
+    jobs.completed(job_id, result)
+    return result

@@ -1,0 +1,91 @@
+"""Submitting jobs: to the broker when one is configured, otherwise run here and now.
+
+The ``jobs`` row is written first, so a job is visible (and retryable) even if the broker is
+down; with no broker the same runner executes inline, sleeping through retries, so a
+single-user setup needs no Redis and records exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from alejandria.errors import ConfigurationError
+from alejandria.queue.functions import JOB_TYPES
+from alejandria.queue.runner import RetryLater, run_job
+
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+
+#: Longest single wait between inline retries (a rate limit asking for more is capped).
+INLINE_MAX_WAIT_S = 120.0
+
+
+def submit(archive: Archive, job_type: str, kwargs: dict[str, Any] | None = None, *,
+           priority: int = 5) -> int:
+    """Record and start a job; returns its id (inline jobs have finished when this returns)."""
+    if job_type not in JOB_TYPES:
+        raise ConfigurationError(f"unknown job type {job_type!r} "
+                                 f"(known: {', '.join(sorted(JOB_TYPES))})")
+    _function, queue = JOB_TYPES[job_type]
+    kwargs = dict(kwargs or {})
+    task_id = str(uuid.uuid4())
+    job_id = archive.jobs.create(job_type, kwargs, queue=queue, priority=priority,
+                                 task_id=task_id)
+    dispatch(archive, job_id, job_type, kwargs, queue=queue, priority=priority,
+             task_id=task_id)
+    return job_id
+
+
+def dispatch(archive: Archive, job_id: int, job_type: str, kwargs: dict[str, Any], *,
+             queue: str, priority: int, task_id: str) -> None:
+    settings = archive.settings
+    if settings.broker_url is None:
+        run_inline(archive, job_id, job_type, kwargs)
+        return
+    from alejandria.queue.celery_app import TASK_NAME, celery_app_for
+
+    broker = settings.broker_url.get_secret_value()
+    app = celery_app_for(broker, settings.broker_visibility_timeout)
+    try:
+        app.send_task(TASK_NAME, kwargs={"job_id": job_id, "job_type": job_type,
+                                         "kwargs": kwargs},
+                      task_id=task_id, queue=queue, priority=broker_priority(broker, priority))
+    except Exception as exc:
+        archive.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
+        raise ConfigurationError(f"cannot reach the broker: {exc}") from exc
+
+
+def broker_priority(broker_url: str, priority: int) -> int:
+    """Our priorities: 0 (backlog) .. 9 (a user waiting), as RabbitMQ reads them. Redis reads
+    them the other way round (0 first), so they are mirrored for it."""
+    from alejandria.queue.celery_app import MAX_PRIORITY
+
+    priority = max(0, min(MAX_PRIORITY, priority))
+    return MAX_PRIORITY - priority if broker_url.startswith(("redis", "rediss")) else priority
+
+
+def run_inline(archive: Archive, job_id: int, job_type: str, kwargs: dict[str, Any]) -> None:
+    function, _queue = JOB_TYPES[job_type]
+    attempt = 1
+    while True:
+        try:
+            run_job(archive, job_id, function, kwargs, attempt=attempt)
+            return
+        except RetryLater as later:
+            time.sleep(min(later.delay_s, INLINE_MAX_WAIT_S))
+            attempt += 1
+        except Exception:  # noqa: BLE001 - recorded in the job row, which the caller reads
+            return
+
+
+def retry(archive: Archive, job_id: int) -> None:
+    """Run a failed or cancelled job again (a new task, the same row)."""
+    job = archive.jobs.get(job_id)
+    if job is None:
+        raise ConfigurationError(f"no job {job_id}")
+    task_id = str(uuid.uuid4())
+    archive.jobs.requeue(job_id, task_id)
+    dispatch(archive, job_id, job.job_type, job.payload, queue=job.queue or "sources",
+             priority=job.priority, task_id=task_id)

@@ -1,0 +1,161 @@
+"""The job queue against the real Redis and a real Celery worker; and the inline mode."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from pydantic import SecretStr
+
+from alejandria.errors import ItemRejected, RateLimited, SourceError
+from alejandria.models import Checkpoint, CreatorIn, PostIn
+from alejandria.queue import functions, runner
+from alejandria.queue.celery_app import make_celery, use_worker_archive
+
+REDIS = os.environ.get("ALEJANDRIA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def wait_for(archive, job_id, *, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = archive.jobs.get(job_id)
+        if job.status in ("completed", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {archive.jobs.get(job_id).status}")
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    url = f"{REDIS}/{random.randint(1, 15)}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not running at {REDIS}")
+        pytest.skip(f"Redis is not running at {REDIS}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def queued(archive, redis_url, monkeypatch):
+    """The archive with a broker, and a real worker (in a thread) consuming every queue."""
+    monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
+    monkeypatch.setattr(runner, "BACKOFF_BASE_S", 0.05)
+    app = make_celery(archive.settings)
+    app.conf.broker_transport_options["visibility_timeout"] = 5
+    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for",
+                        lambda *_args: app)
+    use_worker_archive(archive)
+    with start_worker(app, pool="solo", perform_ping_check=False,
+                      queues=["sources", "media", "transcription", "search"],
+                      shutdown_timeout=10):
+        yield archive
+    use_worker_archive(None)
+
+
+def test_sync_runs_on_the_worker_and_is_mirrored_in_jobs(queued, memory_source):
+    memory_source.content["t"] = [CreatorIn(external_id="c", name="C"),
+                                  PostIn(external_id="p", creator_external_id="c",
+                                         title="Desde el worker"), Checkpoint()]
+
+    job_id = queued.submit("sync", {"source": "memory", "targets": ["t"]})
+    job = wait_for(queued, job_id)
+
+    assert (job.status, job.attempts, job.queue) == ("completed", 1, "sources")
+    assert job.result["posts_written"] == 1 and job.started_at and job.completed_at
+    assert [h.title for h in queued.search("worker")] == ["Desde el worker"]
+
+
+def flaky_factory(errors):
+    calls = []
+
+    def flaky(archive):
+        calls.append(time.monotonic())
+        if errors:
+            raise errors.pop(0)
+        return {"calls": len(calls)}
+
+    return flaky, calls
+
+
+def test_transient_errors_retry_with_backoff_then_succeed(queued, monkeypatch):
+    flaky, calls = flaky_factory([SourceError("HTTP 503"), SourceError("HTTP 502")])
+    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "media"))
+
+    job = wait_for(queued, queued.submit("flaky"))
+
+    assert job.status == "completed" and job.attempts == 3 and job.result == {"calls": 3}
+    assert min(calls[1] - calls[0], calls[2] - calls[1]) >= 0.02  # backed off each time
+
+
+def test_rate_limit_waits_its_retry_after(queued, monkeypatch):
+    flaky, calls = flaky_factory([RateLimited("429 Too Many Requests", retry_after=1.0)])
+    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "sources"))
+
+    job = wait_for(queued, queued.submit("flaky"))
+
+    assert job.status == "completed"
+    assert calls[1] - calls[0] >= 0.95
+
+
+def test_permanent_error_fails_at_once_with_its_message(queued, monkeypatch):
+    flaky, calls = flaky_factory([ItemRejected("broken.pdf", "encrypted PDF")])
+    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "sources"))
+
+    job = wait_for(queued, queued.submit("flaky"))
+
+    assert (job.status, job.attempts, len(calls)) == ("failed", 1, 1)
+    assert job.error_message == "ItemRejected: broken.pdf: encrypted PDF"
+    assert "ItemRejected" in job.traceback
+
+
+def test_priorities_let_a_manual_request_jump_the_backlog(archive, redis_url, monkeypatch):
+    monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
+    app = make_celery(archive.settings)
+    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
+    order: list[str] = []
+    monkeypatch.setitem(functions.JOB_TYPES, "note",
+                        (lambda archive, name: order.append(name) or {}, "sources"))
+    for name in ("nightly-1", "nightly-2", "nightly-3"):
+        archive.submit("note", {"name": name}, priority=1)
+    archive.submit("note", {"name": "manual"}, priority=9)
+    use_worker_archive(archive)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=["sources"]):
+        deadline = time.monotonic() + 20
+        while len(order) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    use_worker_archive(None)
+    assert order[0] == "manual"
+
+
+def test_without_a_broker_jobs_run_inline_with_the_same_rows(archive, monkeypatch):
+    monkeypatch.setattr(runner, "BACKOFF_BASE_S", 0.01)
+    flaky, calls = flaky_factory([SourceError("timeout")])
+    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "media"))
+
+    job = archive.jobs.get(archive.submit("flaky"))
+
+    assert (job.status, job.attempts, len(calls)) == ("completed", 2, 2)
+
+
+def test_cancelled_job_does_not_run_and_retry_runs_it(archive, monkeypatch):
+    flaky, calls = flaky_factory([ItemRejected("x", "bad input")])
+    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "media"))
+    job_id = archive.submit("flaky")
+    assert archive.jobs.get(job_id).status == "failed"
+
+    from alejandria.queue.submit import retry
+
+    retry(archive, job_id)
+
+    job = archive.jobs.get(job_id)
+    assert (job.status, job.attempts, len(calls)) == ("completed", 2, 2)
