@@ -159,3 +159,19 @@ def test_cancelled_job_does_not_run_and_retry_runs_it(archive, monkeypatch):
 
     job = archive.jobs.get(job_id)
     assert (job.status, job.attempts, len(calls)) == ("completed", 2, 2)
+
+
+def test_jobs_are_routed_to_their_queue(archive, redis_url, monkeypatch):
+    monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
+    app = make_celery(archive.settings)
+    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
+    monkeypatch.setitem(functions.JOB_TYPES, "on_media", (lambda archive: {}, "media"))
+    monkeypatch.setitem(functions.JOB_TYPES, "on_sources", (lambda archive: {}, "sources"))
+    sources_id = archive.submit("on_sources")
+    media_id = archive.submit("on_media")
+    use_worker_archive(archive)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=["media"]):
+        job = wait_for(archive, media_id)
+    use_worker_archive(None)
+    assert (job.status, job.queue) == ("completed", "media")
+    assert archive.jobs.get(sources_id).status == "pending"  # no worker for "sources"

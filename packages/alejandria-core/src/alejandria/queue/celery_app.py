@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
-from kombu import Queue  # type: ignore[attr-defined]
+from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from alejandria.queue.functions import JOB_TYPES, QUEUES
 from alejandria.queue.runner import RetryLater, run_job
@@ -58,13 +58,17 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue="sources",
-        task_queues=[Queue(name,  # type: ignore[no-untyped-call]
+        task_queues=[Queue(name, Exchange(name),  # type: ignore[no-untyped-call]
+                           routing_key=name,
                            queue_arguments={"x-max-priority": MAX_PRIORITY + 1})
                      for name in QUEUES],
         task_queue_max_priority=MAX_PRIORITY,
         task_default_priority=5,
         broker_transport_options={
             "visibility_timeout": settings.broker_visibility_timeout,
+            # look for jobs of dead workers every few seconds (kombu's default is 100 s)
+            "unacked_restore_interval": max(1, min(10, settings.broker_visibility_timeout // 3)),
+            "unacked_restore_throttle": 1,
             "priority_steps": list(range(MAX_PRIORITY + 1)),
             "queue_order_strategy": "priority",
         },

@@ -1,0 +1,95 @@
+"""A worker killed with SIGKILL mid-job: the job is delivered again and completes once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from .conftest import write_book
+
+BOOKS = 30
+REDIS = os.environ.get("ALEJANDRIA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def _scalar(url: str, sql: str) -> object:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def broker_env(cli_env):
+    import redis
+
+    url = f"{REDIS}/{random.randint(1, 15)}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not running at {REDIS}")
+        pytest.skip(f"Redis is not running at {REDIS}")
+    client.flushdb()
+    yield {**cli_env, "ALEJANDRIA_BROKER_URL": url, "ALEJANDRIA_BROKER_VISIBILITY_TIMEOUT": "3"}
+    client.flushdb()
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "alejandria.cli.main", "worker", "-c",
+                                 "1", "--loglevel", "INFO"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_sigkilled_worker_job_is_redelivered_and_completes_once(
+        tmp_path, broker_env, alejandria, alejandria_database_url):
+    folder = tmp_path / "library"
+    folder.mkdir()
+    for book in range(BOOKS):
+        chapters = [(f"Capítulo {c}", [f"Libro {book}, capítulo {c}. " + "Texto. " * 300] * 3)
+                    for c in range(3)]
+        write_book(folder / f"book-{book:02d}.pdf", title=f"Libro {book}", author="Ana",
+                   chapters=chapters)
+    log = tmp_path / "worker.log"
+    first = _worker(broker_env, log)
+    queued = subprocess.run([sys.executable, "-m", "alejandria.cli.main", "sync", "pdf",
+                             str(folder), "--no-wait"], env=broker_env, capture_output=True,
+                            text=True, timeout=60)
+    assert queued.returncode == 0, queued.stderr
+    url = alejandria_database_url
+    deadline = time.monotonic() + 60
+    while (_scalar(url, "SELECT count(*) FROM collections") or 0) < 3:
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its pool process
+    first.wait()
+    partial = _scalar(url, "SELECT count(*) FROM collections")
+    assert partial < BOOKS, "the kill did not land mid-job"
+
+    second = _worker(broker_env, log)
+    try:
+        deadline = time.monotonic() + 90
+        while _scalar(url, "SELECT status FROM jobs") != "completed":
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(timeout=30)
+
+    assert _scalar(url, "SELECT attempts FROM jobs") == 2
+    assert _scalar(url, "SELECT count(*) FROM collections") == BOOKS
+    assert _scalar(url, "SELECT count(*) FROM posts") == BOOKS * 3
+    jobs = alejandria("jobs", "list", "--json").json()
+    assert [(j["job_type"], j["status"]) for j in jobs] == [("sync", "completed")]
