@@ -78,7 +78,7 @@ def test_sync_runs_on_the_worker_and_is_mirrored_in_jobs(queued, memory_source):
 def flaky_factory(errors):
     calls = []
 
-    def flaky(archive):
+    def flaky(archive, progress):
         calls.append(time.monotonic())
         if errors:
             raise errors.pop(0)
@@ -124,7 +124,7 @@ def test_priorities_let_a_manual_request_jump_the_backlog(archive, redis_url, mo
     monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
     order: list[str] = []
     monkeypatch.setitem(functions.JOB_TYPES, "note",
-                        (lambda archive, name: order.append(name) or {}, "sources"))
+                        (lambda archive, name, progress: order.append(name) or {}, "sources"))
     for name in ("nightly-1", "nightly-2", "nightly-3"):
         archive.submit("note", {"name": name}, priority=1)
     archive.submit("note", {"name": "manual"}, priority=9)
@@ -165,8 +165,11 @@ def test_jobs_are_routed_to_their_queue(archive, redis_url, monkeypatch):
     monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
     app = make_celery(archive.settings)
     monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
-    monkeypatch.setitem(functions.JOB_TYPES, "on_media", (lambda archive: {}, "media"))
-    monkeypatch.setitem(functions.JOB_TYPES, "on_sources", (lambda archive: {}, "sources"))
+    def nothing(archive, progress):
+        return {}
+
+    monkeypatch.setitem(functions.JOB_TYPES, "on_media", (nothing, "media"))
+    monkeypatch.setitem(functions.JOB_TYPES, "on_sources", (nothing, "sources"))
     sources_id = archive.submit("on_sources")
     media_id = archive.submit("on_media")
     use_worker_archive(archive)
@@ -175,3 +178,35 @@ def test_jobs_are_routed_to_their_queue(archive, redis_url, monkeypatch):
     use_worker_archive(None)
     assert (job.status, job.queue) == ("completed", "media")
     assert archive.jobs.get(sources_id).status == "pending"  # no worker for "sources"
+
+
+def test_a_job_delivered_twice_leaves_one_result(queued, memory_source):
+    """acks_late redelivery runs a job again: it must not duplicate anything."""
+    memory_source.content["t"] = [CreatorIn(external_id="c", name="C"),
+                                  PostIn(external_id="p", creator_external_id="c",
+                                         title="Una vez"), Checkpoint()]
+    job_id = queued.submit("sync", {"source": "memory", "targets": ["t"]})
+    first = wait_for(queued, job_id)
+    assert first.status == "completed"
+
+    from alejandria.queue.submit import retry
+
+    retry(queued, job_id)  # the same job, delivered again
+    again = wait_for(queued, job_id)
+
+    assert (again.status, again.attempts) == ("completed", 2)
+    assert again.result["posts_written"] == 0 and again.result["posts_unchanged"] == 1
+    with queued.engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("SELECT count(*) FROM posts")).scalar_one() == 1
+
+
+def test_sync_progress_is_written_to_the_job(archive, memory_source):
+    for name in ("a", "b", "c"):
+        memory_source.content[name] = [CreatorIn(external_id="c", name="C"), Checkpoint()]
+
+    job = archive.jobs.get(archive.submit("sync", {"source": "memory",
+                                                   "targets": ["a", "b", "c"]}))
+
+    assert (job.progress_current, job.progress_total) == (3, 3)

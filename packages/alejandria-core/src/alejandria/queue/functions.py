@@ -14,31 +14,42 @@ if TYPE_CHECKING:
     from alejandria.api import Archive
 
 
+#: ``progress(done, total)``: how far a job is (shown by ``jobs list`` and a waiting CLI).
+Progress = Callable[[int, int | None], None]
+
+
+def _quiet(_done: int, _total: int | None) -> None:
+    return None
+
+
 def sync(archive: Archive, *, source: str, targets: list[str],
-         options: dict[str, Any] | None = None) -> dict[str, Any]:
-    report = archive.sync(source, *targets, options=options)
+         options: dict[str, Any] | None = None, progress: Progress = _quiet) -> dict[str, Any]:
+    report = archive.sync(source, *targets, options=options,
+                          progress=lambda event: progress(event.done, event.total))
     return {**report.model_dump(mode="json"), "ok": report.ok}
 
 
 def process_media(archive: Archive, *, processor: str | None = None,
-                  source: str | None = None) -> dict[str, Any]:
-    return archive.process_media(processor=processor, source=source).as_dict()
+                  source: str | None = None, progress: Progress = _quiet) -> dict[str, Any]:
+    return archive.process_media(
+        processor=processor, source=source,
+        progress=lambda done, total, _label: progress(done, total)).as_dict()
 
 
-def download_embeds(archive: Archive) -> dict[str, Any]:
+def download_embeds(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
     report = archive.download_embeds()
     return {"downloaded": report.downloaded, "reused": report.reused,
             "rescheduled": report.rescheduled,
             "failed": [error.model_dump() for error in report.failed]}
 
 
-def cleanup(archive: Archive) -> dict[str, Any]:
+def cleanup(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
     removed = archive.jobs.delete_completed(timedelta(days=archive.settings.keep_jobs_days))
     garbage = archive.collect_garbage()
     return {"jobs_removed": removed, "media": garbage.as_dict()}
 
 
-def noop(archive: Archive) -> dict[str, Any]:
+def noop(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
     """Does nothing: measures the queue's own overhead."""
     return {}
 

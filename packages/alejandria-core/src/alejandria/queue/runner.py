@@ -8,6 +8,7 @@ their message. Every step is mirrored in the ``jobs`` row.
 from __future__ import annotations
 
 import random
+import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
@@ -52,6 +53,23 @@ def retry_delay(error: BaseException, attempt: int) -> float:
     return float(base * random.uniform(0.5, 1.5))
 
 
+class ProgressWriter:
+    """Writes a job's progress to its row, at most twice a second (and always at the end)."""
+
+    INTERVAL_S = 0.5
+
+    def __init__(self, archive: Archive, job_id: int) -> None:
+        self.archive = archive
+        self.job_id = job_id
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.INTERVAL_S or (total is not None and done >= total):
+            self._last = now
+            self.archive.jobs.progress(self.job_id, done, total)
+
+
 def run_job(archive: Archive, job_id: int, function: JobFunction, kwargs: dict[str, Any],
             attempt: int, max_retries: int = MAX_RETRIES) -> dict[str, Any] | None:
     """Run one attempt of a job. Returns its result (None when it was cancelled); raises
@@ -60,7 +78,7 @@ def run_job(archive: Archive, job_id: int, function: JobFunction, kwargs: dict[s
     if not jobs.started(job_id):
         return None
     try:
-        result = function(archive, **kwargs)
+        result = function(archive, progress=ProgressWriter(archive, job_id), **kwargs)
     except PERMANENT as exc:
         jobs.failed(job_id, exc)
         raise
