@@ -210,3 +210,25 @@ def test_sync_progress_is_written_to_the_job(archive, memory_source):
                                                    "targets": ["a", "b", "c"]}))
 
     assert (job.progress_current, job.progress_total) == (3, 3)
+
+
+def test_daily_sync_refreshes_everything_synced_before(archive, memory_source):
+    memory_source.content["t"] = [CreatorIn(external_id="c", name="C"), Checkpoint()]
+    archive.sync("memory", "t")
+    archive.sync("memory", "t")  # remembered once
+    assert archive.subscriptions() == [{"source": "memory", "targets": ["t"], "options": {}}]
+
+    archive.submit("daily_sync")
+
+    done = [(job.job_type, job.status, job.priority) for job in archive.jobs.list()]
+    assert done == [("sync", "completed", 1), ("daily_sync", "completed", 5)]
+
+
+def test_beat_runs_the_daily_sync_and_cleanup_at_the_configured_hour(archive):
+    from alejandria.queue.celery_app import beat_schedule
+
+    schedule = beat_schedule(archive.settings, hour=23)
+
+    assert schedule["daily-sync"]["args"] == ["daily_sync"]
+    assert schedule["daily-sync"]["schedule"].hour == {23}
+    assert schedule["cleanup"]["schedule"].hour == {0}

@@ -11,11 +11,14 @@ from types import TracebackType
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
 from alejandria.db.capabilities import DatabaseCapabilities, detect_capabilities
 from alejandria.db.engine import Database, open_database
 from alejandria.db.migrate import is_up_to_date, upgrade
+from alejandria.db.schema import system_config
 from alejandria.embeds import EmbedDownloader, EmbedReport
 from alejandria.errors import DatabaseUnavailable
 from alejandria.media_check import VerifyReport, verify_media
@@ -32,6 +35,8 @@ from alejandria.search.dispatch import choose_backend
 from alejandria.settings import Settings
 
 log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS_KEY = "sync.subscriptions"
 
 
 class Archive:
@@ -122,8 +127,11 @@ class Archive:
 
     def sync(self, source: str, *targets: str | os.PathLike[str], options: JsonDict | None = None,
              credentials: JsonDict | None = None,
-             progress: ProgressCallback | None = None) -> SyncReport:
-        """Archive ``targets`` (paths, URLs, names) with the source called ``source``."""
+             progress: ProgressCallback | None = None, remember: bool = True) -> SyncReport:
+        """Archive ``targets`` (paths, URLs, names) with the source called ``source``.
+
+        ``remember``: keep (source, targets) for the daily incremental sync.
+        """
         spec = self.plugins.source(source)
         context = SourceContext(settings=self.settings, credentials=credentials,
                                 options=dict(options or {}))
@@ -133,6 +141,8 @@ class Archive:
             notify=self._notify, progress=progress,
         )
         report = runner.run([os.fspath(target) for target in targets])
+        if report.targets and remember:
+            self._remember(spec.name, [os.fspath(target) for target in targets], options)
         if self.settings.download_embeds:
             embeds = self.download_embeds()
             report.media_stored += embeds.downloaded
@@ -165,6 +175,26 @@ class Archive:
         """Remove files no post references, once they are older than ``grace``."""
         return collect_garbage(self.engine, self.media, self.settings, grace=grace,
                                dry_run=dry_run)
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """What the daily sync refreshes: every (source, targets, options) synced before."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(system_config.c.value).where(
+                system_config.c.key == SUBSCRIPTIONS_KEY)).scalar_one_or_none()
+        return list(value or [])
+
+    def _remember(self, source: str, targets: list[str], options: JsonDict | None) -> None:
+        entry = {"source": source, "targets": targets, "options": dict(options or {})}
+        with self.engine.begin() as conn:
+            current = conn.execute(select(system_config.c.value).where(
+                system_config.c.key == SUBSCRIPTIONS_KEY).with_for_update()).scalar_one_or_none()
+            entries = [e for e in (current or []) if
+                       (e["source"], e["targets"]) != (source, targets)] + [entry]
+            stmt = insert(system_config).values(
+                key=SUBSCRIPTIONS_KEY, value=entries,
+                description="(source, targets) the daily incremental sync refreshes")
+            conn.execute(stmt.on_conflict_do_update(index_elements=[system_config.c.key],
+                                                    set_={"value": entries}))
 
     @property
     def jobs(self) -> JobStore:

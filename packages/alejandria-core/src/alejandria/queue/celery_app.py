@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from alejandria.settings import Settings
 
 TASK_NAME = "alejandria.job"
+SCHEDULED_TASK_NAME = "alejandria.scheduled"
 MAX_PRIORITY = 9
 
 _worker_archives: dict[int, Archive] = {}
@@ -86,7 +87,26 @@ def make_celery(settings: Settings) -> Celery:
         except RetryLater as later:
             raise self.retry(countdown=later.delay_s, exc=later.error) from later
 
+    @app.task(name=SCHEDULED_TASK_NAME, shared=False)  # type: ignore[untyped-decorator]
+    def scheduled(job_type: str) -> None:
+        """What beat sends: record the job (a row in ``jobs``) and queue it."""
+        worker_archive().submit(job_type, {}, priority=1)
+
     return app
+
+
+def beat_schedule(settings: Settings, hour: int | None = None) -> dict[str, Any]:
+    """The daily incremental sync at ``hour`` and the cleanup an hour later."""
+    from celery.schedules import crontab
+
+    hour = settings.daily_sync_hour if hour is None else hour
+    return {
+        "daily-sync": {"task": SCHEDULED_TASK_NAME, "args": ["daily_sync"],
+                       "schedule": crontab(hour=hour, minute=0), "options": {"queue": "sources"}},
+        "cleanup": {"task": SCHEDULED_TASK_NAME, "args": ["cleanup"],
+                    "schedule": crontab(hour=(hour + 1) % 24, minute=0),
+                    "options": {"queue": "sources"}},
+    }
 
 
 @lru_cache(maxsize=4)

@@ -49,6 +49,16 @@ def cleanup(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
     return {"jobs_removed": removed, "media": garbage.as_dict()}
 
 
+def daily_sync(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
+    """Queue an incremental sync of everything the user has synced before (low priority)."""
+    subscriptions = archive.subscriptions()
+    for done, subscription in enumerate(subscriptions):
+        archive.submit("sync", {"source": subscription["source"],
+                                "targets": subscription["targets"]}, priority=1)
+        progress(done + 1, len(subscriptions))
+    return {"queued": len(subscriptions)}
+
+
 def noop(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
     """Does nothing: measures the queue's own overhead."""
     return {}
@@ -62,6 +72,7 @@ JOB_TYPES: dict[str, tuple[JobFunction, str]] = {
     "process_media": (process_media, "media"),
     "download_embeds": (download_embeds, "media"),
     "cleanup": (cleanup, "sources"),
+    "daily_sync": (daily_sync, "sources"),
     "noop": (noop, "sources"),
 }
 QUEUES = ("sources", "media", "transcription", "search")
