@@ -88,21 +88,28 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
 
 
 def _wait_for(archive: Any, job_id: int) -> dict[str, Any]:
-    """Wait for a queued job; its result, or exit with its error."""
+    """Wait for a queued job, with its progress; its result, or exit with its error."""
     import time
 
     from alejandria.cli.output import fail
 
-    stderr_console().print(f"job {job_id} queued; waiting for a worker (Ctrl-C stops waiting, "
-                           "not the job)")
-    while True:
-        job = archive.jobs.get(job_id)
-        if job is not None and job.status == "completed":
-            return dict(job.result or {})
-        if job is None or job.status in ("failed", "cancelled"):
-            reason = job.error_message if job else "the job disappeared"
-            fail(f"job {job_id} {job.status if job else 'lost'}: {reason}")
-        time.sleep(0.5)
+    console = stderr_console()
+    console.print(f"job {job_id} queued; waiting for a worker (Ctrl-C stops waiting, "
+                  "not the job)")
+    with Progress(TextColumn("[bold]job {task.fields[job]}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=console,
+                  transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("job", total=None, job=job_id, status="pending")
+        while True:
+            job = archive.jobs.get(job_id)
+            if job is not None and job.status == "completed":
+                return dict(job.result or {})
+            if job is None or job.status in ("failed", "cancelled"):
+                reason = job.error_message if job else "the job disappeared"
+                fail(f"job {job_id} {job.status if job else 'lost'}: {reason}")
+            bar.update(task, completed=job.progress_current or 0, total=job.progress_total,
+                       status=job.status)
+            time.sleep(0.5)
 
 
 def _print_report(report: SyncReport) -> None:
