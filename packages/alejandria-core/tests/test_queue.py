@@ -232,3 +232,15 @@ def test_beat_runs_the_daily_sync_and_cleanup_at_the_configured_hour(archive):
     assert schedule["daily-sync"]["args"] == ["daily_sync"]
     assert schedule["daily-sync"]["schedule"].hour == {23}
     assert schedule["cleanup"]["schedule"].hour == {0}
+
+
+def test_doctor_checks_broker_and_workers(archive, redis_url, plugin_manager):
+    from alejandria.doctor import run_checks
+
+    settings = archive.settings.model_copy(update={"broker_url": SecretStr(redis_url)})
+    checks = {c.name: c for c in run_checks(settings, plugin_manager)}
+    assert checks["broker"].status == "ok"
+    assert checks["workers"].status == "warn" and "alejandria worker" in checks["workers"].detail
+
+    down = settings.model_copy(update={"broker_url": SecretStr("redis://127.0.0.1:1/0")})
+    assert {c.name: c.status for c in run_checks(down, plugin_manager)}["broker"] == "fail"

@@ -32,7 +32,28 @@ class Check:
 def run_checks(settings: Settings, plugins: PluginManager) -> list[Check]:
     checks = [_check_data_dir(settings), *_check_plugins(plugins)]
     checks += _check_database(settings, plugins)
+    checks += _check_queue(settings)
     return checks
+
+
+def _check_queue(settings: Settings) -> list[Check]:
+    """The broker answers and workers listen (only when a broker is configured)."""
+    if settings.broker_url is None:
+        return [Check("queue", "ok", "no broker configured: jobs run in this process")]
+    from alejandria.queue.celery_app import make_celery
+
+    app = make_celery(settings)
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any failure means the same to the user
+        return [Check("broker", "fail", f"cannot reach the broker: {exc}")]
+    replies = app.control.ping(timeout=1.0) or []
+    if not replies:
+        return [Check("broker", "ok", "reachable"),
+                Check("workers", "warn", "no worker answers: start one with 'alejandria worker'")]
+    return [Check("broker", "ok", "reachable"),
+            Check("workers", "ok", f"{len(replies)} worker(s) answering")]
 
 
 def _check_data_dir(settings: Settings) -> Check:
