@@ -1,0 +1,320 @@
+"""The job queue: our Celery wrapper against bare Celery tasks, and a sync on 1 vs 2 workers.
+
+``python bench/queue_bench.py [--quick]``. Needs the Redis at ``--broker`` (it uses one db number of
+its own, flushed before and after every run). Workers are real ``celery worker`` subprocesses
+loading ``bench/queue_worker.py``; Postgres is the embedded pgserver of ``harness.py``, one
+fresh database per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from harness import Server, machine
+from pydantic import SecretStr
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from alejandria import Archive
+from alejandria.plugins import build_plugin_manager
+from alejandria.queue.celery_app import celery_app_for
+from alejandria.queue.submit import broker_priority
+from alejandria.settings import Settings
+
+BARE_TASK = "bench.noop"
+BARE_COUNTER = "bench:done"
+READY_COUNTER = "bench:ready"
+PARTS = 20
+POSTS_PER_PART = 50
+POLL_S = 0.01
+TIMEOUT_S = 300.0
+VISIBILITY_TIMEOUT = 3600
+_BENCH = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Context:
+    server: Server
+    broker: str
+    workdir: Path
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.broker)
+
+    def settings(self, database: str) -> Settings:
+        return Settings(data_dir=self.workdir / "data", load_plugins=False,
+                        database_url=SecretStr(self.server.url_for(database)),
+                        broker_url=SecretStr(self.broker),
+                        broker_visibility_timeout=VISIBILITY_TIMEOUT,
+                        process_media=False, download_embeds=False)
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_S) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(POLL_S)
+
+
+@contextmanager
+def worker(ctx: Context, mode: str, database: str, *, pool: str, processes: int) -> Iterator[None]:
+    """A ``celery worker`` subprocess on the ``sources`` queue, ready when this yields."""
+    env = {**os.environ, "BENCH_QUEUE_MODE": mode, "BENCH_BROKER_URL": ctx.broker,
+           "BENCH_DATABASE_URL": ctx.server.url_for(database),
+           "BENCH_DATA_DIR": str(ctx.workdir / "data")}
+    argv = ["celery", "-A", "queue_worker", "worker", "--pool", pool, "-c", str(processes),
+            "-Q", "sources", "--loglevel", "WARNING", "--without-heartbeat",
+            "--without-gossip", "--without-mingle"]
+    # ``-c`` so the bench folder is importable whatever the working directory.
+    boot = (f"import sys; sys.path.append({str(_BENCH)!r}); sys.argv = {argv!r}; "
+            "from celery.__main__ import main; main()")
+    log = (ctx.workdir / f"worker-{mode}-{pool}-{processes}.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-c", boot], env=env, cwd=ctx.workdir,
+                            stdout=log, stderr=subprocess.STDOUT)
+    client = ctx.redis()
+    try:
+        wait_for(lambda: int(client.get(READY_COUNTER) or 0) >= processes
+                 or proc.poll() is not None, "the worker to start", 120)
+        if proc.poll() is not None:
+            raise RuntimeError(f"the worker exited; see {log.name}")
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def fresh_broker(ctx: Context) -> None:
+    ctx.redis().flushdb()
+
+
+def count(ctx: Context, database: str, query: str) -> Callable[[], int]:
+    engine = create_engine(ctx.server.url_for(database), poolclass=NullPool)
+    conn = engine.connect()
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def current() -> int:
+        return int(conn.execute(text(query)).scalar_one())
+
+    return current
+
+
+# -- 1. no-op tasks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoopRun:
+    seconds: float
+    send_seconds: float
+    extra: str = ""
+
+
+def noop_ours(ctx: Context, n: int) -> NoopRun:
+    fresh_broker(ctx)
+    database = ctx.server.fresh_database()
+    plugins = build_plugin_manager(load_entrypoints=False)
+    with Archive.open(settings=ctx.settings(database), plugins=plugins,
+                      migrate=False) as archive, \
+            worker(ctx, "ours", database, pool="solo", processes=1):
+        done = count(ctx, database, "SELECT count(*) FROM jobs WHERE status = 'completed'")
+        archive.submit("noop")  # warm-up: connections, the cached app
+        wait_for(lambda: done() >= 1, "the warm-up job")
+        start = time.perf_counter()
+        for _ in range(n):
+            archive.submit("noop")
+        sent = time.perf_counter()
+        wait_for(lambda: done() >= n + 1, "the no-op jobs")
+        end = time.perf_counter()
+        stats = count(ctx, database, """
+            SELECT round(1000 * avg(extract(epoch FROM completed_at - started_at)), 2)
+              FROM jobs WHERE id > (SELECT min(id) FROM jobs)""")()
+    ctx.server.drop(database)
+    fresh_broker(ctx)
+    return NoopRun(end - start, sent - start, f"started→completed {stats} ms/job (DB clock)")
+
+
+def noop_bare(ctx: Context, n: int, mode: str) -> NoopRun:
+    fresh_broker(ctx)
+    database = ctx.server.fresh_database()
+    engine = create_engine(ctx.server.url_for(database), poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_done (id bigserial PRIMARY KEY, "
+                          "at timestamptz NOT NULL DEFAULT now())"))
+    engine.dispose()
+    app = celery_app_for(ctx.broker, VISIBILITY_TIMEOUT)  # the very app ``submit`` sends with
+    priority = broker_priority(ctx.broker, 5)
+    client = ctx.redis()
+    if mode == "bare":
+        def done() -> int:
+            return int(client.get(BARE_COUNTER) or 0)
+    else:
+        done = count(ctx, database, "SELECT count(*) FROM bench_done")
+    with worker(ctx, mode, database, pool="solo", processes=1):
+        app.send_task(BARE_TASK, queue="sources", priority=priority)
+        wait_for(lambda: done() >= 1, "the warm-up task")
+        start = time.perf_counter()
+        for _ in range(n):
+            app.send_task(BARE_TASK, queue="sources", priority=priority)
+        sent = time.perf_counter()
+        wait_for(lambda: done() >= n + 1, "the bare tasks")
+        end = time.perf_counter()
+    ctx.server.drop(database)
+    fresh_broker(ctx)
+    return NoopRun(end - start, sent - start)
+
+
+def submit_only(ctx: Context, n: int) -> tuple[float, float]:
+    """Seconds to send N with no worker: ``archive.submit`` (INSERT + send) vs ``send_task``."""
+    fresh_broker(ctx)
+    database = ctx.server.fresh_database()
+    plugins = build_plugin_manager(load_entrypoints=False)
+    app = celery_app_for(ctx.broker, VISIBILITY_TIMEOUT)
+    priority = broker_priority(ctx.broker, 5)
+    with Archive.open(settings=ctx.settings(database), plugins=plugins,
+                      migrate=False) as archive:
+        archive.jobs.create("noop", {}, queue="sources", priority=5, task_id="warm-up")
+        start = time.perf_counter()
+        for _ in range(n):
+            archive.submit("noop")
+        ours = time.perf_counter() - start
+    app.send_task(BARE_TASK, queue="sources", priority=priority)
+    start = time.perf_counter()
+    for _ in range(n):
+        app.send_task(BARE_TASK, queue="sources", priority=priority)
+    bare = time.perf_counter() - start
+    ctx.server.drop(database)
+    fresh_broker(ctx)
+    return ours, bare
+
+
+# -- 2. a 1,000-post sync on 1 and 2 worker processes -----------------------------------------
+
+
+def sync_run(ctx: Context, processes: int) -> float:
+    fresh_broker(ctx)
+    database = ctx.server.fresh_database()
+    plugins = build_plugin_manager(load_entrypoints=False)
+    with Archive.open(settings=ctx.settings(database), plugins=plugins,
+                      migrate=False) as archive, \
+            worker(ctx, "ours", database, pool="prefork", processes=processes):
+        finished = count(ctx, database,
+                         "SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')")
+        start = time.perf_counter()
+        for part in range(PARTS):
+            archive.submit("sync", {"source": "bench-parts", "targets": [f"part-{part}"]})
+        wait_for(lambda: finished() >= PARTS, "the sync jobs")
+        seconds = time.perf_counter() - start
+        failed = [job for job in archive.jobs.list(limit=PARTS) if job.status != "completed"]
+        posts = count(ctx, database, "SELECT count(*) FROM posts")()
+    ctx.server.drop(database)
+    fresh_broker(ctx)
+    if failed or posts != PARTS * POSTS_PER_PART:
+        raise RuntimeError(f"the sync went wrong: {posts} posts, failed: "
+                           f"{[(job.id, job.error_message) for job in failed]}")
+    return seconds
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--tasks", type=int, help="no-op tasks per run (2000; quick 300)")
+    parser.add_argument("--repeat", type=int, help="runs of each, best kept (2; quick 1)")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/13",
+                        help="a Redis db of the bench's own: it is flushed")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    n = args.tasks or (300 if args.quick else 2000)
+    repeat = args.repeat or (1 if args.quick else 2)
+
+    info = machine()
+    print(f"CPU: {info['cpu']}  cores: {info['cores']}  memory: {info['memory']}")
+    print(f"Python {info['python']} on {info['os']}")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-queue-"))
+    try:
+        with Server.start(workdir, args.database_url) as server:
+            db = server.describe()
+            print(f"Postgres {db['version']} ({db['where']}), fsync={db['fsync']}, "
+                  f"synchronous_commit={db['synchronous_commit']}, "
+                  f"shared_buffers={db['shared_buffers']}")
+            print(f"Redis {args.broker} (flushed before and after each run); workers: "
+                  "`celery worker` subprocesses, queue `sources`, the app of make_celery "
+                  "(acks_late, prefetch 1)")
+            ctx = Context(server, args.broker, workdir)
+            run(ctx, n, repeat)
+    finally:
+        redis.Redis.from_url(args.broker).flushdb()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(ctx: Context, n: int, repeat: int) -> None:
+    ours: list[NoopRun] = []
+    bare: list[NoopRun] = []
+    bare_pg: list[NoopRun] = []
+    for _ in range(repeat):  # alternating, so drift hits all three alike
+        ours.append(noop_ours(ctx, n))
+        bare.append(noop_bare(ctx, n, "bare"))
+        bare_pg.append(noop_bare(ctx, n, "bare-pg"))
+    best_ours = min(ours, key=lambda r: r.seconds)
+    best_bare = min(bare, key=lambda r: r.seconds)
+    best_pg = min(bare_pg, key=lambda r: r.seconds)
+    sends = [submit_only(ctx, n) for _ in range(repeat)]
+    send_ours = min(s[0] for s in sends)
+    send_bare = min(s[1] for s in sends)
+
+    syncs: dict[int, float] = {}
+    for processes in (1, 2):
+        syncs[processes] = min(sync_run(ctx, processes) for _ in range(repeat))
+    posts = PARTS * POSTS_PER_PART
+
+    def rate(count: int, seconds: float) -> str:
+        return f"{count / seconds:,.0f}"
+
+    print()
+    print(f"1. No-op tasks, {n:,} per run, solo pool -c 1, best of {repeat}; first send → last "
+          "completion")
+    print("| contender | tasks/s | of which sending (s) | ours/this |")
+    print("|---|---:|---:|---:|")
+    print(f"| ours: archive.submit('noop') → alejandria.job (INSERT + 2 UPDATEs) | "
+          f"{rate(n, best_ours.seconds)} | {best_ours.send_seconds:.2f} | – |")
+    print(f"| bare task, Redis INCR signal | {rate(n, best_bare.seconds)} | "
+          f"{best_bare.send_seconds:.2f} | {best_bare.seconds / best_ours.seconds:.2f} |")
+    print(f"| bare task, one Postgres INSERT signal | {rate(n, best_pg.seconds)} | "
+          f"{best_pg.send_seconds:.2f} | {best_pg.seconds / best_ours.seconds:.2f} |")
+    print(f"ours, per job on the worker: {best_ours.extra}")
+    print(f"sending alone (no worker): archive.submit {rate(n, send_ours)}/s vs send_task "
+          f"{rate(n, send_bare)}/s (ratio {send_bare / send_ours:.2f})")
+    print(f"all runs (s): ours {[round(r.seconds, 2) for r in ours]}, "
+          f"bare {[round(r.seconds, 2) for r in bare]}, "
+          f"bare-pg {[round(r.seconds, 2) for r in bare_pg]}")
+    print()
+    print(f"2. Sync of {posts:,} synthetic posts (1–3 KB) as {PARTS} jobs of {POSTS_PER_PART}, "
+          f"prefork pool, best of {repeat}; first submit → last job finished")
+    print("| worker processes | seconds | posts/s | vs 1 process |")
+    print("|---:|---:|---:|---:|")
+    for processes, seconds in syncs.items():
+        print(f"| {processes} | {seconds:.2f} | {rate(posts, seconds)} | "
+              f"{syncs[1] / seconds:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
