@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import Connection, Engine
 
 from alejandria.db.schema import jobs
 
@@ -73,6 +73,7 @@ class JobStore:
     def started(self, job_id: int) -> bool:
         """Mark running; False when the job was cancelled (the task must not run)."""
         with self.engine.begin() as conn:
+            _relaxed(conn)
             row = conn.execute(
                 update(jobs).where(jobs.c.id == job_id, jobs.c.status != "cancelled")
                 .values(status="running", attempts=jobs.c.attempts + 1,
@@ -82,6 +83,7 @@ class JobStore:
 
     def progress(self, job_id: int, current: int, total: int | None) -> None:
         with self.engine.begin() as conn:
+            _relaxed(conn)
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(
                 progress_current=current, progress_total=total))
 
@@ -125,6 +127,12 @@ class JobStore:
         with self.engine.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status != "cancelled")
                          .values(completed_at=func.now(), **values))
+
+
+def _relaxed(conn: Connection) -> None:
+    """Commit without waiting for the disk: "running" and progress are hints that a database
+    crash may lose (the job's own writes stay durable, and completion is written durably)."""
+    conn.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def _job(row: Any) -> Job:
