@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from sqlalchemy.pool import NullPool
 from .conftest import write_book
 
 BOOKS = 30
-REDIS = os.environ.get("ALEJANDRIA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def _scalar(url: str, sql: str) -> object:
@@ -30,20 +28,9 @@ def _scalar(url: str, sql: str) -> object:
 
 
 @pytest.fixture
-def broker_env(cli_env):
-    import redis
-
-    url = f"{REDIS}/{random.randint(1, 15)}"
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not running at {REDIS}")
-        pytest.skip(f"Redis is not running at {REDIS}")
-    client.flushdb()
-    yield {**cli_env, "ALEJANDRIA_BROKER_URL": url, "ALEJANDRIA_BROKER_VISIBILITY_TIMEOUT": "3"}
-    client.flushdb()
+def broker_env(cli_env, alejandria_redis_url):
+    return {**cli_env, "ALEJANDRIA_BROKER_URL": alejandria_redis_url,
+            "ALEJANDRIA_BROKER_VISIBILITY_TIMEOUT": "3"}
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

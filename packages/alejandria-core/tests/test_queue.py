@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import random
 import time
 
 import pytest
@@ -14,8 +12,6 @@ from alejandria.errors import ItemRejected, RateLimited, SourceError
 from alejandria.models import Checkpoint, CreatorIn, PostIn
 from alejandria.queue import functions, runner
 from alejandria.queue.celery_app import make_celery, use_worker_archive
-
-REDIS = os.environ.get("ALEJANDRIA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def wait_for(archive, job_id, *, timeout=20.0):
@@ -29,20 +25,8 @@ def wait_for(archive, job_id, *, timeout=20.0):
 
 
 @pytest.fixture
-def redis_url():
-    import redis
-
-    url = f"{REDIS}/{random.randint(1, 15)}"
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not running at {REDIS}")
-        pytest.skip(f"Redis is not running at {REDIS}")
-    client.flushdb()
-    yield url
-    client.flushdb()
+def redis_url(alejandria_redis_url):
+    return alejandria_redis_url
 
 
 @pytest.fixture

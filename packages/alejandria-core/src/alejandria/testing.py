@@ -6,7 +6,8 @@ Installed with alejandria-core (``pytest11`` entry point), so plugin authors get
   template in milliseconds), on ``ALEJANDRIA_TEST_DATABASE_URL`` or an embedded pgserver;
 - ``plugin_manager``: a fresh manager with core's built-ins and the installed plugins;
 - ``register_plugin``: register a module/object of hookimpls for one test (always removed);
-- ``archive``: an open ``Archive`` on that database with a temporary data dir.
+- ``archive``: an open ``Archive`` on that database with a temporary data dir;
+- ``alejandria_redis_url``: a Redis database of its own, for tests of the job queue.
 
 Nothing heavy is imported until a fixture is used.
 """
@@ -120,6 +121,31 @@ def alejandria_database_url(alejandria_server_url: str,
         yield _with_database(alejandria_server_url, name)
     finally:
         _execute_autocommit(alejandria_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def alejandria_redis_url() -> Iterator[str]:
+    """A Redis database of its own (flushed before and after) on ``ALEJANDRIA_TEST_REDIS_URL``
+    (default 127.0.0.1:6379): skipped without Redis, failed under CI."""
+    import random
+
+    import redis
+
+    base = os.environ.get("ALEJANDRIA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+    url = f"{base.rstrip('/')}/{random.randint(1, 15)}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not running at {base}")
+        pytest.skip(f"Redis is not running at {base}")
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture
