@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import harness
 import PIL
 from PIL import Image, features
 
@@ -59,17 +59,9 @@ def best_of(repeat: int, run: Callable[[], None], reset: Callable[[], None] | No
 
 
 def machine() -> str:
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info = harness.machine()
     return (
-        f"{model}, {cores} usable cores; Python {platform.python_version()}, "
+        f"{info['cpu']}, {info['cores']} cores; Python {info['python']}, "
         f"Pillow {PIL.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}, "
         f"libwebp {features.version('webp')})"
     )
