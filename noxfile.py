@@ -12,7 +12,7 @@ import nox
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
-PACKAGES = ["alejandria-core", "alejandria-source-pdf"]
+PACKAGES = ["alejandria-core", "alejandria-source-pdf", "alejandria-source-patreon"]
 DEV = "requirements-dev.txt"
 
 

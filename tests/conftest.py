@@ -84,6 +84,8 @@ def cli_env(alejandria_database_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALEJANDRIA_")}
     env["ALEJANDRIA_DATABASE_URL"] = alejandria_database_url
     env["ALEJANDRIA_DATA_DIR"] = str(tmp_path / "data")
+    # embedding with the local model costs seconds per sync; the semantic journey turns it on
+    env["ALEJANDRIA_EMBED_AFTER_SYNC"] = "false"
     return env
 
 

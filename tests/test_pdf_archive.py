@@ -130,3 +130,24 @@ def test_embedded_images_are_stored_once_across_books(tmp_path, alejandria):
     assert report["media_stored"] == 1
     stats = alejandria("stats", "--json").json()
     assert stats["media_files"] == 1 and stats["posts"] == 2
+
+
+def test_a_paraphrase_finds_the_chapter_by_meaning_after_a_sync_that_embeds(
+        alejandria, cli_env):
+    """The default local embedder runs offline right after the sync; a sentence with no post
+    holding all its words goes to hybrid search and still finds the chapter."""
+    cli_env["ALEJANDRIA_EMBED_AFTER_SYNC"] = "true"
+    synced = alejandria("sync", "pdf", REPO / "examples" / "books", "--json")
+    assert synced.returncode == 0, synced.stderr
+    status = alejandria("embed", "status", "--json").json()
+    if "pgvector" in str(status.get("unavailable", "")):
+        pytest.skip("this Postgres has no pgvector: semantic search is unavailable")
+    assert synced.json()["chunks_embedded"] > 0
+
+    query = "the day my starter stopped bubbling"
+    assert alejandria("search", query, "--mode", "fulltext", "--json").json() == []
+    hits = alejandria("search", query, "--json").json()
+    assert hits[0]["title"] == "Keeping a sourdough starter"
+    assert hits[0]["mode"] == "hybrid"
+    status = alejandria("embed", "status", "--json").json()
+    assert status["chunks_pending"] == 0 and status["serving_model"] == status["model"]

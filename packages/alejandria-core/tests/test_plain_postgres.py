@@ -11,6 +11,7 @@ from sqlalchemy.pool import NullPool
 
 from alejandria.api import Archive
 from alejandria.doctor import run_checks
+from alejandria.errors import SearchUnavailable
 from alejandria.models import Checkpoint, CreatorIn, PostIn
 from alejandria.settings import Settings
 
@@ -52,6 +53,13 @@ def test_migrates_and_searches_without_pgvector(plain_database_url, plugin_manag
                                       Checkpoint()]
         assert archive.sync("memory", "t").ok
         assert [h.title for h in archive.search("transitos")] == ["Tránsitos"]
+        # a sentence would go to hybrid; without pgvector auto falls back to full-text
+        assert [h.mode for h in archive.search("progresiones y tránsitos")] == ["fulltext"]
+        for mode in ("semantic", "hybrid"):
+            with pytest.raises(SearchUnavailable, match="no pgvector extension"):
+                archive.search("progresiones", mode=mode)
+        with pytest.raises(SearchUnavailable, match="pgvector"):
+            archive.embed_backfill()
 
     checks = {c.name: c for c in run_checks(settings, plugin_manager)}
     assert checks["pgvector"].status == "warn"

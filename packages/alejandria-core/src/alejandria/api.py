@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -22,17 +22,29 @@ from alejandria.db.schema import system_config
 from alejandria.embeds import EmbedDownloader, EmbedReport
 from alejandria.errors import DatabaseUnavailable
 from alejandria.media_check import VerifyReport, verify_media
+from alejandria.media_dedup import DedupReport, dedup_media
 from alejandria.media_gc import GcReport, collect_garbage
 from alejandria.media_store import MediaStore
-from alejandria.models import JsonDict, SearchHit, SearchQuery, SyncError, SyncReport
+from alejandria.models import (
+    JsonDict,
+    MediaKind,
+    SearchHit,
+    SearchQuery,
+    SyncError,
+    SyncReport,
+)
 from alejandria.pipeline import ProgressCallback, SyncRunner
-from alejandria.plugin_types import SearchContext, SourceContext
+from alejandria.plugin_types import SearchBackend, SearchContext, SourceContext
 from alejandria.plugins import PluginManager, get_plugin_manager
 from alejandria.processing import MediaProcessing, ProcessingProgress, ProcessingReport
 from alejandria.queue.jobs import JobStore
 from alejandria.repository import Repository
 from alejandria.search.dispatch import choose_backend
 from alejandria.settings import Settings
+
+if TYPE_CHECKING:
+    from alejandria.embedding_backfill import BackfillReport
+    from alejandria.search.cache import SearchCache
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +66,7 @@ class Archive:
         self.repository = Repository(settings.search_languages)
         self.media = MediaStore(settings.media_dir)
         self._capabilities: DatabaseCapabilities | None = None
+        self._search_cache: SearchCache | None = None
         self._closed = False
 
     @classmethod
@@ -130,9 +143,14 @@ class Archive:
              progress: ProgressCallback | None = None, remember: bool = True) -> SyncReport:
         """Archive ``targets`` (paths, URLs, names) with the source called ``source``.
 
-        ``remember``: keep (source, targets) for the daily incremental sync.
+        ``remember``: keep (source, targets) for the daily incremental sync. Without
+        ``credentials``, those stored with ``alejandria credentials set SOURCE`` are used.
         """
         spec = self.plugins.source(source)
+        if credentials is None:
+            from alejandria.credentials import CredentialStore
+
+            credentials = CredentialStore(self.engine, self.settings.data_dir).get(spec.name)
         context = SourceContext(settings=self.settings, credentials=credentials,
                                 options=dict(options or {}))
         runner = SyncRunner(
@@ -160,7 +178,10 @@ class Archive:
                       progress: ProcessingProgress | None = None) -> ProcessingReport:
         """Run media processors over every stored file lacking their current output."""
         processing = MediaProcessing(self.engine, self.settings, self.plugins, self.media)
-        return processing.run(processor=processor, source=source, progress=progress)
+        report = processing.run(processor=processor, source=source, progress=progress)
+        if report.processed:
+            self.content_changed()  # new transcripts are searchable
+        return report
 
     def download_embeds(self) -> EmbedReport:
         """Download the embedded videos that are due (yt-dlp), with their subtitles."""
@@ -169,6 +190,13 @@ class Archive:
     def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Re-hash every stored file; the report lists missing and corrupt ones."""
         return verify_media(self.engine, self.media, progress)
+
+    def dedup_media(self, *, dry_run: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> DedupReport:
+        """Re-hash the media store; merge rows of the same content, remove redundant copies,
+        put misplaced files back, and report corrupt or missing ones."""
+        return dedup_media(self.engine, self.media, self.settings, dry_run=dry_run,
+                           progress=progress)
 
     def collect_garbage(self, *, grace: timedelta = timedelta(days=7),
                         dry_run: bool = False) -> GcReport:
@@ -213,20 +241,99 @@ class Archive:
         self.plugins.notify(event, archive=self, **kwargs)
 
     def search(self, query: str, *, mode: str = "auto", source: str | None = None,
-               creator: str | None = None, collection: str | None = None, limit: int = 20,
-               offset: int = 0) -> list[SearchHit]:
+               creator: str | None = None, collection: str | None = None,
+               published_after: datetime | None = None,
+               published_before: datetime | None = None, media_kind: str | None = None,
+               limit: int = 20, offset: int = 0) -> list[SearchHit]:
         """Posts matching ``query``, best first; any string is a valid query."""
         request = SearchQuery(text=query, mode=mode, source=source, creator=creator,
-                              collection=collection, limit=limit, offset=offset)
-        _, backend = choose_backend(mode, query, self.plugins.search_backends(),
-                                    self.search_context())
-        return backend.search(request)
+                              collection=collection, published_after=published_after,
+                              published_before=published_before,
+                              media_kind=MediaKind(media_kind) if media_kind else None,
+                              limit=limit, offset=offset)
+        return self.run_search(request)
+
+    def run_search(self, request: SearchQuery) -> list[SearchHit]:
+        """Answer ``request`` with the backend its mode picks, through the cache if any."""
+        name, backend = choose_backend(request.mode, request.text,
+                                       self.plugins.search_backends(), self.search_context())
+        cache = self.search_cache
+        key, cached = cache.get(name, request) if cache else ("", None)
+        if cached is not None:
+            return cached
+        hits = backend.search(request)
+        if cache:
+            cache.put(key, hits)
+        return hits
+
+    @property
+    def search_cache(self) -> SearchCache | None:
+        """The Redis search cache (``ALEJANDRIA_CACHE_URL``, else a Redis broker), or None."""
+        if self._search_cache is None:
+            url = self.settings.search_cache_url
+            if url is None:
+                return None
+            from alejandria.search.cache import SearchCache
+
+            self._search_cache = SearchCache(url, self.settings.search_cache_ttl_s,
+                                             namespace=self.database.url_fingerprint)
+        return self._search_cache
+
+    def content_changed(self) -> None:
+        """What searches can find changed: cached results are stale."""
+        cache = self.search_cache
+        if cache:
+            cache.invalidate()
 
     def search_context(self) -> SearchContext:
         caps = self.capabilities()
         flags = {"vector"} if caps.vector_installed else set()
-        return SearchContext(settings=self.settings, engine=self.engine,
-                             capabilities=frozenset(flags))
+        specs = self.plugins.search_backends()
+        context: SearchContext | None = None
+
+        def backend(name: str) -> SearchBackend:
+            assert context is not None
+            return specs[name].factory(context)
+
+        context = SearchContext(settings=self.settings, engine=self.engine,
+                                capabilities=frozenset(flags), backends=backend,
+                                plugins=self.plugins)
+        return context
+
+    def embed_status(self) -> dict[str, object]:
+        """The configured embedder, the model serving searches, and what is left to embed."""
+        from alejandria.embedders.select import embedder_name, load_embedder
+        from alejandria.vector_store import VectorStore, active_model
+
+        status: dict[str, object] = {"configured": self.settings.embedder}
+        if not self.capabilities().vector_installed:
+            status["unavailable"] = self.capabilities().semantic_search_reason
+            return status
+        name = embedder_name(self.settings, self.plugins)
+        embedder, availability = load_embedder(self.settings, self.plugins, name)
+        with self.engine.connect() as conn:
+            active = active_model(conn)
+            status["serving_model"] = active.get("model") if active else None
+            if embedder is None:
+                status["unavailable"] = availability.reason
+                return status
+            store = VectorStore(embedder.model_name, embedder.dimensions)
+            status.update({"embedder": name, "model": embedder.model_name,
+                           "dimensions": embedder.dimensions, **store.counts(conn),
+                           "chunks_pending": store.count_pending_chunks(conn),
+                           "transcripts_pending": len(store.pending_transcriptions(conn))})
+        return status
+
+    def embed_backfill(self, *, progress: Callable[[int, int], None] | None = None,
+                       batch_size: int | None = None) -> BackfillReport:
+        """Embed every chunk and transcript lacking a vector for the configured model."""
+        from alejandria.embedding_backfill import backfill_embeddings
+
+        report = backfill_embeddings(self.engine, self.settings, self.plugins,
+                                     progress=progress, batch_size=batch_size)
+        if report.chunks or report.windows or report.dropped_models:
+            self.content_changed()
+        return report
 
     def stats(self) -> dict[str, int]:
         with self.engine.connect() as conn:

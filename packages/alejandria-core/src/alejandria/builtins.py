@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alejandria.hookspecs import hookimpl
-from alejandria.models import MediaKind
+from alejandria.models import MediaKind, SyncReport
 from alejandria.plugin_types import (
+    EmbedderSpec,
     MigrationSpec,
     ProcessorSpec,
     SearchBackendSpec,
@@ -14,11 +16,15 @@ from alejandria.plugin_types import (
     TranscriberSpec,
 )
 
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+
 
 @hookimpl(trylast=True)
 def register_transcribers() -> list[TranscriberSpec]:
     from alejandria.transcribers.faster_whisper_engine import FasterWhisperTranscriber
     from alejandria.transcribers.openai_api_engine import OpenAIApiTranscriber
+    from alejandria.transcribers.openai_whisper_engine import OpenAIWhisperTranscriber
 
     return [
         TranscriberSpec(
@@ -28,6 +34,10 @@ def register_transcribers() -> list[TranscriberSpec]:
         TranscriberSpec(
             name="openai-api", factory=OpenAIApiTranscriber,
             description="An OpenAI-compatible transcription API (ALEJANDRIA_OPENAI_BASE_URL)",
+        ),
+        TranscriberSpec(
+            name="openai-whisper", factory=OpenAIWhisperTranscriber,
+            description="OpenAI's reference Whisper on PyTorch (the whisper extra; a local .pt)",
         ),
     ]
 
@@ -71,6 +81,8 @@ def register_sources() -> list[SourceSpec]:
 @hookimpl(trylast=True)
 def register_search_backends() -> list[SearchBackendSpec]:
     from alejandria.search.fulltext import FullTextBackend
+    from alejandria.search.hybrid import HybridBackend
+    from alejandria.search.semantic import SemanticBackend
     from alejandria.search.transcripts import TranscriptsBackend
 
     return [
@@ -82,7 +94,43 @@ def register_search_backends() -> list[SearchBackendSpec]:
             name="transcripts", kind="transcripts", factory=TranscriptsBackend,
             description="Words spoken in audio and video, with the time they were said",
         ),
+        SearchBackendSpec(
+            name="semantic", kind="semantic", factory=SemanticBackend,
+            description="Meaning, not words: pgvector HNSW over post and transcript embeddings",
+        ),
+        SearchBackendSpec(
+            name="hybrid", kind="hybrid", factory=HybridBackend,
+            description="Full-text, semantic and transcripts fused by reciprocal rank fusion",
+        ),
     ]
+
+
+@hookimpl(trylast=True)
+def register_embedders() -> list[EmbedderSpec]:
+    from alejandria.embedders.local_models import E5SmallEmbedder, UseMultilingualEmbedder
+    from alejandria.embedders.openai_api import OpenAIApiEmbedder
+
+    return [
+        EmbedderSpec(
+            name="e5-small", factory=E5SmallEmbedder, dimensions=384,
+            description="multilingual-e5-small, 4-bit, offline on the CPU (default)",
+        ),
+        EmbedderSpec(
+            name="use-multilingual", factory=UseMultilingualEmbedder, dimensions=512,
+            description="Universal Sentence Encoder multilingual v3, offline, pure numpy",
+        ),
+        EmbedderSpec(
+            name="openai-api", factory=OpenAIApiEmbedder,
+            description="An OpenAI-compatible embeddings API (ALEJANDRIA_OPENAI_BASE_URL)",
+        ),
+    ]
+
+
+@hookimpl(trylast=True)
+def sync_finished(archive: Archive, report: SyncReport) -> None:
+    from alejandria.search_upkeep import after_sync
+
+    after_sync(archive, report)
 
 
 @hookimpl(trylast=True)

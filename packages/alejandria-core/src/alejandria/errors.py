@@ -80,3 +80,7 @@ class MediaError(AlejandriaError):
 
 class SearchUnavailable(AlejandriaError):
     """A search mode cannot run here; the message says why and what to do."""
+
+
+class EmbeddingError(AlejandriaError):
+    """An embedder could not turn text into vectors (API refused, model missing, ...)."""

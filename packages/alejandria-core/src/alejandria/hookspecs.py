@@ -153,6 +153,7 @@ def register_embedders() -> list[EmbedderSpec]:
     Example — a toy embedder counting vowels (real ones wrap a model)::
 
         from alejandria import hookimpl
+        from alejandria.models import Availability
         from alejandria.plugin_types import EmbedderSpec
 
 
@@ -163,8 +164,14 @@ def register_embedders() -> list[EmbedderSpec]:
             def __init__(self, settings):
                 self.settings = settings
 
+            def availability(self):
+                return Availability.yes()
+
             def embed(self, texts):
-                return [[float(t.lower().count(v)) for v in "aeiou"] for t in texts]
+                return [[1.0 + t.lower().count(v) for v in "aeiou"] for t in texts]
+
+            def embed_query(self, text):
+                return self.embed([text])[0]
 
 
         @hookimpl

@@ -191,6 +191,7 @@ class SyncReport(BaseModel):
     media_stored: int = 0
     media_reused: int = 0
     media_processed: int = 0
+    chunks_embedded: int = 0
     errors: list[SyncError] = Field(default_factory=list)
     notices: list[SyncError] = Field(default_factory=list)
 
@@ -220,8 +221,28 @@ class SearchQuery(Frozen):
     source: str | None = None
     creator: str | None = None
     collection: str | None = None
+    #: Posts published on or after ``published_after`` and before ``published_before``.
+    published_after: datetime | None = None
+    published_before: datetime | None = None
+    #: Only posts holding a media file of this kind (image, audio, video, document, ...).
+    media_kind: MediaKind | None = None
+    #: Keyword backends: "all" words must match (what people expect of a keyword search);
+    #: "any" ranks posts by how many match (the lexical leg of hybrid search).
+    match: Literal["all", "any"] = "all"
     limit: int = Field(default=20, ge=1, le=500)
     offset: int = Field(default=0, ge=0)
+
+    def filter_params(self) -> dict[str, Any]:
+        """The bind parameters of ``search.common.FILTERS``."""
+        return {
+            "source": self.source, "creator": self.creator, "collection": self.collection,
+            "published_after": self.published_after, "published_before": self.published_before,
+            "media_kind": self.media_kind.value if self.media_kind else None,
+        }
+
+    @property
+    def filtered(self) -> bool:
+        return any(value is not None for value in self.filter_params().values())
 
 
 class SearchHit(Frozen):

@@ -155,7 +155,10 @@ class SearchContext:
     settings: Settings
     engine: Engine
     capabilities: frozenset[str] = frozenset()
+    #: Another registered backend by name (the hybrid backend fuses others).
     backends: Callable[[str], SearchBackend] | None = None
+    #: The host's plugins (embedders for the semantic backend).
+    plugins: PluginManager | None = None
 
 
 class SearchBackend(Protocol):
@@ -181,10 +184,26 @@ class SearchBackendSpec:
 
 
 class Embedder(Protocol):
-    model_name: str
-    dimensions: int
+    """Turns text into vectors. ``model_name`` is stored with every vector, so it must change
+    whenever the vectors would (another model, version or size)."""
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    def availability(self) -> Availability:
+        """Whether this embedder can run here; if not, the reason names what is missing."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Vectors for documents (chunks, transcript windows), one per text, in order."""
+        ...
+
+    def embed_query(self, text: str) -> list[float]:
+        """The vector of a search query (asymmetric models prefix it differently)."""
+        ...
 
 
 @dataclass(frozen=True)

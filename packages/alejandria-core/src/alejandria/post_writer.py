@@ -4,6 +4,8 @@ A batch costs a fixed handful of round trips however many posts it holds: one lo
 stored content hashes, one multi-row upsert of the changed posts, one of their chunks and one
 of their memberships (plus trimming of what an updated post no longer has). Statements are
 built once at import and executed with parameters. Unchanged posts (same hash) are not written.
+An updated post whose title, text or HTML changed keeps its previous version in
+``post_versions`` (a change of metadata alone, such as a comment count, is not a new version).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.types import Integer, String
+from sqlalchemy.types import Integer, String, Text
 
 from alejandria.db.schema import chunks, post_collections, posts
 from alejandria.language import config_for, detect_language
@@ -64,6 +66,23 @@ TRIM_CHUNKS = text("""
     WHERE c.post_id = keep.post_id AND c.ordinal >= keep.n
 """).bindparams(bindparam("post_ids", type_=ARRAY(Integer)),
                 bindparam("counts", type_=ARRAY(Integer)))
+
+#: Copy the stored rows of updated posts whose readable content changes into post_versions.
+ARCHIVE_VERSIONS = text("""
+    INSERT INTO post_versions (post_id, title, content_text, content_html, published_at,
+                               edited_at, tags, metadata, content_hash)
+    SELECT p.id, p.title, p.content_text, p.content_html, p.published_at, p.edited_at, p.tags,
+           p.metadata, p.content_hash
+    FROM posts p
+    JOIN unnest(CAST(:post_ids AS int[]), CAST(:titles AS text[]), CAST(:texts AS text[]),
+                CAST(:htmls AS text[])) AS new(id, title, content_text, content_html)
+      ON p.id = new.id
+    WHERE (p.title, p.content_text, p.content_html)
+          IS DISTINCT FROM (new.title, new.content_text, new.content_html)
+""").bindparams(bindparam("post_ids", type_=ARRAY(Integer)),
+                bindparam("titles", type_=ARRAY(Text)),
+                bindparam("texts", type_=ARRAY(Text)),
+                bindparam("htmls", type_=ARRAY(Text)))
 
 TRIM_MEMBERSHIPS = text("""
     DELETE FROM post_collections pc
@@ -126,6 +145,8 @@ class PostWriter:
         ids: dict[str, int] = {}
         if changed:
             rows = [self._post_row(source, pending, digest) for pending, digest in changed]
+            self._archive_versions(conn, [row for row in rows if row["external_id"] in stored],
+                                   stored)
             ids = {row.external_id: row.id for row in conn.execute(UPSERT_POSTS, rows)}
             updated = [p for p, _ in changed if p.post.external_id in stored]
             self._write_chunks(conn, [(ids[p.post.external_id], p.post, rows[i]["language"])
@@ -139,6 +160,18 @@ class PostWriter:
             else:
                 results.append(PostWrite(stored[external_id][0], False, False))
         return results
+
+    def _archive_versions(self, conn: Connection, rows: list[dict[str, Any]],
+                          stored: dict[str, tuple[int, str]]) -> None:
+        """Keep the stored version of each updated post whose readable content changes."""
+        if not rows:
+            return
+        conn.execute(ARCHIVE_VERSIONS, {
+            "post_ids": [stored[row["external_id"]][0] for row in rows],
+            "titles": [row["title"] for row in rows],
+            "texts": [row["content_text"] for row in rows],
+            "htmls": [row["content_html"] for row in rows],
+        })
 
     def _post_row(self, source: str, pending: PendingPost, digest: str) -> dict[str, Any]:
         post = pending.post

@@ -69,6 +69,19 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_transcribe_model: str = "whisper-1"
+    #: Semantic search: the embedder ("auto" = the bundled local model when its extra is
+    #: installed, "none" = no semantic search), its model (a name for the API engine; empty =
+    #: the engine's default) and optional shortened dimensions (text-embedding-3 models).
+    embedder: str = "auto"
+    embed_model: str = ""
+    embed_dimensions: int | None = None
+    #: Chunks embedded per batch by ``embed backfill`` and after each sync.
+    embed_batch_size: int = 64
+    #: Embed new chunks right after a sync (in-process mode; with a broker, a queued job).
+    embed_after_sync: bool = True
+    #: Redis URL for the search cache (default: the broker when it is Redis; unset: no cache).
+    cache_url: SecretStr | None = None
+    search_cache_ttl_s: int = 600
 
     @field_validator("data_dir")
     @classmethod
@@ -102,6 +115,16 @@ class Settings(BaseSettings):
     def search_language(self) -> str:
         """The default language, used when a text's language cannot be told."""
         return self.search_languages[0]
+
+    @property
+    def search_cache_url(self) -> str | None:
+        """Redis for the search cache: ``cache_url``, else a Redis broker, else None."""
+        for candidate in (self.cache_url, self.broker_url):
+            if candidate is not None:
+                url = candidate.get_secret_value()
+                if url.startswith(("redis://", "rediss://", "unix://")):
+                    return url
+        return None
 
     @property
     def media_dir(self) -> Path:

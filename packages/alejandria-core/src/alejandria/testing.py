@@ -174,10 +174,15 @@ def register_plugin(plugin_manager: PluginManager) -> Iterator[Callable[..., Non
 @pytest.fixture
 def archive(alejandria_database_url: str, plugin_manager: PluginManager,
             tmp_path: Path) -> Iterator[Archive]:
-    """An open archive on a fresh database, with its data dir in ``tmp_path``."""
+    """An open archive on a fresh database, with its data dir in ``tmp_path``.
+
+    Syncs do not embed what they wrote (``embed_after_sync`` off: a local model costs
+    seconds per sync); a test of semantic search turns it on or calls ``embed_backfill()``.
+    """
     from alejandria.api import Archive
     from alejandria.settings import Settings
 
-    settings = Settings(data_dir=tmp_path / "data", database_url=alejandria_database_url)
+    settings = Settings(data_dir=tmp_path / "data", database_url=alejandria_database_url,
+                        embed_after_sync=False)
     with Archive.open(settings=settings, plugins=plugin_manager, migrate=False) as opened:
         yield opened

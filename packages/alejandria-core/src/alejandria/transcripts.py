@@ -122,6 +122,12 @@ class TranscriptStore:
             conn.execute(update(transcript_segments)
                          .where(transcript_segments.c.id == segment_id)
                          .values(corrected_text=text))
+            # the transcript changed: its embedded windows are stale from now on
+            conn.execute(update(transcriptions)
+                         .where(transcriptions.c.id == select(
+                             transcript_segments.c.transcription_id)
+                             .where(transcript_segments.c.id == segment_id).scalar_subquery())
+                         .values(updated_at=func.now()))
 
     def segments(self, media_id: int) -> list[TranscriptSegment]:
         """The newest complete transcript of a media file, corrections applied."""

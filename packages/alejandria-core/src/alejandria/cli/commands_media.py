@@ -1,4 +1,4 @@
-"""``media verify`` and ``process backfill``: looking after stored files and derived data."""
+"""``media verify``, ``gc``, ``dedup`` and ``process backfill``: stored files, derived data."""
 
 from __future__ import annotations
 
@@ -65,6 +65,38 @@ def media_gc(ctx: click.Context, grace_days: float, dry_run: bool, as_json: bool
     click.echo(f"{verb} {len(report.rows_removed)} unreferenced file(s), "
                f"{len(report.orphan_files_removed)} orphan file(s), "
                f"{report.temp_files_removed} temp file(s): {report.bytes_freed:,} bytes")
+
+
+@media.command("dedup")
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def media_dedup(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Re-hash every stored file: merge rows of the same content, remove redundant copies,
+    put misplaced files back; exit 1 if a file is corrupt or missing."""
+    from alejandria.media_dedup import problem_lines, summary_lines
+
+    with open_archive(ctx) as archive, _progress_bar("dedup", not as_json) as bar:
+        task = bar.add_task("dedup", total=None)
+        report = archive.dedup_media(
+            dry_run=dry_run,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console = stderr_console()
+        for line in summary_lines(report):
+            click.echo(line)
+        for line in problem_lines(report):
+            console.print(f"[bold red]error:[/] {escape(line)}")
+        verb = "would free" if dry_run else "freed"
+        console.print(f"{report.files_checked} file(s) hashed ({report.bytes_hashed:,} bytes): "
+                      f"{len(report.merged)} merge(s), {len(report.removed)} copy(ies) "
+                      f"removed, {len(report.restored)} restored, "
+                      f"{len(report.unknown_orphans)} unknown orphan(s), "
+                      f"{len(report.mismatched)} corrupt, {len(report.missing)} missing; "
+                      f"{verb} {report.bytes_freed:,} bytes")
+    sys.exit(0 if report.ok else 1)
 
 
 @media.command("transcript")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -72,11 +73,19 @@ def cli(ctx: click.Context, no_plugins: bool, verbose: int) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from alejandria.cli import commands_admin, commands_archive, commands_jobs, commands_media
+    from alejandria.cli import (
+        commands_admin,
+        commands_archive,
+        commands_jobs,
+        commands_media,
+        commands_search,
+    )
 
-    for module in (commands_archive, commands_media, commands_jobs, commands_admin):
+    for module in (commands_archive, commands_media, commands_jobs, commands_search,
+                   commands_admin):
         for command in module.COMMANDS:
             cli.add_command(command)
+    cli.add_command(importlib.import_module("alejandria.cli.commands_credentials").credentials)
 
 
 _register_builtin_commands()

@@ -27,6 +27,15 @@ class Database:
             return f"embedded Postgres in {self.embedded.pgdata}"
         return url.render_as_string(hide_password=True)
 
+    @property
+    def url_fingerprint(self) -> str:
+        """A short, password-free name for this database (keys shared caches per archive)."""
+        import hashlib
+
+        url = self.engine.url
+        plain = f"{url.host}:{url.port}/{url.database}"
+        return hashlib.sha256(plain.encode()).hexdigest()[:12]
+
     def close(self) -> None:
         self.engine.dispose()
         if self.embedded is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -357,4 +358,29 @@ media_embeds = Table(
     UniqueConstraint("post_id", "key"),
     Index("ix_media_embeds_pending", "status", "next_attempt_at"),
     CheckConstraint("status IN ('pending', 'done', 'failed')", name="status"),
+)
+
+source_credentials = Table(
+    "source_credentials", metadata,
+    Column("source", String(50), primary_key=True),
+    #: Fernet token of the JSON secrets (see ``alejandria.credentials``); never plaintext.
+    Column("ciphertext", LargeBinary, nullable=False),
+    _created(), _updated(),
+)
+
+post_versions = Table(
+    "post_versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", Integer, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content_text", Text, nullable=False, server_default=""),
+    Column("content_html", Text),
+    Column("published_at", DateTime(timezone=True)),
+    Column("edited_at", DateTime(timezone=True)),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("metadata", JSONB, nullable=False, server_default="{}"),
+    Column("content_hash", String(64), nullable=False),
+    #: When this version was replaced by a newer one.
+    Column("replaced_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "post_id"),
 )

@@ -26,6 +26,25 @@ CREATE TABLE IF NOT EXISTS chunk_embeddings (
 )
 """
 
+#: Transcripts are embedded in windows of about 30 s (their text kept here for snippets), per
+#: transcription and model, so a hit can jump to the moment the words were said.
+CREATE_TRANSCRIPT_EMBEDDINGS = """
+CREATE TABLE IF NOT EXISTS transcript_embeddings (
+    transcription_id integer NOT NULL REFERENCES transcriptions(id) ON DELETE CASCADE,
+    model varchar(200) NOT NULL,
+    ordinal integer NOT NULL,
+    media_id integer NOT NULL REFERENCES media_files(id) ON DELETE CASCADE,
+    start_s double precision NOT NULL,
+    end_s double precision NOT NULL,
+    text text NOT NULL,
+    text_hash varchar(64) NOT NULL,
+    dimensions integer NOT NULL,
+    embedding vector NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT pk_transcript_embeddings PRIMARY KEY (transcription_id, model, ordinal)
+)
+"""
+
 
 def ensure_vector_storage(conn: Connection) -> bool:
     """Enable pgvector and create ``chunk_embeddings`` if possible; True when vectors work."""
@@ -45,4 +64,5 @@ def ensure_vector_storage(conn: Connection) -> bool:
                         str(exc.orig).strip().splitlines()[0])
             return False
     conn.execute(text(CREATE_CHUNK_EMBEDDINGS))
+    conn.execute(text(CREATE_TRANSCRIPT_EMBEDDINGS))
     return True

@@ -27,12 +27,29 @@ FILTERS = """
             WHERE pc.post_id = p.id AND (col.external_id = :collection
                   OR lower(col.title) = lower(:collection)
                   OR CAST(col.id AS text) = :collection)))
+      AND (CAST(:published_after AS timestamptz) IS NULL OR p.published_at >= :published_after)
+      AND (CAST(:published_before AS timestamptz) IS NULL OR p.published_at < :published_before)
+      AND (CAST(:media_kind AS text) IS NULL OR EXISTS (
+            SELECT 1 FROM post_media fpm JOIN media_files fmf ON fmf.id = fpm.media_id
+            WHERE fpm.post_id = p.id AND fmf.kind = :media_kind))
 """
 
-def tsquery_sql(language_count: int) -> str:
-    """The user's query in each of ``:lang0``, ``:lang1``, ... OR-ed into one tsquery."""
+def tsquery_sql(language_count: int, *, match_any: bool = False) -> str:
+    """The user's query in each of ``:lang0``, ``:lang1``, ... OR-ed into one tsquery.
+
+    ``match_any`` ORs the query's stemmed words instead of reading it as a web search (where
+    every word must match): hybrid search wants posts matching some of the words, ranked by
+    how many, since people describe what they remember in words the post may not all use.
+    """
+    if not match_any:
+        return " || ".join(
+            f"websearch_to_tsquery(CAST(:lang{i} AS regconfig), alejandria_fold(:query))"
+            for i in range(language_count)
+        )
     return " || ".join(
-        f"websearch_to_tsquery(CAST(:lang{i} AS regconfig), alejandria_fold(:query))"
+        "CAST(array_to_string(ARRAY(SELECT quote_literal(word) FROM unnest(tsvector_to_array("
+        f"to_tsvector(CAST(:lang{i} AS regconfig), alejandria_fold(:query)))) AS word), ' | ')"
+        " AS tsquery)"
         for i in range(language_count)
     )
 
@@ -48,9 +65,13 @@ class SqlSearchBackend:
     def __init__(self, context: SearchContext) -> None:
         self.engine: Engine = context.engine
         self.languages = context.settings.search_languages
-        self.sql = text(self.statement(len(self.languages)))
+        self.sql = {
+            "all": text(self.statement(tsquery_sql(len(self.languages)))),
+            "any": text(self.statement(tsquery_sql(len(self.languages), match_any=True))),
+        }
 
-    def statement(self, language_count: int) -> str:
+    def statement(self, tsquery: str) -> str:
+        """The SQL, given the expression of the query's ``tsquery``."""
         raise NotImplementedError
 
     def availability(self) -> Availability:
@@ -59,12 +80,12 @@ class SqlSearchBackend:
     def search(self, query: SearchQuery) -> list[SearchHit]:
         params: dict[str, Any] = {
             **{f"lang{i}": language for i, language in enumerate(self.languages)},
-            "query": strip_nul(query.text), "source": query.source, "creator": query.creator,
-            "collection": query.collection, "limit": query.limit, "offset": query.offset,
+            "query": strip_nul(query.text), **query.filter_params(),
+            "limit": query.limit, "offset": query.offset,
             "headline_options": HEADLINE_OPTIONS,
         }
         with self.engine.connect() as conn:
-            rows = conn.execute(self.sql, params).mappings().all()
+            rows = conn.execute(self.sql[query.match], params).mappings().all()
         hits = []
         for row in rows:
             snippet, highlights = build_snippet(row["headline"] or "", row["matched_text"] or "")

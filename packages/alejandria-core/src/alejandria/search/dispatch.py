@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alejandria.errors import SearchUnavailable
 from alejandria.plugin_types import SearchBackend, SearchBackendSpec, SearchContext
 
@@ -9,11 +11,21 @@ from alejandria.plugin_types import SearchBackend, SearchBackendSpec, SearchCont
 AUTO_ORDER = ("hybrid", "fulltext")
 
 
+#: Web-search syntax: "a phrase", -exclusion, or. Someone who types it wants keyword search.
+_OPERATORS = re.compile(r'"|(^|\s)-\w|\sor\s', re.IGNORECASE)
+
+
+def keyword_query(query_text: str) -> bool:
+    """One or two words, or web-search operators: full-text answers these best."""
+    return len(query_text.split()) <= 2 or _OPERATORS.search(query_text) is not None
+
+
 def choose_backend(mode: str, query_text: str, specs: dict[str, SearchBackendSpec],
                    context: SearchContext) -> tuple[str, SearchBackend]:
-    """Return ``(name, backend)`` for ``mode``; ``auto`` picks full-text for short keywords."""
+    """Return ``(name, backend)`` for ``mode``; ``auto`` picks full-text for keyword queries
+    and hybrid for everything else (when it can run here)."""
     if mode == "auto":
-        keywordish = len(query_text.split()) <= 2
+        keywordish = keyword_query(query_text)
         for name in ("fulltext",) if keywordish else AUTO_ORDER:
             if name in specs:
                 backend = specs[name].factory(context)

@@ -8,15 +8,15 @@ chunk's page and a ``ts_headline`` snippet computed only for the rows returned.
 
 from __future__ import annotations
 
-from alejandria.search.common import FILTERS, SqlSearchBackend, tsquery_sql
+from alejandria.search.common import FILTERS, SqlSearchBackend
 
 
 class FullTextBackend(SqlSearchBackend):
     mode = "fulltext"
 
-    def statement(self, language_count: int) -> str:
+    def statement(self, tsquery: str) -> str:
         return f"""
-        WITH q AS (SELECT {tsquery_sql(language_count)} AS query),
+        WITH q AS (SELECT {tsquery} AS query),
         matches AS (
             SELECT c.post_id, c.id AS chunk_id, c.page, c.start_s, c.media_id, c.ordinal,
                    ts_rank(c.search_vector, q.query, 1) AS rank,

@@ -7,15 +7,15 @@ the best segment, so a player can jump there.
 
 from __future__ import annotations
 
-from alejandria.search.common import FILTERS, SqlSearchBackend, tsquery_sql
+from alejandria.search.common import FILTERS, SqlSearchBackend
 
 
 class TranscriptsBackend(SqlSearchBackend):
     mode = "transcripts"
 
-    def statement(self, language_count: int) -> str:
+    def statement(self, tsquery: str) -> str:
         return f"""
-WITH q AS (SELECT {tsquery_sql(language_count)} AS query),
+WITH q AS (SELECT {tsquery} AS query),
 matches AS (
     SELECT DISTINCT ON (p.id)
            p.id AS post_id, t.media_id, s.id AS segment_id, s.start_s,

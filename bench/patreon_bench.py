@@ -1,0 +1,184 @@
+"""Patreon sync benchmark: ``archive.sync("patreon", ...)`` against a bare httpx loop.
+
+Both contenders talk to the same local Patreon (``alejandria_source_patreon.testing``, a real
+HTTP server on loopback, in this process) holding ``--posts`` posts with ``--files`` files of
+``--file-kb`` KB each, and fetch the same listing pages and the same files:
+
+- ours: the whole sync into a fresh database: listing, JSON:API parsing, post building, the
+  pipeline's writes and the media store (hash, fsync, atomic rename). Media processing,
+  video downloads and embeddings are off: they have their own benchmarks.
+- baseline: one ``httpx.Client``: follow ``links.next`` to the end, then GET every file URL the
+  pages name and read its body into memory. Nothing parsed beyond ``json()``, nothing stored.
+
+Reported: posts/s and media MB/s of each, and ours/baseline (target >= 0.5). Best of
+``--repeat`` runs each, interleaved, after one unmeasured warm-up of both. Two scenarios:
+loopback as it is (no latency: what each file costs us in CPU, disk and database), and with
+``--latency-ms`` added to every file response (default 20 ms, a CDN's time to first byte),
+where fetching the next files while storing one pays off.
+
+    . .venv/bin/activate
+    MYPYPATH=bench python bench/patreon_bench.py            # 300 posts x 3 files x 256 KB
+    python bench/patreon_bench.py --quick                   # 60 posts
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from harness import Server, Timing, machine, stopwatch
+
+from alejandria.api import Archive
+from alejandria.plugins import build_plugin_manager
+from alejandria.settings import Settings
+from alejandria_source_patreon.testing import (
+    EPOCH,
+    FakeCampaign,
+    FakeFile,
+    FakePost,
+    PatreonFixture,
+)
+
+TARGET = 0.5
+MB = 1_000_000
+
+
+@dataclass
+class Corpus:
+    posts: int
+    files: int
+    bytes: int
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="60 posts instead of 300")
+    parser.add_argument("--posts", type=int, help="posts on the creator (default 300)")
+    parser.add_argument("--files", type=int, default=3, help="files per post (default 3)")
+    parser.add_argument("--file-kb", type=int, default=256, help="KB per file (default 256)")
+    parser.add_argument("--page-size", type=int, default=20, help="posts per listing page")
+    parser.add_argument("--repeat", type=int, default=3, help="measured runs of each")
+    parser.add_argument("--latency-ms", type=float, default=20.0,
+                        help="CDN latency of the second scenario (default 20)")
+    parser.add_argument("--database-url", help="use this Postgres instead of an embedded one")
+    args = parser.parse_args(argv)
+    args.posts = args.posts or (60 if args.quick else 300)
+    return args
+
+
+def make_campaign(posts: int, files: int, file_kb: int) -> tuple[FakeCampaign, Corpus]:
+    """One creator; each post has ``files`` images of random bytes (never equal)."""
+    campaign = FakeCampaign(id="5001", vanity="bench", name="Bench Creator",
+                            tiers={"t1": ("Tier", 500)})
+    size = 0
+    for number in range(posts):
+        images = [FakeFile(f"img-{number}-{n}.jpg", os.urandom(file_kb * 1024), "image/jpeg")
+                  for n in range(files)]
+        size += sum(len(image.data) for image in images)
+        campaign.posts.append(FakePost(
+            str(100_000 + number), f"Post {number}", EPOCH + timedelta(hours=number),
+            post_type="image_file", images=images, tags=["bench"],
+            content=f"<p>Texto de la entrada {number}. " + "Palabras de relleno. " * 40 + "</p>"))
+    return campaign, Corpus(posts=posts, files=posts * files, bytes=size)
+
+
+def baseline(site: PatreonFixture, corpus: Corpus) -> float:
+    """Seconds for a bare loop over the same pages and files."""
+    headers = {"Cookie": f"session_id={site.session_id}"}
+    with stopwatch() as elapsed, httpx.Client(headers=headers, timeout=60) as client:
+        urls: list[str] = []
+        url: str | None = (f"{site.base_url}/api/posts?filter[campaign_id]=5001"
+                           "&include=images&sort=-published_at")
+        posts = 0
+        while url:
+            page: dict[str, Any] = client.get(url).json()
+            posts += len(page["data"])
+            urls.extend(item["attributes"]["download_url"] for item in page["included"]
+                        if item["type"] == "media")
+            url = (page.get("links") or {}).get("next")
+        received = sum(len(client.get(file_url).content) for file_url in urls)
+    if posts != corpus.posts or received != corpus.bytes:
+        raise RuntimeError(f"baseline fetched {posts} posts and {received} bytes, expected "
+                           f"{corpus.posts} and {corpus.bytes}")
+    return elapsed()
+
+
+def ours(site: PatreonFixture, server: Server, workdir: Path, corpus: Corpus) -> float:
+    """Seconds for ``archive.sync`` into a fresh database (opening it is not timed)."""
+    database = server.fresh_database()
+    data_dir = workdir / f"data-{database}"
+    settings = Settings(data_dir=data_dir, database_url=server.url_for(database),
+                        process_media=False, download_embeds=False)
+    settings = settings.model_copy(update={"embed_after_sync": False})
+    options = {"base_url": site.base_url, "requests_per_second": 0}
+    try:
+        with Archive.open(settings=settings, plugins=build_plugin_manager(),
+                          migrate=False) as archive:
+            with stopwatch() as elapsed:
+                report = archive.sync("patreon", "5001", options=options,
+                                      credentials={"session_id": site.session_id},
+                                      remember=False)
+            if not report.ok or report.posts_written != corpus.posts \
+                    or report.media_stored != corpus.files:
+                raise RuntimeError(f"the sync did not do the work: {report}")
+            again = archive.sync("patreon", "5001", options=options,
+                                 credentials={"session_id": site.session_id}, remember=False)
+            if again.writes:
+                raise RuntimeError(f"a second sync wrote: {again}")
+        return elapsed()
+    finally:
+        server.drop(database)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    info = machine()
+    print(f"Machine: {info['cpu']}; {info['cores']} cores; {info['memory']}; "
+          f"Python {info['python']}; {info['os']}")
+    campaign, corpus = make_campaign(args.posts, args.files, args.file_kb)
+    print(f"Local Patreon: {corpus.posts} posts, {corpus.files} files, "
+          f"{corpus.bytes / MB:.1f} MB, {args.page_size} posts a page; best of {args.repeat} "
+          "runs each after a warm-up")
+    workdir = Path(tempfile.mkdtemp(prefix="alejandria-patreon-bench-"))
+    rows = [("scenario", "measure", "ours", "baseline", "ratio", "target")]
+    try:
+        with Server.start(workdir, args.database_url) as server, \
+                PatreonFixture(page_size=args.page_size) as site:
+            site.add_campaign(campaign)
+            for scenario, latency in (("loopback", 0.0), (f"+{args.latency_ms:g} ms/file",
+                                                          args.latency_ms / 1000)):
+                site.media_delay_s = latency
+                baseline(site, corpus)
+                ours(site, server, workdir, corpus)
+                base, mine = Timing(), Timing()
+                for _ in range(args.repeat):  # interleaved, so drift hits both alike
+                    base.runs.append(baseline(site, corpus))
+                    mine.runs.append(ours(site, server, workdir, corpus))
+                print(f"  {scenario}: baseline (bare httpx loop) runs, s: "
+                      f"{', '.join(f'{s:.3f}' for s in base.runs)}; ours (archive.sync) "
+                      f"runs, s: {', '.join(f'{s:.3f}' for s in mine.runs)}")
+                ratio = base.best / mine.best
+                for name, amount in (("posts/s", corpus.posts),
+                                     ("media MB/s", corpus.bytes / MB)):
+                    rows.append((scenario, name, f"{amount / mine.best:,.1f}",
+                                 f"{amount / base.best:,.1f}", f"{ratio:.2f}",
+                                 f">= {TARGET} {'ok' if ratio >= TARGET else 'BELOW'}"))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The ``hybrid`` backend: full-text, semantic and transcript results fused into one ranking.
+
+Reciprocal rank fusion (Cormack et al., 2009): a post scores ``sum(w / (K + rank))`` over
+the lists it appears in, so agreement between modes lifts a post and no mode's raw score
+scale matters. Each post keeps the hit of the list that ranked it best (its snippet, page or
+transcript timestamp). Modes that cannot run here are left out; semantic search is required,
+since without it hybrid would only be full-text under another name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from alejandria.errors import SearchUnavailable
+from alejandria.models import Availability, SearchHit, SearchQuery
+from alejandria.plugin_types import SearchBackend, SearchContext
+
+#: The RRF constant from the paper; larger flattens the head of each list.
+RRF_K = 60
+#: Results taken from each mode per result wanted, and at least this many.
+DEPTH_PER_RESULT = 3
+MIN_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One ranked list hybrid fuses: a backend, how its keywords match, and its weight."""
+
+    mode: str
+    match: Literal["all", "any"] = "all"
+    weight: float = 1.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.mode}:{self.match}"
+
+
+#: The fused lists and their weights, chosen on bench/search_eval (see the README there).
+LEGS = (Leg("fulltext"), Leg("semantic"), Leg("transcripts"))
+
+
+def fuse(ranked: dict[str, list[SearchHit]], weights: dict[str, float],
+         k: int = RRF_K) -> list[tuple[float, SearchHit]]:
+    """RRF over ranked hit lists, best first; each post keeps its best-ranked hit."""
+    scores: dict[int, float] = {}
+    best: dict[int, tuple[int, SearchHit]] = {}
+    for mode, hits in ranked.items():
+        weight = weights.get(mode, 1.0)
+        for rank, hit in enumerate(hits, start=1):
+            scores[hit.post_id] = scores.get(hit.post_id, 0.0) + weight / (k + rank)
+            if hit.post_id not in best or rank < best[hit.post_id][0]:
+                best[hit.post_id] = (rank, hit)
+    order = sorted(scores, key=lambda post_id: (-scores[post_id], post_id))
+    return [(scores[post_id], best[post_id][1]) for post_id in order]
+
+
+class HybridBackend:
+    mode = "hybrid"
+
+    def __init__(self, context: SearchContext) -> None:
+        if context.backends is None:
+            raise SearchUnavailable("the hybrid backend needs the other backends")
+        self.backends = context.backends
+        self._cache: dict[str, SearchBackend] = {}
+
+    def _backend(self, name: str) -> SearchBackend:
+        if name not in self._cache:
+            self._cache[name] = self.backends(name)
+        return self._cache[name]
+
+    def availability(self) -> Availability:
+        try:
+            semantic = self._backend("semantic").availability()
+        except (SearchUnavailable, KeyError):
+            return Availability.no("the semantic backend is not installed")
+        if not semantic.available:
+            return Availability.no(f"it needs semantic search, which is unavailable: "
+                                   f"{semantic.reason}")
+        return Availability.yes()
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        depth = max(MIN_DEPTH, (query.offset + query.limit) * DEPTH_PER_RESULT)
+        ranked: dict[str, list[SearchHit]] = {}
+        for leg in LEGS:
+            try:
+                backend = self._backend(leg.mode)
+            except (SearchUnavailable, KeyError):
+                continue
+            if backend.availability().available:
+                sub = query.model_copy(update={"limit": min(depth, 500), "offset": 0,
+                                               "match": leg.match})
+                ranked[leg.key] = backend.search(sub)
+        fused = fuse(ranked, {leg.key: leg.weight for leg in LEGS})
+        page = fused[query.offset:query.offset + query.limit]
+        return [hit.model_copy(update={"score": round(score, 6), "mode": self.mode})
+                for score, hit in page]

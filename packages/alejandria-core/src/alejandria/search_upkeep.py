@@ -1,0 +1,36 @@
+"""Keeping search current after a sync: stale cached results dropped, new text embedded."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from alejandria.embedders.select import embedder_name
+from alejandria.errors import AlejandriaError
+from alejandria.models import SyncError, SyncReport
+
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+
+log = logging.getLogger(__name__)
+
+
+def after_sync(archive: Archive, report: SyncReport) -> None:
+    """Invalidate cached searches when the sync changed anything, then embed what is new
+    (when an embedder and pgvector are there and ``embed_after_sync`` is on). An embedding
+    failure is a notice on the report, never a failed sync: ``embed backfill`` catches up."""
+    if not (report.writes or report.media_processed):
+        return
+    archive.content_changed()
+    settings = archive.settings
+    if not settings.embed_after_sync or not archive.capabilities().vector_installed:
+        return
+    if embedder_name(settings, archive.plugins) is None:
+        return
+    try:
+        embedded = archive.embed_backfill()
+    except AlejandriaError as exc:
+        log.warning("embedding after the sync failed: %s", exc)
+        report.notices.append(SyncError(subject="embeddings", message=str(exc)))
+        return
+    report.chunks_embedded = embedded.chunks + embedded.windows

@@ -1,0 +1,99 @@
+"""Post bodies: HTML and TipTap JSON into safe HTML and clean text; file identities."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alejandria.models import EMBED_ROLE
+from alejandria_source_patreon.config import PatreonConfig, session_cookie
+from alejandria_source_patreon.content import html_to_text, read_body, sanitize, tiptap_to_html
+from alejandria_source_patreon.media import file_key, video_key
+from alejandria_source_patreon.testing import tiptap
+
+CDN = "https://c10.patreonusercontent.com/4/patreon-media/p/post/123/{hash}/{size}/1.png"
+HASH = "0123456789abcdef0123456789abcdef"
+
+
+def test_tiptap_becomes_html_and_text() -> None:
+    html = tiptap_to_html(json.dumps(tiptap("Primer párrafo.", "Segundo <párrafo>.")))
+    body = read_body(None, json.dumps(tiptap("Primer párrafo.")))
+
+    assert html.startswith("<h2>Notas de la semana</h2><p>Primer párrafo.</p>")
+    assert "Segundo &lt;párrafo&gt;." in html
+    assert '<a href="https://example.org/x">un enlace</a>' in html
+    assert body.text == ("Notas de la semana\n\nPrimer párrafo.\n\nnegrita y un enlace\n\n"
+                         "primer punto")
+
+
+def test_empty_html_falls_back_to_tiptap_and_broken_json_to_nothing() -> None:
+    assert read_body("  ", json.dumps(tiptap())).text.startswith("Notas de la semana")
+    assert read_body(None, "{not json").text == ""
+    assert read_body(None, None).html == ""
+
+
+def test_sanitising_removes_scripts_handlers_and_bad_urls() -> None:
+    dirty = ('<p onclick="x()">Hi<script>alert(1)</script> <a href="javascript:alert(1)">a</a>'
+             '<img src="https://x/y.png" onerror="e()"><iframe src="https://evil"></iframe></p>')
+    clean = sanitize(dirty)
+    for bad in ("script", "onclick", "onerror", "javascript:", "iframe", "alert"):
+        assert bad not in clean
+    assert '<img src="https://x/y.png">' in clean
+
+
+def test_text_keeps_paragraphs_and_line_breaks() -> None:
+    text = html_to_text("<p>Uno<br>dos</p><ul><li>tres</li><li>cuatro</li></ul>\n<p>  cinco "
+                        "&amp; seis </p>")
+    assert text == "Uno\ndos\n\ntres\n\ncuatro\n\ncinco & seis"
+
+
+def test_inline_images_are_found_and_their_signatures_dropped_from_the_html() -> None:
+    src = CDN.format(hash=HASH, size="eyJ3Ijo2MjB9") + "?token-time=1&token-hash=abc"
+    body = read_body(f'<p>x</p><img data-media-id="55" src="{src}">', None)
+
+    assert body.images[0].src == src and body.images[0].media_id == "55"
+    assert "token" not in body.html and CDN.format(hash=HASH, size="eyJ3Ijo2MjB9") in body.html
+
+
+def test_a_file_is_identified_by_its_path_hash_not_its_signature_or_size() -> None:
+    one = CDN.format(hash=HASH, size="eyJ3IjoxMDgwfQ%3D%3D") + "?token-time=1&token-hash=a"
+    two = CDN.format(hash=HASH, size="eyJ3Ijo2MjB9") + "?token-time=2&token-hash=b"
+    assert file_key(one) == file_key(two) == f"patreon:{HASH}"
+    assert file_key("https://www.patreon.com/file?h=123&i=456") == "patreon:file:123:456"
+    assert file_key("https://example.org/a.png?x=1") == "url:example.org/a.png"
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=3", "youtube:dQw4w9WgXcQ"),
+    ("https://youtu.be/dQw4w9WgXcQ", "youtube:dQw4w9WgXcQ"),
+    ("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ", "youtube:dQw4w9WgXcQ"),
+    ("https://vimeo.com/123456789", "vimeo:123456789"),
+    ("https://player.vimeo.com/video/123456789?h=ab", "vimeo:123456789"),
+    ("https://example.org/page", None),
+])
+def test_video_embeds_are_recognised(url: str, key: str | None) -> None:
+    assert video_key(url) == key
+    assert EMBED_ROLE == "embed"
+
+
+@pytest.mark.parametrize(("pasted", "header"), [
+    ("abc123", "session_id=abc123"),
+    ('  "abc123" ', "session_id=abc123"),
+    ("session_id=abc123", "session_id=abc123"),
+    ("Cookie: a=1; session_id=abc123;  cf_clearance=zz", "a=1; session_id=abc123; cf_clearance=zz"),
+])
+def test_a_pasted_session_becomes_a_cookie_header(pasted: str, header: str) -> None:
+    assert session_cookie(pasted) == header
+
+
+def test_options_come_before_environment_and_defaults() -> None:
+    config = PatreonConfig.from_sources(
+        {"requests_per_second": 5, "dry_run": "yes", "types": ["image_file"]},
+        {"session_id": "s1"},
+        {"ALEJANDRIA_PATREON_REQUESTS_PER_SECOND": "9", "ALEJANDRIA_PATREON_BASE_URL": "http://x/",
+         "ALEJANDRIA_PATREON_SESSION_ID": "s2"})
+    assert config.requests_per_second == 5 and config.dry_run
+    assert config.base_url == "http://x" and config.cookie == "session_id=s1"
+    assert config.filters.types == frozenset({"image_file"})
+    assert "s1" not in repr(config)
