@@ -238,3 +238,38 @@ def test_a_target_failing_while_written_does_not_leak_into_the_next(archive, mem
     assert "referenced creator 'nobody' before yielding it" in report.errors[0].message
     assert [h.title for h in archive.search("bien")] == ["Bien"]
     assert archive.search("resto") == []
+
+
+def test_a_file_the_source_cannot_serve_is_noted_and_retried_next_sync(archive, memory_source,
+                                                                      count):
+    """One missing file costs neither the post nor the rest of the target."""
+    from alejandria.models import MediaIn
+
+    class Flaky(dict[str, bytes]):
+        gone = True
+
+        def __getitem__(self, key: str) -> bytes:
+            if key == "b" and Flaky.gone:
+                raise ItemRejected("https://cdn.example/b.png", "HTTP 404 Not Found")
+            return super().__getitem__(key)
+
+    memory_source.blobs = Flaky({"a": b"first file", "b": b"second file"})
+    memory_source.content["t"] = [
+        CreatorIn(external_id="c", name="C"),
+        PostIn(external_id="p", creator_external_id="c", title="Two files",
+               media=(MediaIn(key="a", filename="a.png"), MediaIn(key="b", filename="b.png"))),
+        PostIn(external_id="q", creator_external_id="c", title="Next post", text="still here"),
+        Checkpoint(),
+    ]
+    first = archive.sync("memory", "t")
+    assert first.ok and first.posts_written == 2 and first.media_stored == 1
+    assert [n.message for n in first.notices] == [
+        "HTTP 404 Not Found (retried on the next sync)"]
+    assert first.notices[0].subject == "Two files: b.png"
+
+    Flaky.gone = False
+    second = archive.sync("memory", "t")
+    assert second.ok and second.posts_written == 1 and second.media_stored == 1
+    assert count(archive, "post_media") == 2
+    third = archive.sync("memory", "t")
+    assert third.posts_written == 0 and third.writes == 0

