@@ -1,9 +1,17 @@
 """The job queue: our Celery wrapper against bare Celery tasks, and a sync on 1 vs 2 workers.
 
-``python bench/queue_bench.py [--quick]``. Needs the Redis at ``--broker`` (it uses one db number of
-its own, flushed before and after every run). Workers are real ``celery worker`` subprocesses
-loading ``bench/queue_worker.py``; Postgres is the embedded pgserver of ``harness.py``, one
-fresh database per run.
+``python bench/queue_bench.py [--quick] [--no-sync]``. Needs the Redis at ``--broker`` (it uses
+one db number of its own, flushed before and after every run). Workers are real ``celery
+worker`` subprocesses loading ``bench/queue_worker.py``; Postgres is the embedded pgserver of
+``harness.py``, one fresh database per run.
+
+Part 1 sends N no-op tasks four ways, all through the same app config, broker and solo worker:
+ours with one ``archive.submit`` per job, ours with one ``submit_many``, and two baselines: a
+bare task that signals with a Redis ``INCR`` (nothing durable), and a bare task that inserts
+one Postgres row (the least a task that records its state durably must do). Each round runs
+all four back to back, in a rotated order; the ratios are paired within a round, so a change in
+the machine's load between rounds does not skew them. The worker's CPU time per task is
+reported too: unlike throughput it hardly moves with what else the machine is doing.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import argparse
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,8 +79,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_
 
 
 @contextmanager
-def worker(ctx: Context, mode: str, database: str, *, pool: str, processes: int) -> Iterator[None]:
-    """A ``celery worker`` subprocess on the ``sources`` queue, ready when this yields."""
+def worker(ctx: Context, mode: str, database: str, *, pool: str,
+           processes: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``celery worker`` subprocess on the ``sources`` queue, ready when this yields it."""
     env = {**os.environ, "BENCH_QUEUE_MODE": mode, "BENCH_BROKER_URL": ctx.broker,
            "BENCH_DATABASE_URL": ctx.server.url_for(database),
            "BENCH_DATA_DIR": str(ctx.workdir / "data")}
@@ -90,7 +100,7 @@ def worker(ctx: Context, mode: str, database: str, *, pool: str, processes: int)
                  or proc.poll() is not None, "the worker to start", 120)
         if proc.poll() is not None:
             raise RuntimeError(f"the worker exited; see {log.name}")
-        yield
+        yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -123,31 +133,50 @@ def count(ctx: Context, database: str, query: str) -> Callable[[], int]:
 class NoopRun:
     seconds: float
     send_seconds: float
+    worker_cpu_s: float  # user + system time of the worker process over the measured part
     extra: str = ""
 
 
-def noop_ours(ctx: Context, n: int) -> NoopRun:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def noop_ours(ctx: Context, n: int, *, batch: bool = False) -> NoopRun:
+    """N no-op jobs: ``archive.submit`` each (or one ``submit_many``), run by our task."""
     fresh_broker(ctx)
     database = ctx.server.fresh_database()
     plugins = build_plugin_manager(load_entrypoints=False)
     with Archive.open(settings=ctx.settings(database), plugins=plugins,
                       migrate=False) as archive, \
-            worker(ctx, "ours", database, pool="solo", processes=1):
+            worker(ctx, "ours", database, pool="solo", processes=1) as proc:
         done = count(ctx, database, "SELECT count(*) FROM jobs WHERE status = 'completed'")
         archive.submit("noop")  # warm-up: connections, the cached app
         wait_for(lambda: done() >= 1, "the warm-up job")
+        cpu = cpu_seconds(proc.pid)
         start = time.perf_counter()
-        for _ in range(n):
-            archive.submit("noop")
+        if batch:
+            from alejandria.queue.submit import submit_many
+
+            submit_many(archive, "noop", [{}] * n)
+        else:
+            for _ in range(n):
+                archive.submit("noop")
         sent = time.perf_counter()
         wait_for(lambda: done() >= n + 1, "the no-op jobs")
         end = time.perf_counter()
+        cpu = cpu_seconds(proc.pid) - cpu
         stats = count(ctx, database, """
             SELECT round(1000 * avg(extract(epoch FROM completed_at - started_at)), 2)
               FROM jobs WHERE id > (SELECT min(id) FROM jobs)""")()
     ctx.server.drop(database)
     fresh_broker(ctx)
-    return NoopRun(end - start, sent - start, f"started→completed {stats} ms/job (DB clock)")
+    return NoopRun(end - start, sent - start, cpu,
+                   f"started→completed {stats} ms/job (DB clock)")
 
 
 def noop_bare(ctx: Context, n: int, mode: str) -> NoopRun:
@@ -166,18 +195,20 @@ def noop_bare(ctx: Context, n: int, mode: str) -> NoopRun:
             return int(client.get(BARE_COUNTER) or 0)
     else:
         done = count(ctx, database, "SELECT count(*) FROM bench_done")
-    with worker(ctx, mode, database, pool="solo", processes=1):
+    with worker(ctx, mode, database, pool="solo", processes=1) as proc:
         app.send_task(BARE_TASK, queue="sources", priority=priority)
         wait_for(lambda: done() >= 1, "the warm-up task")
+        cpu = cpu_seconds(proc.pid)
         start = time.perf_counter()
         for _ in range(n):
             app.send_task(BARE_TASK, queue="sources", priority=priority)
         sent = time.perf_counter()
         wait_for(lambda: done() >= n + 1, "the bare tasks")
         end = time.perf_counter()
+        cpu = cpu_seconds(proc.pid) - cpu
     ctx.server.drop(database)
     fresh_broker(ctx)
-    return NoopRun(end - start, sent - start)
+    return NoopRun(end - start, sent - start, cpu)
 
 
 def submit_only(ctx: Context, n: int) -> tuple[float, float]:
@@ -238,13 +269,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tasks", type=int, help="no-op tasks per run (2000; quick 300)")
-    parser.add_argument("--repeat", type=int, help="runs of each, best kept (2; quick 1)")
+    parser.add_argument("--repeat", type=int,
+                        help="rounds of the no-op contenders, runs of each sync (3; quick 1)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/13",
                         help="a Redis db of the bench's own: it is flushed")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-sync", action="store_true",
+                        help="only the no-op tasks (skip part 2, the sync)")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+                        help=f"no-op contenders to run (default: all of {', '.join(CONTENDERS)})")
     args = parser.parse_args()
     n = args.tasks or (300 if args.quick else 2000)
-    repeat = args.repeat or (1 if args.quick else 2)
+    repeat = args.repeat or (1 if args.quick else 3)
 
     info = machine()
     print(f"CPU: {info['cpu']}  cores: {info['cores']}  memory: {info['memory']}")
@@ -260,29 +296,48 @@ def main() -> None:
                   "`celery worker` subprocesses, queue `sources`, the app of make_celery "
                   "(acks_late, prefetch 1)")
             ctx = Context(server, args.broker, workdir)
-            run(ctx, n, repeat)
+            run(ctx, n, repeat, args.contenders.split(","), sync=not args.no_sync)
     finally:
         redis.Redis.from_url(args.broker).flushdb()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(ctx: Context, n: int, repeat: int) -> None:
-    ours: list[NoopRun] = []
-    bare: list[NoopRun] = []
-    bare_pg: list[NoopRun] = []
-    for _ in range(repeat):  # alternating, so drift hits all three alike
-        ours.append(noop_ours(ctx, n))
-        bare.append(noop_bare(ctx, n, "bare"))
-        bare_pg.append(noop_bare(ctx, n, "bare-pg"))
-    best_ours = min(ours, key=lambda r: r.seconds)
-    best_bare = min(bare, key=lambda r: r.seconds)
-    best_pg = min(bare_pg, key=lambda r: r.seconds)
+#: The no-op contenders, in the order of the report.
+CONTENDERS = {
+    "ours": "ours: archive.submit('noop') per job → alejandria.job (INSERT; 2 UPDATEs)",
+    "ours-many": "ours: submit_many(archive, 'noop', N) → alejandria.job",
+    "bare": "bare task, Redis INCR signal",
+    "bare-pg": "bare task, one Postgres INSERT signal",
+}
+
+
+def run_noop(ctx: Context, contender: str, n: int) -> NoopRun:
+    if contender.startswith("ours"):
+        return noop_ours(ctx, n, batch=contender == "ours-many")
+    return noop_bare(ctx, n, contender)
+
+
+def spread(values: list[float]) -> str:
+    """``median (min–max)``."""
+    return (f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+            if len(values) > 1 else f"{values[0]:.2f}")
+
+
+def run(ctx: Context, n: int, repeat: int, contenders: list[str], *,
+        sync: bool = True) -> None:
+    names = [name for name in CONTENDERS if name in contenders]
+    runs: dict[str, list[NoopRun]] = {name: [] for name in names}
+    for round_ in range(repeat):
+        # Every round runs all four back to back, each round in a rotated order, so drift in
+        # the machine's load hits them alike; ratios are taken within a round.
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            runs[name].append(run_noop(ctx, name, n))
     sends = [submit_only(ctx, n) for _ in range(repeat)]
     send_ours = min(s[0] for s in sends)
     send_bare = min(s[1] for s in sends)
 
     syncs: dict[int, float] = {}
-    for processes in (1, 2):
+    for processes in (1, 2) if sync else ():
         syncs[processes] = min(sync_run(ctx, processes) for _ in range(repeat))
     posts = PARTS * POSTS_PER_PART
 
@@ -290,22 +345,44 @@ def run(ctx: Context, n: int, repeat: int) -> None:
         return f"{count / seconds:,.0f}"
 
     print()
-    print(f"1. No-op tasks, {n:,} per run, solo pool -c 1, best of {repeat}; first send → last "
-          "completion")
-    print("| contender | tasks/s | of which sending (s) | ours/this |")
-    print("|---|---:|---:|---:|")
-    print(f"| ours: archive.submit('noop') → alejandria.job (INSERT + 2 UPDATEs) | "
-          f"{rate(n, best_ours.seconds)} | {best_ours.send_seconds:.2f} | – |")
-    print(f"| bare task, Redis INCR signal | {rate(n, best_bare.seconds)} | "
-          f"{best_bare.send_seconds:.2f} | {best_bare.seconds / best_ours.seconds:.2f} |")
-    print(f"| bare task, one Postgres INSERT signal | {rate(n, best_pg.seconds)} | "
-          f"{best_pg.send_seconds:.2f} | {best_pg.seconds / best_ours.seconds:.2f} |")
-    print(f"ours, per job on the worker: {best_ours.extra}")
+    print(f"1. No-op tasks, {n:,} per run, solo pool -c 1, {repeat} rounds; first send → last "
+          "completion. Tasks/s: best, then median (min–max) of the rounds")
+    print("| contender | tasks/s best | tasks/s median (min–max) | sending (s) | "
+          "worker CPU ms/task |")
+    print("|---|---:|---:|---:|---:|")
+    for name in names:
+        label = CONTENDERS[name]
+        best = min(runs[name], key=lambda r: r.seconds)
+        print(f"| {label} | {rate(n, best.seconds)} | "
+              f"{spread([n / r.seconds for r in runs[name]]).replace('.00', '')} | "
+              f"{best.send_seconds:.2f} | "
+              f"{spread([1000 * r.worker_cpu_s / n for r in runs[name]])} |")
+    print()
+    print("Throughput ratios, ours/baseline, paired within each round: median (min–max); "
+          "best/best")
+    print("| ours | vs bare no-op | vs bare one-INSERT |")
+    print("|---|---:|---:|")
+    for ours in (name for name in names if name.startswith("ours")):
+        cells = []
+        for base in ("bare", "bare-pg"):
+            if base not in runs:
+                cells.append("–")
+                continue
+            paired = [b.seconds / o.seconds for o, b in zip(runs[ours], runs[base], strict=True)]
+            best_ratio = (min(r.seconds for r in runs[base])
+                          / min(r.seconds for r in runs[ours]))
+            cells.append(f"{spread(paired)}; {best_ratio:.2f}")
+        print(f"| {ours} | {cells[0]} | {cells[1]} |")
+    print()
+    if "ours" in runs:
+        print(f"ours, per job on the worker: "
+              f"{min(runs['ours'], key=lambda r: r.seconds).extra}")
     print(f"sending alone (no worker): archive.submit {rate(n, send_ours)}/s vs send_task "
           f"{rate(n, send_bare)}/s (ratio {send_bare / send_ours:.2f})")
-    print(f"all runs (s): ours {[round(r.seconds, 2) for r in ours]}, "
-          f"bare {[round(r.seconds, 2) for r in bare]}, "
-          f"bare-pg {[round(r.seconds, 2) for r in bare_pg]}")
+    print("all runs (s): " + ", ".join(
+        f"{name} {[round(r.seconds, 2) for r in runs[name]]}" for name in names))
+    if not syncs:
+        return
     print()
     print(f"2. Sync of {posts:,} synthetic posts (1–3 KB) as {PARTS} jobs of {POSTS_PER_PART}, "
           f"prefork pool, best of {repeat}; first submit → last job finished")

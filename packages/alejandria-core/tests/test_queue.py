@@ -228,3 +228,112 @@ def test_doctor_checks_broker_and_workers(archive, redis_url, plugin_manager):
 
     down = settings.model_copy(update={"broker_url": SecretStr("redis://127.0.0.1:1/0")})
     assert {c.name: c.status for c in run_checks(down, plugin_manager)}["broker"] == "fail"
+
+
+def test_submit_many_records_the_jobs_in_order_and_the_worker_runs_them(queued, monkeypatch):
+    seen: list[str] = []
+    monkeypatch.setitem(functions.JOB_TYPES, "note",
+                        (lambda archive, name, progress: seen.append(name) or {"name": name},
+                         "sources"))
+    from alejandria.queue.submit import submit_many
+
+    ids = submit_many(queued, "note", [{"name": f"n{i}"} for i in range(5)], priority=3)
+
+    jobs = [wait_for(queued, job_id) for job_id in ids]
+    assert ids == sorted(ids)
+    assert [(j.status, j.payload, j.result, j.priority, j.attempts) for j in jobs] == [
+        ("completed", {"name": f"n{i}"}, {"name": f"n{i}"}, 3, 1) for i in range(5)]
+    assert sorted(seen) == [f"n{i}" for i in range(5)]
+
+
+def test_submit_many_without_a_broker_runs_them_inline(archive):
+    from alejandria.queue.submit import submit_many
+
+    ids = submit_many(archive, "noop", [{}, {}])
+
+    assert [archive.jobs.get(job_id).status for job_id in ids] == ["completed", "completed"]
+    assert submit_many(archive, "noop", []) == []
+
+
+def _backend_pid(conn):
+    from sqlalchemy import text
+
+    return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def test_a_worker_thread_writes_job_states_over_one_connection_kept_durable(archive):
+    """The held connection: one for every write of this thread; relaxing the commit of
+    "running" does not leak into the next statement (completion must reach the disk)."""
+    from sqlalchemy import text
+
+    from alejandria.queue.held import held_connection, hold_connection
+
+    jobs = archive.jobs
+    job_id = jobs.create("noop", {}, queue="sources", priority=5, task_id="t-held")
+    hold_connection(archive.engine)
+
+    assert jobs.started(job_id)
+    conn = held_connection(archive.engine)
+    jobs.progress(job_id, 1, 2)
+    assert held_connection(archive.engine) is conn
+    assert conn.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+    jobs.completed(job_id, {"ok": True})
+
+    job = jobs.get(job_id)
+    assert (job.status, job.attempts, job.result) == ("completed", 1, {"ok": True})
+    assert (job.progress_current, job.progress_total) == (1, 2)
+    archive.engine.dispose()  # Archive.close: the held connection is closed with the pool
+    assert conn.closed
+
+
+def test_a_held_connection_the_server_dropped_is_replaced(archive):
+    from sqlalchemy import text
+
+    from alejandria.queue.held import held_connection, hold_connection
+
+    jobs = archive.jobs
+    job_id = jobs.create("noop", {}, queue="sources", priority=5, task_id="t-dropped")
+    hold_connection(archive.engine)
+    assert jobs.started(job_id)
+    held = held_connection(archive.engine)
+    with archive.engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": _backend_pid(held)})
+        admin.commit()
+
+    jobs.completed(job_id, {})  # the dead connection fails; the write is made on a new one
+
+    assert jobs.get(job_id).status == "completed"
+    assert held.invalidated or held.closed
+    assert held_connection(archive.engine) is not held
+
+
+def test_cancelled_before_it_started_a_queued_job_does_not_run(archive, redis_url, monkeypatch):
+    monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
+    app = make_celery(archive.settings)
+    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
+    ran: list[str] = []
+    monkeypatch.setitem(functions.JOB_TYPES, "note",
+                        (lambda archive, name, progress: ran.append(name) or {}, "sources"))
+    cancelled = archive.submit("note", {"name": "cancelled"})
+    kept = archive.submit("note", {"name": "kept"})
+    assert archive.jobs.cancel(cancelled)
+
+    use_worker_archive(archive)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=["sources"]):
+        job = wait_for(archive, kept)
+    use_worker_archive(None)
+
+    assert job.status == "completed" and ran == ["kept"]
+    assert archive.jobs.get(cancelled).status == "cancelled"
+
+
+def test_writing_a_new_job_twice_leaves_one_row(archive, count):
+    """A state write is tried again after a dropped connection: creating is idempotent."""
+    jobs = archive.jobs
+    first = jobs.create("noop", {"a": 1}, queue="sources", priority=5, task_id="t-twice")
+    again = jobs.create("noop", {"a": 1}, queue="sources", priority=5, task_id="t-twice")
+    many = jobs.create_many("noop", [{"a": 1}, {"b": 2}], queue="sources", priority=5,
+                            task_ids=["t-twice", "t-other"])
+
+    assert first == again == many[0] and many[1] > first
+    assert count(archive, "jobs") == 2

@@ -215,3 +215,13 @@ def test_cli_hybrid_json_finds_the_paraphrase_and_embed_commands_report(
     assert status["serving_model"] == status["model"]
     report = json.loads(run("embed", "backfill", "--json"))
     assert report["chunks"] == 0 and report["windows"] == 0
+
+
+def test_the_embed_job_records_what_it_embedded(archive, memory_source):
+    memory_source.content["t"] = [CreatorIn(external_id="lucia", name="Lucía"),
+                                  CreatorIn(external_id="sam", name="Sam"), *POSTS,
+                                  Checkpoint()]
+    assert archive.sync("memory", "t").ok
+    job = archive.jobs.get(archive.submit("embed"))
+    assert job.status == "completed" and job.queue == "search"
+    assert job.result["chunks"] == len(POSTS)

@@ -17,6 +17,7 @@ from celery import Celery
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from alejandria.queue.functions import JOB_TYPES, QUEUES
+from alejandria.queue.held import hold_connection
 from alejandria.queue.runner import RetryLater, run_job
 
 if TYPE_CHECKING:
@@ -81,9 +82,10 @@ def make_celery(settings: Settings) -> Celery:
               shared=False)
     def job(self: Any, job_id: int, job_type: str, kwargs: dict[str, Any]) -> None:
         function, _queue = JOB_TYPES[job_type]
+        archive = worker_archive()
+        hold_connection(archive.engine)  # the job's state writes share one connection
         try:
-            run_job(worker_archive(), job_id, function, kwargs,
-                    attempt=self.request.retries + 1)
+            run_job(archive, job_id, function, kwargs, attempt=self.request.retries + 1)
         except RetryLater as later:
             raise self.retry(countdown=later.delay_s, exc=later.error) from later
 

@@ -51,12 +51,19 @@ def cleanup(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
 
 def daily_sync(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
     """Queue an incremental sync of everything the user has synced before (low priority)."""
+    from alejandria.queue.submit import submit_many
+
     subscriptions = archive.subscriptions()
-    for done, subscription in enumerate(subscriptions):
-        archive.submit("sync", {"source": subscription["source"],
-                                "targets": subscription["targets"]}, priority=1)
-        progress(done + 1, len(subscriptions))
+    submit_many(archive, "sync", [{"source": subscription["source"],
+                                   "targets": subscription["targets"]}
+                                  for subscription in subscriptions], priority=1)
+    progress(len(subscriptions), len(subscriptions))
     return {"queued": len(subscriptions)}
+
+
+def embed(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
+    """Embed every chunk and transcript lacking a vector for the configured model."""
+    return archive.embed_backfill(progress=lambda done, total: progress(done, total)).as_dict()
 
 
 def noop(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
@@ -73,6 +80,7 @@ JOB_TYPES: dict[str, tuple[JobFunction, str]] = {
     "download_embeds": (download_embeds, "media"),
     "cleanup": (cleanup, "sources"),
     "daily_sync": (daily_sync, "sources"),
+    "embed": (embed, "search"),
     "noop": (noop, "sources"),
 }
 QUEUES = ("sources", "media", "transcription", "search")

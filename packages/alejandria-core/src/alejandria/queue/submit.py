@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from alejandria.errors import ConfigurationError
@@ -16,6 +17,8 @@ from alejandria.queue.functions import JOB_TYPES
 from alejandria.queue.runner import RetryLater, run_job
 
 if TYPE_CHECKING:
+    from celery import Celery
+
     from alejandria.api import Archive
 
 #: Longest single wait between inline retries (a rate limit asking for more is capped).
@@ -25,10 +28,7 @@ INLINE_MAX_WAIT_S = 120.0
 def submit(archive: Archive, job_type: str, kwargs: dict[str, Any] | None = None, *,
            priority: int = 5) -> int:
     """Record and start a job; returns its id (inline jobs have finished when this returns)."""
-    if job_type not in JOB_TYPES:
-        raise ConfigurationError(f"unknown job type {job_type!r} "
-                                 f"(known: {', '.join(sorted(JOB_TYPES))})")
-    _function, queue = JOB_TYPES[job_type]
+    queue = _queue_of(job_type)
     kwargs = dict(kwargs or {})
     task_id = str(uuid.uuid4())
     job_id = archive.jobs.create(job_type, kwargs, queue=queue, priority=priority,
@@ -38,23 +38,74 @@ def submit(archive: Archive, job_type: str, kwargs: dict[str, Any] | None = None
     return job_id
 
 
+def submit_many(archive: Archive, job_type: str, many_kwargs: Sequence[dict[str, Any]], *,
+                priority: int = 5) -> list[int]:
+    """Record and start many jobs of one type (one per item of ``many_kwargs``); their ids,
+    in order. The rows are written with one statement and the tasks sent over one broker
+    connection, which is much faster than a ``submit`` per job."""
+    queue = _queue_of(job_type)
+    payloads = [dict(kwargs) for kwargs in many_kwargs]
+    task_ids = [str(uuid.uuid4()) for _ in payloads]
+    job_ids = archive.jobs.create_many(job_type, payloads, queue=queue, priority=priority,
+                                       task_ids=task_ids)
+    settings = archive.settings
+    if settings.broker_url is None:
+        for job_id, kwargs in zip(job_ids, payloads, strict=True):
+            run_inline(archive, job_id, job_type, kwargs)
+        return job_ids
+    broker = settings.broker_url.get_secret_value()
+    app = _app(archive)
+    sent = 0
+    try:
+        with app.producer_or_acquire() as producer:
+            for job_id, kwargs, task_id in zip(job_ids, payloads, task_ids, strict=True):
+                _send(app, broker, job_id, job_type, kwargs, queue=queue, priority=priority,
+                      task_id=task_id, producer=producer)
+                sent += 1
+    except Exception as exc:
+        for job_id in job_ids[sent:]:
+            archive.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
+        raise ConfigurationError(f"cannot reach the broker: {exc}") from exc
+    return job_ids
+
+
 def dispatch(archive: Archive, job_id: int, job_type: str, kwargs: dict[str, Any], *,
              queue: str, priority: int, task_id: str) -> None:
     settings = archive.settings
     if settings.broker_url is None:
         run_inline(archive, job_id, job_type, kwargs)
         return
-    from alejandria.queue.celery_app import TASK_NAME, celery_app_for
-
-    broker = settings.broker_url.get_secret_value()
-    app = celery_app_for(broker, settings.broker_visibility_timeout)
     try:
-        app.send_task(TASK_NAME, kwargs={"job_id": job_id, "job_type": job_type,
-                                         "kwargs": kwargs},
-                      task_id=task_id, queue=queue, priority=broker_priority(broker, priority))
+        _send(_app(archive), settings.broker_url.get_secret_value(), job_id, job_type, kwargs,
+              queue=queue, priority=priority, task_id=task_id)
     except Exception as exc:
         archive.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
         raise ConfigurationError(f"cannot reach the broker: {exc}") from exc
+
+
+def _queue_of(job_type: str) -> str:
+    if job_type not in JOB_TYPES:
+        raise ConfigurationError(f"unknown job type {job_type!r} "
+                                 f"(known: {', '.join(sorted(JOB_TYPES))})")
+    return JOB_TYPES[job_type][1]
+
+
+def _app(archive: Archive) -> Celery:
+    from alejandria.queue.celery_app import celery_app_for
+
+    settings = archive.settings
+    assert settings.broker_url is not None
+    return celery_app_for(settings.broker_url.get_secret_value(),
+                          settings.broker_visibility_timeout)
+
+
+def _send(app: Celery, broker: str, job_id: int, job_type: str, kwargs: dict[str, Any], *,
+          queue: str, priority: int, task_id: str, producer: Any = None) -> None:
+    from alejandria.queue.celery_app import TASK_NAME
+
+    app.send_task(TASK_NAME, kwargs={"job_id": job_id, "job_type": job_type, "kwargs": kwargs},
+                  task_id=task_id, queue=queue, priority=broker_priority(broker, priority),
+                  producer=producer)
 
 
 def broker_priority(broker_url: str, priority: int) -> int:
