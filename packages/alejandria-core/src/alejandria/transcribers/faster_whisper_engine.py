@@ -239,10 +239,13 @@ class FasterWhisperTranscriber:
         )
         try:
             segments, info = model.transcribe(str(path), language=wanted)
+            # Whisper's last timestamp can overshoot the audio (31.0 s on a 28.7 s clip):
+            # a player must never be sent past the end
+            duration = float(info.duration or 0.0) or float("inf")
             found = tuple(
                 TranscriptSegment(
-                    start_s=float(segment.start),
-                    end_s=float(segment.end),
+                    start_s=min(float(segment.start), duration),
+                    end_s=min(float(segment.end), duration),
                     text=str(segment.text).strip(),
                 )
                 for segment in segments
