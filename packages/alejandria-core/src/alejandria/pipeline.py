@@ -67,6 +67,8 @@ class _TargetState:
     collection_ids: dict[str, int] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     pending: list[PendingPost] = field(default_factory=list)
+    #: Media keys of the current batch already in the store (looked up in one query).
+    known_media: dict[str, int] = field(default_factory=dict)
 
 
 class SyncRunner:
@@ -215,6 +217,9 @@ class SyncRunner:
     def _flush_posts(self, conn: Connection, state: _TargetState, report: SyncReport) -> None:
         batch, state.pending = state.pending, []
         writes = self.repository.posts.write(conn, self.source_name, batch)
+        state.known_media = self.repository.media_ids_for_keys(conn, self.source_name, [
+            media.key for pending, write in zip(batch, writes, strict=True) if write.changed
+            for media in pending.post.media if media.role != EMBED_ROLE])
         for pending, write in zip(batch, writes, strict=True):
             if not write.changed:
                 report.posts_unchanged += 1
@@ -248,7 +253,7 @@ class SyncRunner:
 
     def _media_id(self, conn: Connection, media: MediaIn, state: _TargetState,
                   report: SyncReport) -> int:
-        known = self.repository.media_id_for_key(conn, self.source_name, media.key)
+        known = state.known_media.get(media.key)
         if known is not None:
             report.media_reused += 1
             return known
@@ -260,8 +265,9 @@ class SyncRunner:
         mime_type, kind = describe_media(media)
         stored = StoredMedia(sha256=sha256, size=size, mime_type=mime_type, kind=kind,
                              created=created)
-        media_id = self.repository.upsert_media_file(conn, stored, media.metadata)
-        self.repository.remember_media_key(conn, self.source_name, media.key, media_id)
+        media_id = self.repository.store_media_key(conn, self.source_name, media.key, stored,
+                                                   media.metadata)
+        state.known_media[media.key] = media_id  # the same file twice in one post
         if created:
             report.media_stored += 1
             state.events.append(("media_stored", {"media": stored}))

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
@@ -160,6 +160,24 @@ class Repository:
         return _upsert_returning_id(conn, media_files, {"sha256": stored.sha256}, values,
                                     update=False)
 
+    def media_ids_for_keys(self, conn: Connection, source: str,
+                           keys: Sequence[str]) -> dict[str, int]:
+        """The stored media of many keys in one round trip (unknown keys are left out)."""
+        if not keys:
+            return {}
+        rows = conn.execute(select(media_keys.c.key, media_keys.c.media_id).where(
+            media_keys.c.source == source, media_keys.c.key.in_(list(keys)))).all()
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    def store_media_key(self, conn: Connection, source: str, key: str, stored: StoredMedia,
+                        metadata: JsonDict | None = None) -> int:
+        """``upsert_media_file`` and ``remember_media_key`` in one statement; the file's id."""
+        return int(conn.execute(_STORE_MEDIA_KEY, {
+            "sha256": stored.sha256, "kind": stored.kind.value, "mime_type": stored.mime_type,
+            "size": stored.size, "metadata": json.dumps(metadata or {}), "source": source,
+            "key": key,
+        }).scalar_one())
+
     def remember_media_key(self, conn: Connection, source: str, key: str, media_id: int) -> None:
         conn.execute(insert(media_keys).values(source=source, key=key, media_id=media_id)
                      .on_conflict_do_nothing())
@@ -259,6 +277,21 @@ class Repository:
             name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for name, table in tables.items()
         }
+
+
+_STORE_MEDIA_KEY = text("""
+WITH file AS (
+    INSERT INTO media_files (sha256, kind, mime_type, size, metadata)
+    VALUES (:sha256, :kind, :mime_type, :size, CAST(:metadata AS jsonb))
+    ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256
+    RETURNING id
+), remembered AS (
+    INSERT INTO media_keys (source, key, media_id)
+    SELECT :source, :key, id FROM file
+    ON CONFLICT DO NOTHING
+)
+SELECT id FROM file
+""")
 
 
 def _upsert_returning_id(conn: Connection, table: Table, keys: dict[str, Any],
