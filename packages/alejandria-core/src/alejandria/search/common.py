@@ -65,13 +65,16 @@ class SqlSearchBackend:
     def __init__(self, context: SearchContext) -> None:
         self.engine: Engine = context.engine
         self.languages = context.settings.search_languages
+        count = len(self.languages)
         self.sql = {
-            "all": text(self.statement(tsquery_sql(len(self.languages)))),
-            "any": text(self.statement(tsquery_sql(len(self.languages), match_any=True))),
+            (match, filtered): text(self.statement(
+                tsquery_sql(count, match_any=match == "any"), filtered))
+            for match in ("all", "any") for filtered in (False, True)
         }
 
-    def statement(self, tsquery: str) -> str:
-        """The SQL, given the expression of the query's ``tsquery``."""
+    def statement(self, tsquery: str, filtered: bool) -> str:
+        """The SQL, given the expression of the query's ``tsquery``, and whether the query
+        has filters (``FILTERS`` must then apply; without them a statement may skip joins)."""
         raise NotImplementedError
 
     def availability(self) -> Availability:
@@ -85,7 +88,8 @@ class SqlSearchBackend:
             "headline_options": HEADLINE_OPTIONS,
         }
         with self.engine.connect() as conn:
-            rows = conn.execute(self.sql[query.match], params).mappings().all()
+            sql = self.sql[(query.match, query.filtered)]
+            rows = conn.execute(sql, params).mappings().all()
         hits = []
         for row in rows:
             snippet, highlights = build_snippet(row["headline"] or "", row["matched_text"] or "")

@@ -14,43 +14,50 @@ from alejandria.search.common import FILTERS, SqlSearchBackend
 class FullTextBackend(SqlSearchBackend):
     mode = "fulltext"
 
-    def statement(self, tsquery: str) -> str:
+    def statement(self, tsquery: str, filtered: bool) -> str:
+        # Rank every matching chunk once, keep the page of best posts, and only then pick each
+        # post's snippet chunk (the one whose own text, weight B, matches best: every chunk
+        # carries the post's title and tags). Without filters no post is joined until the
+        # page is known: a common word matches tens of thousands of chunks (p95 180 -> 83 ms
+        # at 100k posts, bench/search_latency.py).
+        join_filters = ("JOIN posts p ON p.id = c.post_id "
+                        "JOIN creators cr ON cr.id = p.creator_id") if filtered else ""
+        filters = FILTERS if filtered else ""
         return f"""
         WITH q AS (SELECT {tsquery} AS query),
-        matches AS (
-            SELECT c.post_id, c.id AS chunk_id, c.page, c.start_s, c.media_id, c.ordinal,
-                   ts_rank(c.search_vector, q.query, 1) AS rank,
-                   ts_rank(ARRAY[0, 0, 1, 0]::float4[], c.search_vector, q.query, 1) AS body_rank
+        matches AS MATERIALIZED (
+            SELECT c.post_id, c.id AS chunk_id, ts_rank(c.search_vector, q.query, 1) AS rank
             FROM chunks c
             CROSS JOIN q
-            JOIN posts p ON p.id = c.post_id
-            JOIN creators cr ON cr.id = p.creator_id
+            {join_filters}
             WHERE c.search_vector @@ q.query
-            {FILTERS}
-        ),
-        best AS (
-            -- a post scores by its best chunk; the snippet/page come from the chunk whose own text
-            -- (weight B) matches best, since every chunk carries the post's title and tags
-            SELECT DISTINCT ON (post_id)
-                   post_id, chunk_id, page, start_s, media_id,
-                   max(rank) OVER (PARTITION BY post_id) AS rank
-            FROM matches
-            ORDER BY post_id, body_rank DESC, rank DESC, ordinal
+            {filters}
         ),
         page AS (
-            SELECT * FROM best ORDER BY rank DESC, post_id LIMIT :limit OFFSET :offset
+            SELECT post_id, max(rank) AS rank FROM matches GROUP BY post_id
+            ORDER BY rank DESC, post_id LIMIT :limit OFFSET :offset
+        ),
+        best AS (
+            SELECT DISTINCT ON (page.post_id) page.post_id, page.rank, ch.id AS chunk_id
+            FROM page
+            CROSS JOIN q
+            JOIN matches m ON m.post_id = page.post_id
+            JOIN chunks ch ON ch.id = m.chunk_id
+            ORDER BY page.post_id,
+                     ts_rank(ARRAY[0, 0, 1, 0]::float4[], ch.search_vector, q.query, 1) DESC,
+                     ch.ordinal
         )
-        SELECT page.post_id, page.page, page.start_s, page.media_id, page.rank,
+        SELECT best.post_id, ch.page, ch.start_s, ch.media_id, best.rank,
                p.title, p.source, p.url, cr.name AS creator, ch.text AS matched_text,
                ts_headline(ch.ts_config, alejandria_fold(ch.text), q.query,
                            :headline_options) AS headline,
                (SELECT col.title FROM post_collections pc JOIN collections col
                     ON col.id = pc.collection_id
                 WHERE pc.post_id = p.id ORDER BY col.id LIMIT 1) AS collection
-        FROM page
+        FROM best
         CROSS JOIN q
-        JOIN chunks ch ON ch.id = page.chunk_id
-        JOIN posts p ON p.id = page.post_id
+        JOIN chunks ch ON ch.id = best.chunk_id
+        JOIN posts p ON p.id = best.post_id
         JOIN creators cr ON cr.id = p.creator_id
-        ORDER BY page.rank DESC, page.post_id
+        ORDER BY best.rank DESC, best.post_id
         """

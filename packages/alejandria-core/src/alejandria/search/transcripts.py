@@ -13,7 +13,7 @@ from alejandria.search.common import FILTERS, SqlSearchBackend
 class TranscriptsBackend(SqlSearchBackend):
     mode = "transcripts"
 
-    def statement(self, tsquery: str) -> str:
+    def statement(self, tsquery: str, filtered: bool) -> str:
         return f"""
 WITH q AS (SELECT {tsquery} AS query),
 matches AS (
