@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
+from alejandria import openai_compat
 from alejandria.errors import MediaError
 from alejandria.plugin_types import Transcript
 from alejandria.settings import Settings
-from alejandria.transcribers import faster_whisper_engine, openai_api_engine
+from alejandria.transcribers import faster_whisper_engine
 from alejandria.transcribers.faster_whisper_engine import (
     INSTALL_HINT,
     FasterWhisperTranscriber,
@@ -434,7 +435,7 @@ def test_api_server_errors_are_retried_then_reported(
 ) -> None:
     base_url, state = api
     state.fail_with = 500
-    monkeypatch.setattr(openai_api_engine, "MAX_RETRIES", 1)
+    monkeypatch.setattr(OpenAIApiTranscriber, "max_retries", 1)
     with pytest.raises(MediaError, match="HTTP 500") as raised:
         OpenAIApiTranscriber(api_settings(base_url, GOOD_KEY)).transcribe(audio_file(tmp_path))
     assert GOOD_KEY not in str(raised.value)
@@ -445,7 +446,7 @@ def test_api_unreachable_server_is_a_media_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require(importlib.util.find_spec("openai") is not None, "pip install openai")
-    monkeypatch.setattr(openai_api_engine, "MAX_RETRIES", 0)
+    monkeypatch.setattr(OpenAIApiTranscriber, "max_retries", 0)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as closed:
         port = closed.server_address[1]
@@ -456,14 +457,14 @@ def test_api_unreachable_server_is_a_media_error(
 
 
 def test_api_availability_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(openai_api_engine, "openai_installed", lambda: True)
+    monkeypatch.setattr(openai_compat, "openai_installed", lambda: True)
     no_url = OpenAIApiTranscriber(api_settings(None, GOOD_KEY)).availability()
     assert not no_url.available and "ALEJANDRIA_OPENAI_BASE_URL" in (no_url.reason or "")
     no_key = OpenAIApiTranscriber(api_settings("http://127.0.0.1:9/v1", None)).availability()
     assert not no_key.available and "ALEJANDRIA_OPENAI_API_KEY" in (no_key.reason or "")
     bad_url = OpenAIApiTranscriber(api_settings("ftp://example", GOOD_KEY)).availability()
     assert not bad_url.available
-    monkeypatch.setattr(openai_api_engine, "openai_installed", lambda: False)
+    monkeypatch.setattr(openai_compat, "openai_installed", lambda: False)
     missing = OpenAIApiTranscriber(api_settings("http://127.0.0.1:9/v1", GOOD_KEY)).availability()
     assert not missing.available and "alejandria-core[openai]" in (missing.reason or "")
 

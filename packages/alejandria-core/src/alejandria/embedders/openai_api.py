@@ -11,14 +11,11 @@ fails becomes an ``EmbeddingError`` whose message never holds the key.
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from alejandria.errors import EmbeddingError
-from alejandria.models import Availability
-from alejandria.transcribers.openai_api_engine import INSTALL_HINT, openai_installed
+from alejandria.openai_compat import OpenAICompatibleClient
 
 if TYPE_CHECKING:
     from alejandria.settings import Settings
@@ -35,47 +32,26 @@ MAX_RETRIES = 5
 TIMEOUT_S = 120.0
 
 
-class OpenAIApiEmbedder:
+class OpenAIApiEmbedder(OpenAICompatibleClient):
     """Embeddings through an OpenAI-compatible HTTP API."""
 
+    max_retries = MAX_RETRIES
+    timeout_s = TIMEOUT_S
+
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.base_url = (settings.openai_base_url or "").strip()
+        super().__init__(settings)
         self.model = settings.embed_model or DEFAULT_MODEL
         self.requested_dimensions = settings.embed_dimensions
         self.model_name = self.model + (
             f"@{self.requested_dimensions}" if self.requested_dimensions else ""
         )
         self._dimensions = self.requested_dimensions or KNOWN_DIMENSIONS.get(self.model)
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def host(self) -> str:
-        parts = urlsplit(self.base_url)
-        return parts.netloc.rpartition("@")[2]
 
     @property
     def dimensions(self) -> int:
         if self._dimensions is None:
             self._dimensions = len(self.embed_query("dimension probe"))
         return self._dimensions
-
-    def _api_key(self) -> str:
-        key = self.settings.openai_api_key
-        return key.get_secret_value() if key is not None else ""
-
-    def availability(self) -> Availability:
-        if not openai_installed():
-            return Availability.no(INSTALL_HINT)
-        if urlsplit(self.base_url).scheme not in ("http", "https") or not self.host:
-            return Availability.no(
-                "set ALEJANDRIA_OPENAI_BASE_URL to an OpenAI-compatible API "
-                "(e.g. https://api.openai.com/v1 or a self-hosted server)"
-            )
-        if not self._api_key():
-            return Availability.no("set ALEJANDRIA_OPENAI_API_KEY to the API's key")
-        return Availability.yes()
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
@@ -109,7 +85,7 @@ class OpenAIApiEmbedder:
         except openai.APIConnectionError as exc:
             raise EmbeddingError(
                 f"cannot reach the embeddings API at {self.host} "
-                f"({type(exc).__name__}, after {MAX_RETRIES} retries)"
+                f"({type(exc).__name__}, after {self.max_retries} retries)"
             ) from None
         except openai.OpenAIError as exc:
             raise EmbeddingError(
@@ -122,14 +98,3 @@ class OpenAIApiEmbedder:
                 f"for {len(batch)} texts"
             )
         return [[float(x) for x in item.embedding] for item in data]
-
-    def _scrub(self, text: str) -> str:
-        key = self._api_key()
-        return text.replace(key, "***") if key else text
-
-    def _get_client(self, openai: Any) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = openai.OpenAI(base_url=self.base_url, api_key=self._api_key(),
-                                             max_retries=MAX_RETRIES, timeout=TIMEOUT_S)
-            return self._client

@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from alejandria.errors import MediaError
-from alejandria.models import Availability
+from alejandria.openai_compat import OpenAICompatibleClient
 from alejandria.plugin_types import Transcript, TranscriptSegment
 
 if TYPE_CHECKING:
     from alejandria.settings import Settings
 
-INSTALL_HINT = "install the openai extra: pip install 'alejandria-core[openai]'"
 #: How often the client retries a failed request, and how long one request may take.
 MAX_RETRIES = 3
 TIMEOUT_S = 900.0
@@ -40,10 +37,6 @@ LANGUAGE_CODES: Mapping[str, str] = {
     "galician": "gl", "romanian": "ro", "ukrainian": "uk", "czech": "cs", "danish": "da",
     "finnish": "fi", "norwegian": "no", "hungarian": "hu", "hebrew": "he",
 }
-
-
-def openai_installed() -> bool:
-    return importlib.util.find_spec("openai") is not None
 
 
 def language_code(value: object) -> str | None:
@@ -60,44 +53,16 @@ def _field(item: object, name: str) -> Any:
     return getattr(item, name, None)
 
 
-class OpenAIApiTranscriber:
+class OpenAIApiTranscriber(OpenAICompatibleClient):
     """Transcription through an OpenAI-compatible HTTP API."""
 
+    max_retries = MAX_RETRIES
+    timeout_s = TIMEOUT_S
+
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.base_url = (settings.openai_base_url or "").strip()
+        super().__init__(settings)
         self.model_name = settings.openai_transcribe_model
         self.model_version = f"openai-api:{self.host or 'unconfigured'}"
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def host(self) -> str:
-        """The server's host (and port), without any credentials the URL may hold."""
-        parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        return f"{host}:{parts.port}" if host and parts.port else host
-
-    def _api_key(self) -> str:
-        key = self.settings.openai_api_key
-        return key.get_secret_value() if key is not None else ""
-
-    def availability(self) -> Availability:
-        if not openai_installed():
-            return Availability.no(INSTALL_HINT)
-        if not self.base_url:
-            return Availability.no(
-                "set ALEJANDRIA_OPENAI_BASE_URL to an OpenAI-compatible API "
-                "(e.g. https://api.openai.com/v1 or a self-hosted server)"
-            )
-        if urlsplit(self.base_url).scheme not in ("http", "https") or not self.host:
-            return Availability.no(
-                "ALEJANDRIA_OPENAI_BASE_URL must be an http(s) URL such as "
-                "https://api.openai.com/v1"
-            )
-        if not self._api_key():
-            return Availability.no("set ALEJANDRIA_OPENAI_API_KEY to the API's key")
-        return Availability.yes()
 
     def transcribe(self, path: Path, language: str | None = None) -> Transcript:
         """Send ``path`` to the API; ``language`` None or "auto" lets the server detect it."""
@@ -132,7 +97,7 @@ class OpenAIApiTranscriber:
         except openai.APIConnectionError as exc:
             raise MediaError(
                 f"cannot reach the transcription API at {self.host} "
-                f"({type(exc).__name__}, after {MAX_RETRIES} retries)"
+                f"({type(exc).__name__}, after {self.max_retries} retries)"
             ) from None
         except openai.OpenAIError as exc:
             raise MediaError(
@@ -141,20 +106,7 @@ class OpenAIApiTranscriber:
             ) from None
         return self._to_transcript(response, language)
 
-    def _scrub(self, text: str) -> str:
-        key = self._api_key()
-        return text.replace(key, "***") if key else text
 
-    def _get_client(self, openai: Any) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = openai.OpenAI(
-                    base_url=self.base_url,
-                    api_key=self._api_key(),
-                    max_retries=MAX_RETRIES,
-                    timeout=TIMEOUT_S,
-                )
-            return self._client
 
     @staticmethod
     def _to_transcript(response: object, language: str | None) -> Transcript:
