@@ -125,7 +125,10 @@ def _print_report(report: SyncReport) -> None:
         f"{report.source}: {report.targets} target(s), {report.skipped_unchanged} unchanged; "
         f"{report.posts_written} post(s) written, {report.posts_unchanged} unchanged, "
         f"{report.posts_deleted} removed; {report.media_stored} media file(s) stored, "
-        f"{report.media_reused} reused{failed}"
+        f"{report.media_reused} reused"
+        + (f"; {report.chunks_embedded} passage(s) embedded for semantic search"
+           if report.chunks_embedded else "")
+        + failed
     )
 
 
