@@ -20,7 +20,7 @@ from alejandria.db.engine import Database, open_database
 from alejandria.db.migrate import is_up_to_date, upgrade
 from alejandria.db.schema import system_config
 from alejandria.embeds import EmbedDownloader, EmbedReport
-from alejandria.errors import DatabaseUnavailable
+from alejandria.errors import DatabaseUnavailable, SearchUnavailable
 from alejandria.media_check import VerifyReport, verify_media
 from alejandria.media_dedup import DedupReport, dedup_media
 from alejandria.media_gc import GcReport, collect_garbage
@@ -329,6 +329,9 @@ class Archive:
                        batch_size: int | None = None) -> BackfillReport:
         """Embed every chunk and transcript lacking a vector for the configured model."""
         from alejandria.embedding_backfill import backfill_embeddings
+
+        if not self.capabilities().vector_installed:
+            raise SearchUnavailable(f"cannot embed: {self.capabilities().semantic_search_reason}")
 
         report = backfill_embeddings(self.engine, self.settings, self.plugins,
                                      progress=progress, batch_size=batch_size)

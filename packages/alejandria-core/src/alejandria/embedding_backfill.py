@@ -46,13 +46,6 @@ class BackfillReport:
                 "dropped_models": list(self.dropped_models)}
 
 
-def vector_storage_ready(engine: Engine) -> bool:
-    from alejandria.db.capabilities import detect_capabilities
-
-    with engine.connect() as conn:
-        return detect_capabilities(conn).vector_installed
-
-
 def configured_embedder(settings: Settings, plugins: PluginManager) -> tuple[str, Embedder]:
     """The configured embedder, or ``SearchUnavailable`` saying why there is none."""
     name = embedder_name(settings, plugins)
@@ -65,9 +58,8 @@ def configured_embedder(settings: Settings, plugins: PluginManager) -> tuple[str
 def backfill_embeddings(engine: Engine, settings: Settings, plugins: PluginManager, *,
                         progress: Progress | None = None,
                         batch_size: int | None = None) -> BackfillReport:
-    """Embed every chunk and transcript lacking a current vector for the configured model."""
-    if not vector_storage_ready(engine):
-        raise SearchUnavailable("cannot embed: this Postgres has no pgvector extension")
+    """Embed every chunk and transcript lacking a current vector for the configured model
+    (the caller has checked that the database stores vectors)."""
     name, embedder = configured_embedder(settings, plugins)
     store = VectorStore(embedder.model_name, embedder.dimensions)
     size = max(1, batch_size or settings.embed_batch_size)

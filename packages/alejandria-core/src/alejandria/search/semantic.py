@@ -16,10 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from alejandria.db.capabilities import detect_capabilities
 from alejandria.embedders.select import embedder_name, load_embedder
+from alejandria.errors import SearchUnavailable
 from alejandria.models import Availability, SearchHit, SearchQuery
 from alejandria.plugin_types import Embedder, SearchContext
-from alejandria.search.common import FILTERS, HEADLINE_OPTIONS, tsquery_sql
-from alejandria.search.snippets import build_snippet
+from alejandria.search.common import FILTERS, HEADLINE_OPTIONS, hit_from_row, tsquery_sql
 from alejandria.textsearch import strip_nul
 from alejandria.vector_store import VectorStore, active_model
 
@@ -141,8 +141,6 @@ class SemanticBackend:
     def search(self, query: SearchQuery) -> list[SearchHit]:
         embedder, availability = self.serving()
         if embedder is None:
-            from alejandria.errors import SearchUnavailable
-
             raise SearchUnavailable(f"semantic search is unavailable: {availability.reason}")
         store = VectorStore(embedder.model_name, embedder.dimensions)
         vector = embedder.embed_query(strip_nul(query.text) or " ")
@@ -161,7 +159,7 @@ class SemanticBackend:
             rows = self._run(conn, sql, params, exact=False)
             if query.filtered and len(rows) < query.limit:
                 rows = self._run(conn, sql, {**params, "k": None}, exact=True)
-        return [self._hit(row) for row in rows]
+        return [hit_from_row(row, self.mode) for row in rows]
 
     @staticmethod
     def _run(conn: Connection, sql: Any, params: dict[str, Any], *, exact: bool) -> list[Any]:
@@ -171,12 +169,3 @@ class SemanticBackend:
             ef_search = min(MAX_CANDIDATES, max(MIN_EF_SEARCH, int(params["k"])))
             conn.execute(text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
         return list(conn.execute(sql, params).mappings().all())
-
-    def _hit(self, row: Any) -> SearchHit:
-        snippet, highlights = build_snippet(row["headline"] or "", row["matched_text"] or "")
-        return SearchHit(
-            post_id=row["post_id"], source=row["source"], creator=row["creator"],
-            title=row["title"], snippet=snippet, highlights=highlights,
-            score=round(float(row["rank"]), 6), page=row["page"], collection=row["collection"],
-            url=row["url"], media_id=row["media_id"], start_s=row["start_s"], mode=self.mode,
-        )
