@@ -56,6 +56,7 @@ def memory_source(register_plugin: Callable[..., None]) -> Iterator[type[MemoryS
     MemorySource.content = {}
     MemorySource.blobs = {}
     MemorySource.opened = []
+    MemorySource.media_concurrency = 1
     register_plugin(MemoryPlugin(), name="memory-test")
     yield MemorySource
 

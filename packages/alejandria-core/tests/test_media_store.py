@@ -59,3 +59,26 @@ def test_verify_detects_corruption_and_loss(tmp_path):
 
     store.path_for(digest).unlink()
     assert not store.verify(digest)
+
+
+@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync-each"])
+def test_deferred_durability_and_a_short_file_left_by_a_crash(tmp_path, monkeypatch, syncfs):
+    """``sync=False`` stores now and makes durable at ``sync_pending``. A crash before that
+    may leave the final name with fewer bytes; storing the same bytes again repairs it."""
+    from alejandria import media_store
+
+    if not syncfs:
+        monkeypatch.setattr(media_store, "_syncfs", None)
+    store = MediaStore(tmp_path)
+    data = b"abc" * 1000
+    sha256, size, created = store.put_bytes(data, sync=False)
+    assert created and store.path_for(sha256).read_bytes() == data
+    store.sync_pending()
+    store.sync_pending()  # nothing pending: nothing to do
+    assert store.verify(sha256)
+
+    store.path_for(sha256).write_bytes(b"")  # what a crash before the flush can leave
+    assert store.put_bytes(data, sync=False) == (sha256, size, True)
+    assert store.put_bytes(data) == (sha256, size, False)  # complete now: kept
+    store.sync_pending()
+    assert store.verify(sha256)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from alejandria.contracts import SourceContract
-from alejandria.errors import ItemRejected, SourceAuthError
+from alejandria.errors import ItemRejected, SourceAuthError, SourceError
 from alejandria.models import (
     Checkpoint,
     CollectionIn,
@@ -273,3 +273,78 @@ def test_a_file_the_source_cannot_serve_is_noted_and_retried_next_sync(archive, 
     assert count(archive, "post_media") == 2
     third = archive.sync("memory", "t")
     assert third.posts_written == 0 and third.writes == 0
+
+
+def _stored_links(archive) -> list[tuple[str, str, int, str]]:
+    """(post, key, position, sha256) of every link, in post and position order."""
+    with archive.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT p.external_id, pm.key, pm.position, m.sha256 FROM post_media pm "
+            "JOIN posts p ON p.id = pm.post_id JOIN media_files m ON m.id = pm.media_id "
+            "ORDER BY p.external_id, pm.position"))]
+
+
+def test_files_are_fetched_on_several_threads_when_the_source_allows_it(archive, memory_source):
+    import threading
+    import time
+
+    busy = {"now": 0, "most": 0}
+    threads: set[str] = set()
+    lock = threading.Lock()
+
+    class Slow(dict[str, bytes]):
+        def __getitem__(self, key: str) -> bytes:
+            with lock:
+                busy["now"] += 1
+                busy["most"] = max(busy["most"], busy["now"])
+                threads.add(threading.current_thread().name)
+            time.sleep(0.05)
+            with lock:
+                busy["now"] -= 1
+            return super().__getitem__(key)
+
+    memory_source.media_concurrency = 4
+    memory_source.blobs = Slow({f"k{n}": f"file number {n}".encode() for n in range(12)})
+    memory_source.content["t"] = [CREATOR, *[
+        post(f"p{n:02}", f"Post {n}", media=(MediaIn(key=f"k{2 * n}", position=0),
+                                             MediaIn(key=f"k{2 * n + 1}", position=1)))
+        for n in range(6)], Checkpoint()]
+
+    report = archive.sync("memory", "t")
+
+    assert report.ok and report.media_stored == 12
+    assert busy["most"] > 1 and threading.current_thread().name not in threads
+    links = _stored_links(archive)
+    assert [(p, k, pos) for p, k, pos, _sha in links] == [
+        (f"p{n:02}", f"k{2 * n + i}", i) for n in range(6) for i in (0, 1)]
+    for _post, key, _position, sha256 in links:  # each link names its own bytes
+        assert archive.media.path_for(sha256).read_bytes() == memory_source.blobs[key]
+
+
+def test_files_fetched_ahead_for_a_batch_that_failed_are_recorded_by_the_next_sync(
+        archive, memory_source, count):
+    """The batch's rows roll back; its files already in the store are complete, and the next
+    sync records them (and announces them as new) instead of losing track of them."""
+
+    class Broken(dict[str, bytes]):
+        broken = True
+
+        def __getitem__(self, key: str) -> bytes:
+            if key == "k5" and Broken.broken:
+                raise SourceError("k5: the download broke off")
+            return super().__getitem__(key)
+
+    memory_source.media_concurrency = 3
+    memory_source.blobs = Broken({f"k{n}": f"bytes of {n}".encode() for n in range(8)})
+    memory_source.content["t"] = [
+        CREATOR, *[post(f"p{n}", f"Post {n}", media=(MediaIn(key=f"k{n}"),)) for n in range(8)],
+        Checkpoint()]
+
+    first = archive.sync("memory", "t")
+    assert not first.ok and "broke off" in first.errors[0].message
+    assert count(archive, "posts") == 0 and count(archive, "media_files") == 0
+
+    Broken.broken = False
+    second = archive.sync("memory", "t")
+    assert second.ok and second.media_stored == 8 and second.media_reused == 0
+    assert count(archive, "media_files") == 8 and len(_stored_links(archive)) == 8

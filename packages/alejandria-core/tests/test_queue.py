@@ -261,9 +261,9 @@ def _backend_pid(conn):
     return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
-def test_a_worker_thread_writes_job_states_over_one_connection_kept_durable(archive):
+def test_a_worker_thread_writes_job_states_over_one_connection(archive):
     """The held connection: one for every write of this thread; relaxing the commit of
-    "running" does not leak into the next statement (completion must reach the disk)."""
+    "running" does not leak into the next statement (a failure must reach the disk)."""
     from sqlalchemy import text
 
     from alejandria.queue.held import held_connection, hold_connection
@@ -337,3 +337,29 @@ def test_writing_a_new_job_twice_leaves_one_row(archive, count):
 
     assert first == again == many[0] and many[1] > first
     assert count(archive, "jobs") == 2
+
+
+def test_cleanup_sends_again_a_running_job_whose_outcome_a_database_restart_lost(
+        queued, monkeypatch):
+    """"completed" is committed without waiting for the WAL: were Postgres to restart before
+    the flush, the job would look running for ever. The cleanup sends such a job again."""
+    from sqlalchemy import text
+
+    ran: list[str] = []
+    monkeypatch.setitem(functions.JOB_TYPES, "note",
+                        (lambda archive, name, progress: ran.append(name) or {}, "sources"))
+    jobs = queued.jobs
+    lost = jobs.create("note", {"name": "lost"}, queue="sources", priority=5, task_id="t-lost")
+    running = jobs.create("note", {"name": "running"}, queue="sources", priority=5,
+                          task_id="t-running")
+    with queued.engine.begin() as conn:  # as the worker left them; only one before the restart
+        conn.execute(text("UPDATE jobs SET status = 'running', attempts = 1, started_at = "
+                          "CASE WHEN id = :lost THEN now() - interval '1 day' ELSE now() END "
+                          "WHERE id IN (:lost, :running)"), {"lost": lost, "running": running})
+
+    result = functions.cleanup(queued)
+
+    assert result["jobs_recovered"] == [lost]
+    job = wait_for(queued, lost)
+    assert (job.status, job.attempts, ran) == ("completed", 2, ["lost"])
+    assert jobs.get(running).status == "running"  # may be running right now: left alone

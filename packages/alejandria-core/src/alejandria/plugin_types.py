@@ -62,7 +62,8 @@ class Source(Protocol):
         ``cursor`` is the last ``Checkpoint.cursor`` committed for ``target.scope`` (or None).
         Raise ``ItemRejected`` for a target that cannot be archived; the sync goes on.
         Runs on the pipeline's read-ahead thread (one fetch at a time, targets in order),
-        while ``open_media`` is called from the thread that writes.
+        while ``open_media`` is called from the thread that writes (or from the pipeline's
+        fetch threads, see ``BaseSource.media_concurrency``).
         """
         ...
 
@@ -72,7 +73,15 @@ class Source(Protocol):
 
 
 class BaseSource:
-    """Convenience base: no authentication and no streamed media."""
+    """Convenience base: no authentication and no streamed media.
+
+    ``media_concurrency`` (read by the pipeline from any source, 1 when absent): how many
+    ``open_media`` calls may run at once, on threads of the pipeline's own. Above 1, a batch's
+    new files are fetched and stored ahead while rows are written; a source says so only when
+    its ``open_media`` is thread-safe (and its rate limits hold across threads).
+    """
+
+    media_concurrency: int = 1
 
     def authenticate(self) -> None:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, delete, func, select, text
@@ -43,6 +44,17 @@ from alejandria.textsearch import strip_nul
 
 def _hash_json(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class MediaLinks:
+    """A post's media for ``link_media_many``: (media description, media id) pairs, and the
+    already linked ``keep_keys`` (downloaded embeds) kept when the post is not new."""
+
+    post_id: int
+    links: Sequence[tuple[MediaIn, int]]
+    new_post: bool = False
+    keep_keys: Sequence[str] = ()
 
 
 class Repository:
@@ -169,14 +181,24 @@ class Repository:
             media_keys.c.source == source, media_keys.c.key.in_(list(keys)))).all()
         return {str(row[0]): int(row[1]) for row in rows}
 
-    def store_media_key(self, conn: Connection, source: str, key: str, stored: StoredMedia,
-                        metadata: JsonDict | None = None) -> int:
-        """``upsert_media_file`` and ``remember_media_key`` in one statement; the file's id."""
-        return int(conn.execute(_STORE_MEDIA_KEY, {
-            "sha256": stored.sha256, "kind": stored.kind.value, "mime_type": stored.mime_type,
-            "size": stored.size, "metadata": json.dumps(metadata or {}), "source": source,
-            "key": key,
-        }).scalar_one())
+    def store_media_keys(self, conn: Connection, source: str,
+                         files: Sequence[tuple[str, StoredMedia, JsonDict | None]],
+                         ) -> dict[str, tuple[int, bool]]:
+        """Record stored files under their keys (``(key, file, metadata)``, keys distinct) in
+        one statement: key → (the file's id, whether its row is new). Keys naming the same
+        bytes share one row; a key already known keeps its file."""
+        if not files:
+            return {}
+        rows = conn.execute(_STORE_MEDIA_KEYS, {
+            "source": source,
+            "keys": [key for key, _file, _meta in files],
+            "sha256s": [file.sha256 for _key, file, _meta in files],
+            "kinds": [file.kind.value for _key, file, _meta in files],
+            "mime_types": [file.mime_type for _key, file, _meta in files],
+            "sizes": [file.size for _key, file, _meta in files],
+            "metadata": [json.dumps(meta or {}) for _key, _file, meta in files],
+        }).all()
+        return {str(row.key): (int(row.id), bool(row.inserted)) for row in rows}
 
     def remember_media_key(self, conn: Connection, source: str, key: str, media_id: int) -> None:
         conn.execute(insert(media_keys).values(source=source, key=key, media_id=media_id)
@@ -186,30 +208,26 @@ class Repository:
                    *, new_post: bool = False, keep_keys: Sequence[str] = ()) -> None:
         """Make the post's media exactly ``links`` (media description, media id), plus the
         already linked ``keep_keys`` (downloaded embeds)."""
-        if not new_post:
-            keys = [media.key for media, _ in links] + list(keep_keys)
-            conn.execute(delete(post_media).where(post_media.c.post_id == post_id,
-                                                  post_media.c.key.not_in(keys or [""])))
-        if not links:
-            return
-        stmt = insert(post_media)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[post_media.c.post_id, post_media.c.key],
-                set_={name: stmt.excluded[name] for name in
-                      ("media_id", "role", "position", "caption", "filename", "original_url",
-                       "is_cover")},
-            ),
-            [
-                {
-                    "post_id": post_id, "media_id": media_id, "key": media.key,
-                    "role": media.role, "position": media.position, "caption": media.caption,
-                    "filename": media.filename, "original_url": media.url,
-                    "is_cover": media.role == "cover",
-                }
-                for media, media_id in links
-            ],
-        )
+        self.link_media_many(conn, [MediaLinks(post_id, links, new_post, keep_keys)])
+
+    def link_media_many(self, conn: Connection, posts: Sequence[MediaLinks]) -> None:
+        """``link_media`` for many posts: one insert for all of their links."""
+        for post in posts:
+            if not post.new_post:
+                keys = [media.key for media, _ in post.links] + list(post.keep_keys)
+                conn.execute(delete(post_media).where(post_media.c.post_id == post.post_id,
+                                                      post_media.c.key.not_in(keys or [""])))
+        rows = [
+            {
+                "post_id": post.post_id, "media_id": media_id, "key": media.key,
+                "role": media.role, "position": media.position, "caption": media.caption,
+                "filename": media.filename, "original_url": media.url,
+                "is_cover": media.role == "cover",
+            }
+            for post in posts for media, media_id in post.links
+        ]
+        if rows:
+            conn.execute(_LINK_MEDIA, rows)
 
     def record_embeds(self, conn: Connection, source: str, post_id: int,
                       embeds: Sequence[MediaIn], *, new_post: bool = False) -> None:
@@ -279,18 +297,32 @@ class Repository:
         }
 
 
-_STORE_MEDIA_KEY = text("""
-WITH file AS (
+_post_media_insert = insert(post_media)
+#: Built once: constructing the statement cost more than running it (measured per post).
+_LINK_MEDIA = _post_media_insert.on_conflict_do_update(
+    index_elements=[post_media.c.post_id, post_media.c.key],
+    set_={name: _post_media_insert.excluded[name] for name in
+          ("media_id", "role", "position", "caption", "filename", "original_url", "is_cover")},
+)
+
+_STORE_MEDIA_KEYS = text("""
+WITH input AS (
+    SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:sha256s AS text[]),
+                         CAST(:kinds AS text[]), CAST(:mime_types AS text[]),
+                         CAST(:sizes AS bigint[]), CAST(:metadata AS jsonb[]))
+        AS t(key, sha256, kind, mime_type, size, metadata)
+), file AS (
     INSERT INTO media_files (sha256, kind, mime_type, size, metadata)
-    VALUES (:sha256, :kind, :mime_type, :size, CAST(:metadata AS jsonb))
+    SELECT DISTINCT ON (sha256) sha256, kind, mime_type, size, metadata
+    FROM input ORDER BY sha256
     ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256
-    RETURNING id
+    RETURNING id, sha256, xmax = 0 AS inserted
 ), remembered AS (
     INSERT INTO media_keys (source, key, media_id)
-    SELECT :source, :key, id FROM file
+    SELECT :source, input.key, file.id FROM input JOIN file USING (sha256)
     ON CONFLICT DO NOTHING
 )
-SELECT id FROM file
+SELECT input.key, file.id, file.inserted FROM input JOIN file USING (sha256)
 """)
 
 

@@ -116,7 +116,7 @@ class PatreonClient:
         response = self._send(url, None, api=False, stream=True)
         try:
             self._check(response, subject, expiring=True)
-            yield io.BufferedReader(_ResponseReader(response, subject), buffer_size=1 << 20)
+            yield _ResponseReader(response, subject)  # type: ignore[misc]
         finally:
             response.close()
 
@@ -207,30 +207,46 @@ class PatreonClient:
 
 
 class _ResponseReader(io.RawIOBase):
-    """A streamed response body as a raw binary file."""
+    """A streamed response body as a raw binary file. ``read`` hands over the body's chunks
+    as they arrive, uncopied (a raw file may return fewer bytes than asked for)."""
 
     def __init__(self, response: httpx.Response, subject: str) -> None:
-        self._chunks = response.iter_bytes(1 << 20)
+        self._chunks = response.iter_bytes()
         self._pending = b""
         self._subject = subject
 
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int | None = -1) -> bytes:
+        if not self._pending and not self._next():
+            return b""
+        if size is None or size < 0 or size >= len(self._pending):
+            chunk, self._pending = self._pending, b""
+        else:
+            chunk, self._pending = self._pending[:size], self._pending[size:]
+        return chunk
+
+    def readall(self) -> bytes:
+        return b"".join(iter(self.read, b""))
+
     def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def _next(self) -> bool:
+        """Take the next chunk of the body; False at its end."""
         while not self._pending:
             try:
                 self._pending = next(self._chunks)
             except StopIteration:
-                return 0
+                return False
             except httpx.TransportError as exc:
                 raise SourceError(f"{self._subject}: the download broke off "
                                   f"({type(exc).__name__}); the next sync fetches it again") \
                     from None
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+        return True
 
 
 def retry_after(value: str | None) -> float | None:

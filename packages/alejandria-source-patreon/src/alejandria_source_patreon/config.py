@@ -71,8 +71,8 @@ class PatreonConfig:
     full_every_days: float = 7.0
     #: Posts per transaction: what an interrupted sync may have to fetch again.
     checkpoint_every: int = 10
-    #: Files downloaded ahead, in parallel, while the pipeline stores the current one
-    #: (0: one at a time, when the pipeline asks).
+    #: Files the pipeline downloads and stores at once while it writes rows
+    #: (``Source.media_concurrency``; 0 or 1: one at a time, when the pipeline asks).
     media_workers: int = 4
     comments: bool = False
     dry_run: bool = False

@@ -9,8 +9,6 @@ the pipeline writes; a signed file URL that expired meanwhile is refreshed from 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -42,7 +40,6 @@ from alejandria_source_patreon.posts import (
     parse_post,
     stable_url,
 )
-from alejandria_source_patreon.prefetch import MediaPrefetch
 from alejandria_source_patreon.targets import (
     CampaignResolver,
     Membership,
@@ -60,10 +57,9 @@ class PatreonSource(BaseSource):
         self.config = PatreonConfig.from_sources(context.options, context.credentials)
         self._client = client
         self._memberships: list[Membership] | None = None
-        self._tmp = context.settings.data_dir / "tmp"
-        self._prefetch = (MediaPrefetch(self._download, workers=self.config.media_workers,
-                                        window=2 * self.config.media_workers)
-                          if self.config.media_workers > 0 else None)
+        #: ``open_media`` is thread-safe (one shared httpx client, a locked rate limiter),
+        #: so the pipeline fetches this many files at once while it writes rows.
+        self.media_concurrency = max(1, self.config.media_workers)
 
     @property
     def client(self) -> PatreonClient:
@@ -160,11 +156,6 @@ class PatreonSource(BaseSource):
         if self.config.dry_run:
             yield from _dry_run(chosen, state, locked)
             return
-        if self._prefetch is not None:
-            # only new posts: an edited post's files are most likely stored already
-            self._prefetch.plan(media for post in chosen if state.is_new(post)
-                                for media in post.post.media
-                                if media.role != EMBED_ROLE and media.url)
         yield creator
         yield from _collections(chosen, collection)
         yield from self._posts(chosen, state, cursor, full=full, now=now)
@@ -262,23 +253,7 @@ class PatreonSource(BaseSource):
     def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
         if media.role == EMBED_ROLE or not media.url:
             raise ItemRejected(media.filename or media.key, "not a file to stream")
-        prefetched = self._prefetch.take(media) if self._prefetch is not None else None
-        if prefetched is not None:
-            return contextlib.closing(prefetched)
         return self._open(media)
-
-    def _download(self, media: MediaIn) -> BinaryIO:
-        """The whole file in an unlinked temporary file (for ``MediaPrefetch``)."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        spool = tempfile.TemporaryFile(dir=self._tmp)  # noqa: SIM115 (returned open)
-        try:
-            with self._open(media) as stream:
-                shutil.copyfileobj(stream, spool, 1 << 20)
-            spool.seek(0)
-        except BaseException:
-            spool.close()
-            raise
-        return spool
 
     @contextlib.contextmanager
     def _open(self, media: MediaIn) -> Iterator[BinaryIO]:

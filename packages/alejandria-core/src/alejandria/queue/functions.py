@@ -44,9 +44,12 @@ def download_embeds(archive: Archive, progress: Progress = _quiet) -> dict[str, 
 
 
 def cleanup(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:
+    from alejandria.queue.submit import recover_lost
+
     removed = archive.jobs.delete_completed(timedelta(days=archive.settings.keep_jobs_days))
+    recovered = recover_lost(archive)
     garbage = archive.collect_garbage()
-    return {"jobs_removed": removed, "media": garbage.as_dict()}
+    return {"jobs_removed": removed, "jobs_recovered": recovered, "media": garbage.as_dict()}
 
 
 def daily_sync(archive: Archive, progress: Progress = _quiet) -> dict[str, Any]:

@@ -5,11 +5,15 @@ A job row is created before its task is queued, so nothing is lost between "aske
 
 Every state change is one statement that is its own transaction (autocommit): one round trip
 instead of BEGIN, statement, COMMIT. The statements on the path every job takes (create,
-running, progress, completed) are built once, so a call only binds its values. "running" and
-progress commit without waiting for the WAL flush: they are hints that a database crash may
-lose. The row's creation and every final state (completed, failed, retrying) are committed
-durably, and before the broker hears of them (the task is sent after its row exists; a worker
-acknowledges a message only after its outcome is written).
+running, progress, completed) are built once, so a call only binds its values.
+
+The row's creation, failures and retries are committed durably, before the broker hears of
+them (the task is sent after its row exists). "running", progress and "completed" commit
+without waiting for the WAL flush (a job's own data is committed durably by the job itself):
+waiting for that flush on every job halved the worker's throughput. Only a crash of Postgres
+itself can lose such a state, and only the last fraction of a second of them. A completed job
+whose "completed" was lost would show as running for ever; ``recover_lost`` (run by the
+scheduled cleanup) sends such jobs again, which is safe because jobs are idempotent.
 """
 
 from __future__ import annotations
@@ -50,7 +54,14 @@ _PROGRESS = ("UPDATE jobs SET progress_current = %(current)s, progress_total = %
              "WHERE id = %(job_id)s RETURNING set_config('synchronous_commit', 'off', true)")
 _COMPLETED = ("UPDATE jobs SET status = 'completed', result = %(result)s::jsonb, "
               "error_message = NULL, completed_at = now() "
-              "WHERE id = %(job_id)s AND status <> 'cancelled'")
+              "WHERE id = %(job_id)s AND status <> 'cancelled' "
+              "RETURNING set_config('synchronous_commit', 'off', true)")
+#: Running jobs whose state a restart of Postgres may have lost: started before the database
+#: last started, and long enough ago that the broker would have delivered them again (and so
+#: moved ``started_at``) were they still unacknowledged.
+_LOST = ("SELECT id FROM jobs WHERE status = 'running' "
+         "AND started_at < pg_postmaster_start_time() "
+         "AND started_at < now() - make_interval(secs => %(after_s)s) ORDER BY id")
 _Params = dict[str, Any] | list[dict[str, Any]] | None
 
 _CREATE_MANY = (insert(jobs)
@@ -129,6 +140,10 @@ class JobStore:
 
     def completed(self, job_id: int, result: dict[str, Any]) -> None:
         self._write(_COMPLETED, {"job_id": job_id, "result": json.dumps(result)})
+
+    def lost(self, after_s: float) -> list[int]:
+        """Running jobs whose outcome a restart of Postgres may have lost (see ``_LOST``)."""
+        return [int(row[0]) for row in self._write(_LOST, {"after_s": after_s})]
 
     def failed(self, job_id: int, error: BaseException) -> None:
         summary = "".join(traceback.format_exception(error)[-TRACEBACK_LINES:])

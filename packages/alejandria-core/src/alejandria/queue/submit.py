@@ -140,3 +140,15 @@ def retry(archive: Archive, job_id: int) -> None:
     archive.jobs.requeue(job_id, task_id)
     dispatch(archive, job_id, job.job_type, job.payload, queue=job.queue or "sources",
              priority=job.priority, task_id=task_id)
+
+
+def recover_lost(archive: Archive) -> list[int]:
+    """Send again the running jobs whose "completed" a restart of Postgres may have lost (see
+    ``JobStore.lost``); their ids. Without a broker there is nothing to recover: inline jobs
+    run in the process that submitted them."""
+    if archive.settings.broker_url is None:
+        return []
+    lost = archive.jobs.lost(archive.settings.broker_visibility_timeout)
+    for job_id in lost:
+        retry(archive, job_id)
+    return lost

@@ -429,9 +429,12 @@ class PatreonFixture:
         if "/hls/" in path:
             playlist = b"#EXTM3U\n#EXT-X-ENDLIST\n"
             return 200, playlist, {"Content-Type": "application/vnd.apple.mpegurl"}
-        file_hash = path.split("/")[5] if path.startswith("/cdn/p/post/") else ""
+        post_id, file_hash = (path.split("/")[4:6] if path.startswith("/cdn/p/post/")
+                              else ("", ""))
         for campaign in self.campaigns.values():
             for post in campaign.posts:
+                if post.id != post_id:
+                    continue
                 for item in post.files():
                     if item.hash == file_hash:
                         return 200, item.data, {"Content-Type": item.mimetype}

@@ -1,0 +1,90 @@
+"""Fetching and storing a batch's new files on several threads, when the source allows it.
+
+The pipeline writes rows on one thread. A file costs a download, a hash, a write and two
+fsyncs, none of which needs that thread or the database, so for a source whose ``open_media``
+may run on several threads at once (``media_concurrency`` above 1) a window of the batch's new
+files is fetched and stored ahead, in the order the pipeline will ask for them, and the
+pipeline only records each one when it gets to it. With ``media_concurrency`` 1 (the default)
+each file is fetched on the writing thread when it is asked for, as ``open_media`` promises.
+
+A file stored ahead by a batch that then fails is a complete, correct file that has no row
+yet: the next sync finds it in the store and records it. An error of one file (``ItemRejected``
+for a file the source cannot serve, a ``MediaError``) is raised when that file is asked for,
+exactly as if it had been fetched then.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+from alejandria.models import MediaIn
+
+Stored = TypeVar("Stored")
+
+#: Files fetched ahead per worker thread: enough that a thread never waits for the writer.
+WINDOW_PER_WORKER = 2
+
+
+class MediaFetcher(Generic[Stored]):
+    """Runs ``store_file`` for planned files on ``workers`` threads, a window ahead."""
+
+    def __init__(self, store_file: Callable[[MediaIn], Stored], *, workers: int,
+                 window: int | None = None) -> None:
+        self._store_file = store_file
+        self.workers = max(1, workers)
+        self._window = max(1, window or WINDOW_PER_WORKER * self.workers)
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._planned: deque[MediaIn] = deque()  # not yet submitted, in order
+        self._futures: dict[str, Future[Stored]] = {}  # submitted, not yet taken
+
+    @property
+    def parallel(self) -> bool:
+        return self.workers > 1
+
+    def plan(self, media: Iterable[MediaIn]) -> None:
+        """Start on these files, in the order ``take`` will ask for them (once per key)."""
+        if not self.parallel:
+            return
+        with self._lock:
+            seen = set(self._futures) | {item.key for item in self._planned}
+            for item in media:
+                if item.key not in seen:
+                    seen.add(item.key)
+                    self._planned.append(item)
+            self._fill()
+
+    def take(self, media: MediaIn) -> Stored:
+        """The stored file for ``media``: fetched ahead, or now on this thread."""
+        with self._lock:
+            future = self._futures.pop(media.key, None)
+            self._fill()
+        if future is None:
+            return self._store_file(media)
+        return future.result()
+
+    def cancel(self) -> None:
+        """Forget what was planned and not taken (a batch failed): files not started are not
+        fetched; those under way finish in the background."""
+        with self._lock:
+            self._planned.clear()
+            futures, self._futures = list(self._futures.values()), {}
+        for future in futures:
+            future.cancel()
+
+    def close(self) -> None:
+        self.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _fill(self) -> None:
+        while self._planned and len(self._futures) < self._window:
+            item = self._planned.popleft()
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="media-fetch")
+            self._futures[item.key] = self._pool.submit(self._store_file, item)
