@@ -141,7 +141,7 @@ class JobStore:
     def completed(self, job_id: int, result: dict[str, Any]) -> None:
         self._write(_COMPLETED, {"job_id": job_id, "result": json.dumps(result)})
 
-    def lost(self, after_s: float) -> list[int]:
+    def lost(self, after_s: float) -> Sequence[int]:
         """Running jobs whose outcome a restart of Postgres may have lost (see ``_LOST``)."""
         return [int(row[0]) for row in self._write(_LOST, {"after_s": after_s})]
 

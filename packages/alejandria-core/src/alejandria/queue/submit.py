@@ -148,7 +148,7 @@ def recover_lost(archive: Archive) -> list[int]:
     run in the process that submitted them."""
     if archive.settings.broker_url is None:
         return []
-    lost = archive.jobs.lost(archive.settings.broker_visibility_timeout)
+    lost = list(archive.jobs.lost(archive.settings.broker_visibility_timeout))
     for job_id in lost:
         retry(archive, job_id)
     return lost
