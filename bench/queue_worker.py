@@ -49,7 +49,10 @@ DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/bench-queue-data"))
 def worker_settings() -> Settings:
     return Settings(data_dir=DATA_DIR, database_url=SecretStr(DATABASE_URL) if DATABASE_URL
                     else None, load_plugins=False, broker_url=SecretStr(BROKER_URL),
-                    process_media=False, download_embeds=False)
+                    process_media=False, download_embeds=False,
+                    # embedding has its own benchmark; here it would queue an ``embed`` job
+                    # per sync on a queue this worker does not consume
+                    embed_after_sync=False)
 
 
 # -- the source: 20 disjoint parts of one synthetic dataset -----------------------------------
