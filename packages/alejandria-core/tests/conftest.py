@@ -16,7 +16,8 @@ from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
 
 
 class MemorySource(BaseSource):
-    """Serves ``content[target]`` (a list of items, or an exception to raise) for each target.
+    """Serves ``content[target]`` (a list of items, or an exception to raise) for each target;
+    an exception in the list is raised when the stream reaches it.
 
     ``blobs`` holds streamed media bytes by key; ``opened`` records every media fetch.
     """
@@ -38,7 +39,10 @@ class MemorySource(BaseSource):
             raise ItemRejected(target.label, "no such target")
         if isinstance(items, Exception):
             raise items
-        yield from items
+        for item in items:
+            if isinstance(item, Exception):  # the source fails at this point of the stream
+                raise item
+            yield item
 
     def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
         self.opened.append(media.key)

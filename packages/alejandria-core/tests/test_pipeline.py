@@ -348,3 +348,50 @@ def test_files_fetched_ahead_for_a_batch_that_failed_are_recorded_by_the_next_sy
     second = archive.sync("memory", "t")
     assert second.ok and second.media_stored == 8 and second.media_reused == 0
     assert count(archive, "media_files") == 8 and len(_stored_links(archive)) == 8
+
+
+def test_the_next_parts_files_are_fetched_while_this_part_is_written(archive, memory_source):
+    """With several fetch threads, the files of the part after the next checkpoint start
+    before this part is committed: here this part's file waits until the next one's starts
+    (without the look ahead it would wait in vain: the next part comes after the commit)."""
+    import threading
+
+    next_part_started = threading.Event()
+    waited: list[bool] = []
+
+    class Waiting(dict[str, bytes]):
+        def __getitem__(self, key: str) -> bytes:
+            if key == "k2":
+                next_part_started.set()
+            if key == "k0":
+                waited.append(next_part_started.wait(5))
+            return super().__getitem__(key)
+
+    memory_source.media_concurrency = 2
+    memory_source.blobs = Waiting({f"k{n}": f"bytes {n}".encode() for n in range(3)})
+    memory_source.content["t"] = [
+        CREATOR, post("p0", "Cero", media=(MediaIn(key="k0"),)),
+        post("p1", "Uno", media=(MediaIn(key="k1"),)), Checkpoint(cursor={"part": 1}),
+        post("p2", "Dos", media=(MediaIn(key="k2"),)), Checkpoint(cursor={"part": 2})]
+
+    report = archive.sync("memory", "t")
+
+    assert report.ok and report.media_stored == 3 and waited == [True]
+
+
+def test_a_source_failing_in_the_part_looked_at_ahead_keeps_the_part_before(
+        archive, memory_source, count):
+    memory_source.media_concurrency = 3
+    memory_source.blobs = {f"k{n}": f"bytes {n}".encode() for n in range(3)}
+    memory_source.content["t"] = [
+        CREATOR, post("p0", "Cero", media=(MediaIn(key="k0"),)),
+        post("p1", "Uno", media=(MediaIn(key="k1"),)), Checkpoint(cursor={"part": 1}),
+        post("p2", "Dos", media=(MediaIn(key="k2"),)), SourceError("page 2: HTTP 502")]
+
+    report = archive.sync("memory", "t")
+
+    assert [error.message for error in report.errors] == ["page 2: HTTP 502"]
+    assert count(archive, "posts") == 2 and count(archive, "media_files") == 2
+    with archive.engine.connect() as conn:
+        cursor = conn.execute(text("SELECT cursor FROM sync_cursors")).scalar_one()
+    assert cursor == {"part": 1}

@@ -363,3 +363,33 @@ def test_cleanup_sends_again_a_running_job_whose_outcome_a_database_restart_lost
     job = wait_for(queued, lost)
     assert (job.status, job.attempts, ran) == ("completed", 2, ["lost"])
     assert jobs.get(running).status == "running"  # may be running right now: left alone
+
+
+def test_a_job_is_marked_running_once_it_has_run_a_moment_and_counted_once(archive,
+                                                                          monkeypatch):
+    """A quick job records its attempt with its outcome (one read before, one write after);
+    a longer one is marked running while it runs, and its attempt is still counted once."""
+    from alejandria.queue import running
+
+    monkeypatch.setattr(running, "RUNNING_AFTER_S", 0.05)
+    seen: list[str] = []
+
+    def slow(archive, progress):
+        job = archive.jobs.list(limit=1)[0]
+        deadline = time.monotonic() + 5
+        while job.status != "running" and time.monotonic() < deadline:
+            time.sleep(0.01)
+            job = archive.jobs.get(job.id)
+        seen.append(job.status)
+        return {}
+
+    monkeypatch.setitem(functions.JOB_TYPES, "slow", (slow, "sources"))
+    monkeypatch.setitem(functions.JOB_TYPES, "quick", (lambda archive, progress: {}, "sources"))
+    slow_id = archive.submit("slow")
+    quick_id = archive.submit("quick")
+
+    assert seen == ["running"]
+    for job_id in (slow_id, quick_id):
+        job = archive.jobs.get(job_id)
+        assert (job.status, job.attempts) == ("completed", 1)
+        assert job.started_at is not None and job.started_at <= job.completed_at

@@ -46,26 +46,51 @@ class MediaFetcher(Generic[Stored]):
     def parallel(self) -> bool:
         return self.workers > 1
 
-    def plan(self, media: Iterable[MediaIn]) -> None:
-        """Start on these files, in the order ``take`` will ask for them (once per key)."""
+    def plan(self, media: Iterable[MediaIn], *, first: bool = False) -> None:
+        """Start on these files, in the order ``take`` will ask for them (once per key);
+        ``first``: before the files planned earlier that are not started yet (the files the
+        writer needs now go before those of a part it has only looked at)."""
         if not self.parallel:
             return
         with self._lock:
-            seen = set(self._futures) | {item.key for item in self._planned}
+            ordered: dict[str, MediaIn] = {}
             for item in media:
-                if item.key not in seen:
-                    seen.add(item.key)
-                    self._planned.append(item)
+                if item.key not in self._futures:
+                    ordered.setdefault(item.key, item)
+            if first:
+                self._planned = deque([*ordered.values(), *(
+                    item for item in self._planned if item.key not in ordered)])
+            else:
+                waiting = {item.key for item in self._planned}
+                self._planned.extend(item for key, item in ordered.items()
+                                     if key not in waiting)
             self._fill()
 
     def take(self, media: MediaIn) -> Stored:
         """The stored file for ``media``: fetched ahead, or now on this thread."""
         with self._lock:
             future = self._futures.pop(media.key, None)
+            if future is None and any(item.key == media.key for item in self._planned):
+                self._planned = deque(item for item in self._planned if item.key != media.key)
             self._fill()
         if future is None:
             return self._store_file(media)
         return future.result()
+
+    def discard(self, keys: Iterable[str]) -> None:
+        """Forget planned files that will not be asked for after all (their post did not
+        change); those under way finish in the background."""
+        keys = set(keys)
+        if not keys or not self.parallel:
+            return
+        with self._lock:
+            for key in keys:
+                future = self._futures.pop(key, None)
+                if future is not None:
+                    future.cancel()
+            if any(item.key in keys for item in self._planned):
+                self._planned = deque(item for item in self._planned if item.key not in keys)
+            self._fill()
 
     def cancel(self) -> None:
         """Forget what was planned and not taken (a batch failed): files not started are not

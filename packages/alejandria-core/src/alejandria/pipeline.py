@@ -11,6 +11,7 @@ a batch's new files are fetched and stored ahead on several threads where the so
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,12 +142,14 @@ class SyncRunner:
                      report: SyncReport) -> None:
         state = _TargetState()
         wrote_anything = False
+        ahead = _Lookahead(items)
         with self.engine.connect() as conn:
             transaction = conn.begin()
             try:
-                for item in items:
+                for item in ahead:
                     if isinstance(item, Checkpoint):
-                        self._flush_posts(conn, state, report)
+                        self._flush_posts(conn, state, report,
+                                          ahead if self.files.parallel else None)
                         self.repository.set_cursor(conn, self.source_name, target.scope,
                                                    item.cursor)
                         self.store.sync_pending()  # the files before the rows naming them
@@ -165,6 +168,14 @@ class SyncRunner:
         self._flush_events(state)
         if not wrote_anything:
             report.skipped_unchanged += 1
+
+    def _plan_ahead(self, conn: Connection, part: list[SyncItem]) -> None:
+        """Start fetching the new files of a part not written yet."""
+        files = [media for item in part if isinstance(item, PostIn) for media in item.media
+                 if media.role != EMBED_ROLE]
+        known = self.repository.media_ids_for_keys(conn, self.source_name,
+                                                   [media.key for media in files])
+        self.files.plan(media for media in files if media.key not in known)
 
     def _flush_events(self, state: _TargetState) -> None:
         events, state.events = state.events, []
@@ -227,20 +238,25 @@ class SyncRunner:
         }
         state.pending.append(PendingPost(post, creator_id, positions))
 
-    def _flush_posts(self, conn: Connection, state: _TargetState, report: SyncReport) -> None:
+    def _flush_posts(self, conn: Connection, state: _TargetState, report: SyncReport,
+                     ahead: _Lookahead | None = None) -> None:
         """Write the pending posts and their media: the posts, the batch's new files (fetched
-        ahead where the source allows it) and their rows in one statement, then every link."""
+        ahead where the source allows it) and their rows in one statement, then every link.
+        With ``ahead``, the new files of the next part are planned right after this batch's,
+        so that the fetch threads work on them while this batch is written and committed."""
         batch, state.pending = state.pending, []
         writes = self.repository.posts.write(conn, self.source_name, batch)
         changed = [(pending.post, write) for pending, write in zip(batch, writes, strict=True)
                    if write.changed]
+        self.files.discard(media.key for pending, write in zip(batch, writes, strict=True)
+                           if not write.changed for media in pending.post.media)
         report.posts_unchanged += len(batch) - len(changed)
         report.posts_written += len(changed)
         files = [media for post, _write in changed for media in post.media
                  if media.role != EMBED_ROLE]
         state.known_media = self.repository.media_ids_for_keys(
             conn, self.source_name, [media.key for media in files])
-        rejected = self._store_files(conn, files, state, report)
+        rejected = self._store_files(conn, files, state, report, ahead)
         links: list[MediaLinks] = []
         for post, write in changed:
             if post.media or not write.created:
@@ -265,10 +281,13 @@ class SyncRunner:
         self.repository.link_media_many(conn, links)
 
     def _store_files(self, conn: Connection, files: list[MediaIn], state: _TargetState,
-                     report: SyncReport) -> dict[str, str]:
+                     report: SyncReport, ahead: _Lookahead | None) -> dict[str, str]:
         """Fetch the files whose keys are not stored yet, record them all in one statement
         (ids into ``state.known_media``); the keys the source refused, with the reason."""
-        self.files.plan(media for media in files if media.key not in state.known_media)
+        self.files.plan((media for media in files if media.key not in state.known_media),
+                        first=True)
+        if ahead is not None:
+            self._plan_ahead(conn, ahead.peek_part(BATCH_SIZE))
         fetched: dict[str, tuple[MediaIn, tuple[str, int, bool]]] = {}
         rejected: dict[str, str] = {}
         for media in files:
@@ -309,3 +328,48 @@ class SyncRunner:
 def _stored(media: MediaIn, sha256: str, size: int, created: bool) -> StoredMedia:
     mime_type, kind = describe_media(media)
     return StoredMedia(sha256=sha256, size=size, mime_type=mime_type, kind=kind, created=created)
+
+
+class _Lookahead:
+    """The source's items, with a look at the next part (up to its checkpoint) before it is
+    written. An error the source raised while being looked at is raised where it happened,
+    after the items before it."""
+
+    def __init__(self, items: Iterator[SyncItem]) -> None:
+        self._items = items
+        self._buffer: deque[SyncItem | _Raise] = deque()
+
+    def __iter__(self) -> _Lookahead:
+        return self
+
+    def __next__(self) -> SyncItem:
+        if not self._buffer:
+            return next(self._items)
+        item = self._buffer.popleft()
+        if isinstance(item, _Raise):
+            raise item.error
+        return item
+
+    def peek_part(self, limit: int) -> list[SyncItem]:
+        """Read up to the next checkpoint (at most ``limit`` items) beyond what was read."""
+        part: list[SyncItem] = []
+        if self._buffer:
+            return part  # the next part was looked at already
+        while len(part) < limit:
+            try:
+                item = next(self._items)
+            except StopIteration:
+                break
+            except Exception as exc:  # noqa: BLE001 - raised again in its place
+                self._buffer.append(_Raise(exc))
+                break
+            self._buffer.append(item)
+            part.append(item)
+            if isinstance(item, Checkpoint):
+                break
+        return part
+
+
+@dataclass(frozen=True)
+class _Raise:
+    error: Exception

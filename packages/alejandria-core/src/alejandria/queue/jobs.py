@@ -52,10 +52,15 @@ _STARTED = ("UPDATE jobs SET status = 'running', attempts = attempts + 1, starte
             "RETURNING id, set_config('synchronous_commit', 'off', true)")
 _PROGRESS = ("UPDATE jobs SET progress_current = %(current)s, progress_total = %(total)s "
              "WHERE id = %(job_id)s RETURNING set_config('synchronous_commit', 'off', true)")
+_MAY_RUN = "SELECT status <> 'cancelled' FROM jobs WHERE id = %(job_id)s"
 _COMPLETED = ("UPDATE jobs SET status = 'completed', result = %(result)s::jsonb, "
               "error_message = NULL, completed_at = now() "
               "WHERE id = %(job_id)s AND status <> 'cancelled' "
               "RETURNING set_config('synchronous_commit', 'off', true)")
+#: The same, for an attempt never marked running (see ``queue.running``): it is recorded too.
+_COMPLETED_UNMARKED = _COMPLETED.replace(
+    "completed_at = now() ", "completed_at = now(), attempts = attempts + 1, "
+    "started_at = now() - make_interval(secs => %(ran_s)s) ")
 #: Running jobs whose state a restart of Postgres may have lost: started before the database
 #: last started, and long enough ago that the broker would have delivered them again (and so
 #: moved ``started_at``) were they still unacknowledged.
@@ -131,6 +136,11 @@ class JobStore:
         with self.engine.connect() as conn:
             return [_job(row) for row in conn.execute(query).mappings()]
 
+    def may_run(self, job_id: int) -> bool:
+        """Whether the job exists and was not cancelled: a read, no write."""
+        rows = self._write(_MAY_RUN, {"job_id": job_id})
+        return bool(rows and rows[0][0])
+
     def started(self, job_id: int) -> bool:
         """Mark running; False when the job was cancelled (the task must not run)."""
         return bool(self._write(_STARTED, {"job_id": job_id}))
@@ -138,22 +148,31 @@ class JobStore:
     def progress(self, job_id: int, current: int, total: int | None) -> None:
         self._write(_PROGRESS, {"job_id": job_id, "current": current, "total": total})
 
-    def completed(self, job_id: int, result: dict[str, Any]) -> None:
-        self._write(_COMPLETED, {"job_id": job_id, "result": json.dumps(result)})
+    def completed(self, job_id: int, result: dict[str, Any], *,
+                  unmarked_s: float | None = None) -> None:
+        """The job's result. ``unmarked_s``: the attempt was never marked running and ran
+        that many seconds; it is recorded with its outcome."""
+        if unmarked_s is None:
+            self._write(_COMPLETED, {"job_id": job_id, "result": json.dumps(result)})
+        else:
+            self._write(_COMPLETED_UNMARKED, {"job_id": job_id, "result": json.dumps(result),
+                                              "ran_s": unmarked_s})
 
     def lost(self, after_s: float) -> Sequence[int]:
         """Running jobs whose outcome a restart of Postgres may have lost (see ``_LOST``)."""
         return [int(row[0]) for row in self._write(_LOST, {"after_s": after_s})]
 
-    def failed(self, job_id: int, error: BaseException) -> None:
+    def failed(self, job_id: int, error: BaseException, *,
+               unmarked_s: float | None = None) -> None:
         summary = "".join(traceback.format_exception(error)[-TRACEBACK_LINES:])
         self._finish(job_id, status="failed", error_message=_one_line(error),
-                     traceback=summary)
+                     traceback=summary, **_attempt(unmarked_s))
 
-    def retrying(self, job_id: int, error: BaseException, delay_s: float) -> None:
+    def retrying(self, job_id: int, error: BaseException, delay_s: float, *,
+                 unmarked_s: float | None = None) -> None:
         self._write(update(jobs).where(jobs.c.id == job_id).values(
             status="retrying", error_message=_one_line(error),
-            next_retry_at=func.now() + timedelta(seconds=delay_s)))
+            next_retry_at=func.now() + timedelta(seconds=delay_s), **_attempt(unmarked_s)))
 
     def cancel(self, job_id: int) -> bool:
         return bool(self._write(
@@ -218,6 +237,14 @@ def _is_disconnect(error: BaseException) -> bool:
     import psycopg
 
     return isinstance(error, psycopg.OperationalError)
+
+
+def _attempt(unmarked_s: float | None) -> dict[str, Any]:
+    """The columns that record an attempt never marked running, with its outcome."""
+    if unmarked_s is None:
+        return {}
+    return {"attempts": jobs.c.attempts + 1,
+            "started_at": func.now() - timedelta(seconds=unmarked_s)}
 
 
 def _job(row: Any) -> Job:

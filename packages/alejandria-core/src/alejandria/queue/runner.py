@@ -21,6 +21,7 @@ from alejandria.errors import (
     SourceError,
 )
 from alejandria.queue.functions import JobFunction
+from alejandria.queue.running import RunningMark
 
 if TYPE_CHECKING:
     from alejandria.api import Archive
@@ -54,19 +55,23 @@ def retry_delay(error: BaseException, attempt: int) -> float:
 
 
 class ProgressWriter:
-    """Writes a job's progress to its row, at most twice a second (and always at the end)."""
+    """Writes a job's progress to its row, at most twice a second (and always at the end);
+    the job is marked running before its first progress."""
 
     INTERVAL_S = 0.5
 
-    def __init__(self, archive: Archive, job_id: int) -> None:
+    def __init__(self, archive: Archive, job_id: int, mark: RunningMark | None = None) -> None:
         self.archive = archive
         self.job_id = job_id
+        self.mark = mark
         self._last = 0.0
 
     def __call__(self, done: int, total: int | None) -> None:
         now = time.monotonic()
         if now - self._last >= self.INTERVAL_S or (total is not None and done >= total):
             self._last = now
+            if self.mark is not None:
+                self.mark.write()
             self.archive.jobs.progress(self.job_id, done, total)
 
 
@@ -75,22 +80,26 @@ def run_job(archive: Archive, job_id: int, function: JobFunction, kwargs: dict[s
     """Run one attempt of a job. Returns its result (None when it was cancelled); raises
     ``RetryLater`` for a transient failure with retries left, or the error itself."""
     jobs = archive.jobs
-    if not jobs.started(job_id):
+    if not jobs.may_run(job_id):
         return None
+    mark = RunningMark(jobs, job_id)
     try:
-        result = function(archive, progress=ProgressWriter(archive, job_id), **kwargs)
+        result = function(archive, progress=ProgressWriter(archive, job_id, mark), **kwargs)
     except PERMANENT as exc:
-        jobs.failed(job_id, exc)
+        jobs.failed(job_id, exc, unmarked_s=mark.finish())
         raise
     except (RateLimited, *TRANSIENT) as exc:
         if attempt > max_retries:
-            jobs.failed(job_id, exc)
+            jobs.failed(job_id, exc, unmarked_s=mark.finish())
             raise
         delay = retry_delay(exc, attempt)
-        jobs.retrying(job_id, exc, delay)
+        jobs.retrying(job_id, exc, delay, unmarked_s=mark.finish())
         raise RetryLater(exc, delay) from exc
     except Exception as exc:
-        jobs.failed(job_id, exc)
+        jobs.failed(job_id, exc, unmarked_s=mark.finish())
         raise
-    jobs.completed(job_id, result)
+    except BaseException:  # the process is stopping: its message will be delivered again
+        mark.finish()
+        raise
+    jobs.completed(job_id, result, unmarked_s=mark.finish())
     return result

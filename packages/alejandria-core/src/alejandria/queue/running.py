@@ -1,0 +1,103 @@
+"""Marking a job "running" only once it has run for a moment.
+
+A worker used to write "running" before every job and the outcome after it: two round trips
+to Postgres, which for the many jobs that take milliseconds cost more than the job. Now it
+only reads whether the job was cancelled before running it, and the outcome records the
+attempt (its start included) when nothing else did. A job still running after
+``RUNNING_AFTER_S``, or reporting progress, is marked running then: by one thread per process
+that looks at the running jobs every ``RUNNING_AFTER_S``, so a job costs it no wake-up.
+
+A job killed before it was marked stays "pending" until its message is delivered again, which
+is what it is: waiting to run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alejandria.queue.jobs import JobStore
+
+log = logging.getLogger(__name__)
+
+#: A job running longer than this is marked running (between one and two times this).
+RUNNING_AFTER_S = 0.5
+
+
+class RunningMark:
+    """One attempt of one job: marks it running at most once, never after its outcome."""
+
+    def __init__(self, jobs: JobStore, job_id: int) -> None:
+        self.jobs = jobs
+        self.job_id = job_id
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._written = False
+        self._finished = False
+        _watcher.watch(self)
+
+    def write(self) -> None:
+        """Mark the job running now (once, and only while it runs)."""
+        with self._lock:
+            if self._written or self._finished:
+                return
+            self.jobs.started(self.job_id)
+            self._written = True
+
+    def finish(self) -> float | None:
+        """The attempt is over: None when "running" was written, else the seconds it ran
+        (for the outcome to record the attempt and its start)."""
+        _watcher.forget(self)
+        with self._lock:
+            self._finished = True
+            return None if self._written else time.monotonic() - self.started
+
+
+class _Watcher:
+    """The thread that marks running the jobs that have run ``RUNNING_AFTER_S``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._marks: dict[RunningMark, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, mark: RunningMark) -> None:
+        with self._lock:
+            self._marks[mark] = mark.started + RUNNING_AFTER_S
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="alejandria-running",
+                                                daemon=True)
+                self._thread.start()
+
+    def forget(self, mark: RunningMark) -> None:
+        with self._lock:
+            self._marks.pop(mark, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(RUNNING_AFTER_S)
+            now = time.monotonic()
+            with self._lock:
+                due = [mark for mark, at in self._marks.items() if at <= now]
+                for mark in due:
+                    del self._marks[mark]
+            for mark in due:
+                try:
+                    mark.write()
+                except Exception:  # a hint only: the outcome records the attempt anyway
+                    log.debug("could not mark job %s running", mark.job_id, exc_info=True)
+
+
+_watcher = _Watcher()
+
+
+def _new_watcher_in_child() -> None:
+    global _watcher
+    _watcher = _Watcher()  # the parent's thread does not exist here; its lock may be held
+
+
+os.register_at_fork(after_in_child=_new_watcher_in_child)
