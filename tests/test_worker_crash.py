@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -51,6 +53,18 @@ def test_sigkilled_worker_job_is_redelivered_and_completes_once(
                    chapters=chapters)
     log = tmp_path / "worker.log"
     first = _worker(broker_env, log)
+    try:
+        _kill_mid_job_then_finish(first, folder, log, broker_env, alejandria,
+                                  alejandria_database_url)
+    finally:  # a failed assertion must not leave a worker eating other tests' jobs
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+
+
+def _kill_mid_job_then_finish(first: subprocess.Popen[bytes], folder: Path, log: Path,
+                              broker_env: dict[str, str], alejandria: Any,
+                              alejandria_database_url: str) -> None:
     queued = subprocess.run([sys.executable, "-m", "alejandria.cli.main", "sync", "pdf",
                              str(folder), "--no-wait"], env=broker_env, capture_output=True,
                             text=True, timeout=60)
@@ -73,7 +87,11 @@ def test_sigkilled_worker_job_is_redelivered_and_completes_once(
             time.sleep(0.2)
     finally:
         os.killpg(second.pid, signal.SIGTERM)
-        second.wait(timeout=30)
+        try:
+            second.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(second.pid, signal.SIGKILL)
+            second.wait()
 
     assert _scalar(url, "SELECT attempts FROM jobs") == 2
     assert _scalar(url, "SELECT count(*) FROM collections") == BOOKS

@@ -393,3 +393,41 @@ def test_a_job_is_marked_running_once_it_has_run_a_moment_and_counted_once(archi
         job = archive.jobs.get(job_id)
         assert (job.status, job.attempts) == ("completed", 1)
         assert job.started_at is not None and job.started_at <= job.completed_at
+
+
+def test_a_worker_knows_the_cancelled_jobs_without_a_read_per_job(archive, monkeypatch):
+    """Each "completed" write says whether anything was cancelled since the worker last read
+    the cancelled jobs; only then, or when it sat idle, does it read them again."""
+    from sqlalchemy import text
+
+    from alejandria.queue import cancelled
+    from alejandria.queue import jobs as jobs_module
+
+    reads: list[int] = []
+    real_write = jobs_module.JobStore._write
+
+    def counting(self, statement, params=None):
+        if statement is jobs_module._MAY_RUN:
+            reads.append(params["job_id"])
+        return real_write(self, statement, params)
+
+    monkeypatch.setattr(jobs_module.JobStore, "_write", counting)
+    monkeypatch.setattr(cancelled, "FRESH_S", 5.0)
+    jobs = archive.jobs
+    first, second, third = (jobs.create("noop", {}, queue="sources", priority=5,
+                                        task_id=f"t-view-{n}") for n in range(3))
+
+    assert jobs.may_run(first) and reads == [first]  # nothing known yet: read
+    jobs.completed(first, {}, unmarked_s=0.0)
+    assert jobs.may_run(second) and reads == [first]  # confirmed by that write: no read
+    with archive.engine.begin() as conn:  # another process cancels the third job
+        conn.exec_driver_sql(jobs_module._CANCEL, {"job_id": third})
+    jobs.completed(second, {}, unmarked_s=0.0)  # ... which this write notices
+    assert not jobs.may_run(third) and reads == [first, third]
+
+    monkeypatch.setattr(cancelled, "FRESH_S", 0.0)  # an idle worker reads again
+    jobs.completed(third, {}, unmarked_s=0.0)  # a cancelled job's row is not overwritten
+    assert not jobs.may_run(third) and reads == [first, third, third]
+    with archive.engine.connect() as conn:
+        statuses = conn.execute(text("SELECT status FROM jobs ORDER BY id")).scalars().all()
+    assert statuses == ["completed", "completed", "cancelled"]

@@ -7,9 +7,11 @@ Every state change is one statement that is its own transaction (autocommit): on
 instead of BEGIN, statement, COMMIT. The statements on the path every job takes (create,
 running, progress, completed) are built once, so a call only binds its values.
 
-The row's creation, failures and retries are committed durably, before the broker hears of
-them (the task is sent after its row exists). "running", progress and "completed" commit
-without waiting for the WAL flush (a job's own data is committed durably by the job itself):
+Before running a job the worker checks that it was not cancelled, most often without a read
+(``queue.cancelled``). The row's creation, failures and retries are committed durably, before
+the broker hears of them (the task is sent after its row exists). "running", progress and
+"completed" commit without waiting for the WAL flush (a job's own data is committed durably
+by the job itself):
 waiting for that flush on every job halved the worker's throughput. Only a crash of Postgres
 itself can lose such a state, and only the last fraction of a second of them. A completed job
 whose "completed" was lost would show as running for ever; ``recover_lost`` (run by the
@@ -32,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 from alejandria.db.schema import jobs
+from alejandria.queue.cancelled import GENERATION_SQL, bump_sql, cancelled_jobs
 from alejandria.queue.held import drop_held, held_connection
 
 TRACEBACK_LINES = 12
@@ -52,11 +55,21 @@ _STARTED = ("UPDATE jobs SET status = 'running', attempts = attempts + 1, starte
             "RETURNING id, set_config('synchronous_commit', 'off', true)")
 _PROGRESS = ("UPDATE jobs SET progress_current = %(current)s, progress_total = %(total)s "
              "WHERE id = %(job_id)s RETURNING set_config('synchronous_commit', 'off', true)")
-_MAY_RUN = "SELECT status <> 'cancelled' FROM jobs WHERE id = %(job_id)s"
+#: Whether the job may run, with the cancelled jobs and their generation (``cancelled``).
+_MAY_RUN = ("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = %(job_id)s "
+            f"AND status <> 'cancelled'), {GENERATION_SQL}, "
+            "ARRAY(SELECT id FROM jobs WHERE status = 'cancelled')")
 _COMPLETED = ("UPDATE jobs SET status = 'completed', result = %(result)s::jsonb, "
               "error_message = NULL, completed_at = now() "
               "WHERE id = %(job_id)s AND status <> 'cancelled' "
-              "RETURNING set_config('synchronous_commit', 'off', true)")
+              f"RETURNING set_config('synchronous_commit', 'off', true), {GENERATION_SQL}")
+_CANCEL = ("WITH cancelled AS (UPDATE jobs SET status = 'cancelled', completed_at = now() "
+           "WHERE id = %(job_id)s AND status IN ('pending', 'retrying', 'running') "
+           f"RETURNING id), bumped AS ({bump_sql('cancelled')}) SELECT id FROM cancelled")
+_REQUEUE = ("WITH requeued AS (UPDATE jobs SET status = 'pending', task_id = %(task_id)s, "
+            "error_message = NULL, traceback = NULL, completed_at = NULL, "
+            "next_retry_at = NULL WHERE id = %(job_id)s RETURNING id), "
+            f"bumped AS ({bump_sql('requeued')}) SELECT id FROM requeued")
 #: The same, for an attempt never marked running (see ``queue.running``): it is recorded too.
 _COMPLETED_UNMARKED = _COMPLETED.replace(
     "completed_at = now() ", "completed_at = now(), attempts = attempts + 1, "
@@ -137,9 +150,15 @@ class JobStore:
             return [_job(row) for row in conn.execute(query).mappings()]
 
     def may_run(self, job_id: int) -> bool:
-        """Whether the job exists and was not cancelled: a read, no write."""
-        rows = self._write(_MAY_RUN, {"job_id": job_id})
-        return bool(rows and rows[0][0])
+        """Whether the job exists and was not cancelled: most often known without a read
+        (see ``queue.cancelled``)."""
+        view = cancelled_jobs(self.engine)
+        known = view.may_run(job_id)
+        if known is not None:
+            return known
+        ((may_run, generation, cancelled),) = self._write(_MAY_RUN, {"job_id": job_id})
+        view.read(int(generation), cancelled)
+        return bool(may_run)
 
     def started(self, job_id: int) -> bool:
         """Mark running; False when the job was cancelled (the task must not run)."""
@@ -153,10 +172,11 @@ class JobStore:
         """The job's result. ``unmarked_s``: the attempt was never marked running and ran
         that many seconds; it is recorded with its outcome."""
         if unmarked_s is None:
-            self._write(_COMPLETED, {"job_id": job_id, "result": json.dumps(result)})
+            rows = self._write(_COMPLETED, {"job_id": job_id, "result": json.dumps(result)})
         else:
-            self._write(_COMPLETED_UNMARKED, {"job_id": job_id, "result": json.dumps(result),
-                                              "ran_s": unmarked_s})
+            rows = self._write(_COMPLETED_UNMARKED, {
+                "job_id": job_id, "result": json.dumps(result), "ran_s": unmarked_s})
+        cancelled_jobs(self.engine).confirm(int(rows[0][1]) if rows else None)
 
     def lost(self, after_s: float) -> Sequence[int]:
         """Running jobs whose outcome a restart of Postgres may have lost (see ``_LOST``)."""
@@ -175,15 +195,14 @@ class JobStore:
             next_retry_at=func.now() + timedelta(seconds=delay_s), **_attempt(unmarked_s)))
 
     def cancel(self, job_id: int) -> bool:
-        return bool(self._write(
-            update(jobs).where(jobs.c.id == job_id,
-                               jobs.c.status.in_(("pending", "retrying", "running")))
-            .values(status="cancelled", completed_at=func.now()).returning(jobs.c.id)))
+        """Cancel a job that has not finished; False when there was none to cancel."""
+        cancelled = bool(self._write(_CANCEL, {"job_id": job_id}))
+        cancelled_jobs(self.engine).confirm(None)  # this process knows at once
+        return cancelled
 
     def requeue(self, job_id: int, task_id: str) -> None:
-        self._write(update(jobs).where(jobs.c.id == job_id).values(
-            status="pending", task_id=task_id, error_message=None, traceback=None,
-            completed_at=None, next_retry_at=None))
+        self._write(_REQUEUE, {"job_id": job_id, "task_id": task_id})
+        cancelled_jobs(self.engine).confirm(None)
 
     def delete_completed(self, older_than: timedelta) -> int:
         return len(self._write(delete(jobs).where(
