@@ -305,7 +305,7 @@ def main() -> None:
 
 #: The no-op contenders, in the order of the report.
 CONTENDERS = {
-    "ours": "ours: archive.submit('noop') per job → alejandria.job (INSERT; a read, an UPDATE)",
+    "ours": "ours: archive.submit('noop') per job → alejandria.job (INSERT; an UPDATE)",
     "ours-many": "ours: submit_many(archive, 'noop', N) → alejandria.job",
     "bare": "bare task, Redis INCR signal",
     "bare-pg": "bare task, one Postgres INSERT signal",
