@@ -350,18 +350,25 @@ def test_cleanup_sends_again_a_running_job_whose_outcome_a_database_restart_lost
                         (lambda archive, name, progress: ran.append(name) or {}, "sources"))
     jobs = queued.jobs
     lost = jobs.create("note", {"name": "lost"}, queue="sources", priority=5, task_id="t-lost")
+    quick = jobs.create("note", {"name": "quick"}, queue="sources", priority=5,
+                        task_id="t-quick")
     running = jobs.create("note", {"name": "running"}, queue="sources", priority=5,
                           task_id="t-running")
-    with queued.engine.begin() as conn:  # as the worker left them; only one before the restart
+    with queued.engine.begin() as conn:  # as the worker left them; two before the restart
         conn.execute(text("UPDATE jobs SET status = 'running', attempts = 1, started_at = "
                           "CASE WHEN id = :lost THEN now() - interval '1 day' ELSE now() END "
                           "WHERE id IN (:lost, :running)"), {"lost": lost, "running": running})
+        # a quick job is never marked running: its lost outcome leaves it pending
+        conn.execute(text("UPDATE jobs SET created_at = now() - interval '1 day' "
+                          "WHERE id = :quick"), {"quick": quick})
 
     result = functions.cleanup(queued)
 
-    assert result["jobs_recovered"] == [lost]
+    assert result["jobs_recovered"] == [lost, quick]
     job = wait_for(queued, lost)
-    assert (job.status, job.attempts, ran) == ("completed", 2, ["lost"])
+    assert (job.status, job.attempts) == ("completed", 2)
+    assert wait_for(queued, quick).status == "completed"
+    assert sorted(ran) == ["lost", "quick"]
     assert jobs.get(running).status == "running"  # may be running right now: left alone
 
 

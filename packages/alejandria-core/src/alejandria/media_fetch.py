@@ -1,10 +1,11 @@
 """Fetching and storing a batch's new files on several threads, when the source allows it.
 
-The pipeline writes rows on one thread. A file costs a download, a hash, a write and two
-fsyncs, none of which needs that thread or the database, so for a source whose ``open_media``
-may run on several threads at once (``media_concurrency`` above 1) a window of the batch's new
-files is fetched and stored ahead, in the order the pipeline will ask for them, and the
-pipeline only records each one when it gets to it. With ``media_concurrency`` 1 (the default)
+The pipeline writes rows on one thread. A file costs a download, a hash and a write into the
+store, none of which needs that thread or the database, so for a source whose ``open_media``
+may run on several threads at once (``media_concurrency`` above 1) a window of the new files
+is fetched and stored ahead, in the order the pipeline will ask for them (the batch being
+written first, then the part after the next checkpoint), and the pipeline only records each
+one when it gets to it. With ``media_concurrency`` 1 (the default)
 each file is fetched on the writing thread when it is asked for, as ``open_media`` promises.
 
 A file stored ahead by a batch that then fails is a complete, correct file that has no row

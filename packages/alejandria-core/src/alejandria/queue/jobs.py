@@ -14,8 +14,8 @@ the broker hears of them (the task is sent after its row exists). "running", pro
 by the job itself):
 waiting for that flush on every job halved the worker's throughput. Only a crash of Postgres
 itself can lose such a state, and only the last fraction of a second of them. A completed job
-whose "completed" was lost would show as running for ever; ``recover_lost`` (run by the
-scheduled cleanup) sends such jobs again, which is safe because jobs are idempotent.
+whose "completed" was lost would show as running (or pending) for ever; ``recover_lost`` (run
+by the scheduled cleanup) sends such jobs again, which is safe because jobs are idempotent.
 """
 
 from __future__ import annotations
@@ -74,12 +74,16 @@ _REQUEUE = ("WITH requeued AS (UPDATE jobs SET status = 'pending', task_id = %(t
 _COMPLETED_UNMARKED = _COMPLETED.replace(
     "completed_at = now() ", "completed_at = now(), attempts = attempts + 1, "
     "started_at = now() - make_interval(secs => %(ran_s)s) ")
-#: Running jobs whose state a restart of Postgres may have lost: started before the database
-#: last started, and long enough ago that the broker would have delivered them again (and so
-#: moved ``started_at``) were they still unacknowledged.
-_LOST = ("SELECT id FROM jobs WHERE status = 'running' "
-         "AND started_at < pg_postmaster_start_time() "
-         "AND started_at < now() - make_interval(secs => %(after_s)s) ORDER BY id")
+#: Jobs whose outcome a restart of Postgres may have lost: running, started before the
+#: database last started and long enough ago that the broker would have delivered them again
+#: (moving ``started_at``) were they still unacknowledged; or pending since before that start
+#: (a quick job is never marked running). A pending one may still be waiting in the queue:
+#: sent again, it runs twice, which idempotent jobs allow (and restarts of Postgres are rare).
+_LOST = ("SELECT id FROM jobs WHERE "
+         "(status = 'running' AND started_at < pg_postmaster_start_time() "
+         "AND started_at < now() - make_interval(secs => %(after_s)s)) OR "
+         "(status = 'pending' AND created_at < pg_postmaster_start_time() "
+         "AND created_at < now() - make_interval(secs => %(after_s)s)) ORDER BY id")
 _Params = dict[str, Any] | list[dict[str, Any]] | None
 
 _CREATE_MANY = (insert(jobs)
@@ -179,7 +183,7 @@ class JobStore:
         cancelled_jobs(self.engine).confirm(int(rows[0][1]) if rows else None)
 
     def lost(self, after_s: float) -> Sequence[int]:
-        """Running jobs whose outcome a restart of Postgres may have lost (see ``_LOST``)."""
+        """Jobs whose outcome a restart of Postgres may have lost (see ``_LOST``)."""
         return [int(row[0]) for row in self._write(_LOST, {"after_s": after_s})]
 
     def failed(self, job_id: int, error: BaseException, *,

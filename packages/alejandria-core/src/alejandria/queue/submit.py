@@ -143,7 +143,7 @@ def retry(archive: Archive, job_id: int) -> None:
 
 
 def recover_lost(archive: Archive) -> list[int]:
-    """Send again the running jobs whose "completed" a restart of Postgres may have lost (see
+    """Send again the jobs whose "completed" a restart of Postgres may have lost (see
     ``JobStore.lost``); their ids. Without a broker there is nothing to recover: inline jobs
     run in the process that submitted them."""
     if archive.settings.broker_url is None:
