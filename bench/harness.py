@@ -11,7 +11,7 @@ import platform
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,3 +176,13 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "os": platform.platform(terse=True),
     }
+
+
+def print_rows(rows: Sequence[Sequence[str]]) -> None:
+    """A table: the first row is the header (underlined), the first column left-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                        for i, (cell, width) in enumerate(zip(row, widths, strict=True))))
+        if n == 0:
+            print("  ".join("-" * width for width in widths))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pdf_bench
 import repo_bench
-from harness import Server, Timing, best_of, machine
+from harness import Server, Timing, best_of, machine, print_rows
 
 from alejandria.plugins import PluginManager, build_plugin_manager
 
@@ -46,15 +46,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.pages = args.pages or (600 if args.quick else 3000)
     args.posts = args.posts or (1000 if args.quick else 5000)
     return args
-
-
-def print_rows(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
-                        for i, (cell, width) in enumerate(zip(row, widths, strict=True))))
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def runs(timing: Timing) -> str:

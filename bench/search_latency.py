@@ -84,7 +84,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import psycopg
-from harness import Server, machine, stopwatch
+from harness import Server, machine, print_rows, stopwatch
 from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 from sqlalchemy import TextClause, create_engine, event, text
@@ -886,15 +886,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.media is None:
         args.media = max(1, round(args.posts * MEDIA_PER_POST))
     return args
-
-
-def print_rows(rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
-                        for i, (cell, width) in enumerate(zip(row, widths, strict=True))))
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def say(message: str) -> None:

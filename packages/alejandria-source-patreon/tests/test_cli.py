@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from alejandria.media_store import MediaStore
+from alejandria.testing import CliResult, run_cli
 from alejandria_source_patreon.testing import PatreonFixture, demo_campaign
 
 BIG = 60
 #: demo_campaign(posts=60): the 12 posts of the small one (11 viewable, 9 files) and 48 more
 #: image posts.
 BIG_POSTS, BIG_FILES = BIG - 1, 9 + BIG - 12
-
-
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @pytest.fixture
@@ -52,12 +40,9 @@ def cli_env(alejandria_database_url: str, tmp_path: Path,
 
 
 @pytest.fixture
-def alejandria(cli_env: dict[str, str]) -> Callable[..., Run]:
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
-        done = subprocess.run([sys.executable, "-m", "alejandria.cli.main", *args],
-                              capture_output=True, text=True, env=env or cli_env,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-        return Run(done.returncode, done.stdout, done.stderr)
+def alejandria(cli_env: dict[str, str]) -> Callable[..., CliResult]:
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
+        return run_cli(env or cli_env, *args, timeout=timeout)
 
     return run
 
@@ -72,7 +57,7 @@ def counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def test_sync_then_a_second_sync_is_a_no_op(alejandria: Callable[..., Run],
+def test_sync_then_a_second_sync_is_a_no_op(alejandria: Callable[..., CliResult],
                                             site: PatreonFixture) -> None:
     first = alejandria("sync", "patreon", f"{site.base_url}/c/artista", "--json")
     site.reset_counts()
@@ -87,7 +72,7 @@ def test_sync_then_a_second_sync_is_a_no_op(alejandria: Callable[..., Run],
 
 
 def test_sigkill_midway_then_rerun_archives_everything_exactly_once(
-        alejandria: Callable[..., Run], cli_env: dict[str, str], site: PatreonFixture,
+        alejandria: Callable[..., CliResult], cli_env: dict[str, str], site: PatreonFixture,
         alejandria_database_url: str, tmp_path: Path) -> None:
     site.campaigns.clear()
     site.add_campaign(demo_campaign(posts=BIG))
@@ -124,7 +109,7 @@ def test_sigkill_midway_then_rerun_archives_everything_exactly_once(
 
 
 def test_credentials_are_stored_encrypted_and_used_by_sync(
-        alejandria: Callable[..., Run], cli_env: dict[str, str], site: PatreonFixture,
+        alejandria: Callable[..., CliResult], cli_env: dict[str, str], site: PatreonFixture,
         alejandria_database_url: str) -> None:
     stored = alejandria("credentials", "set", "patreon", "--from-env")
     without_env = {k: v for k, v in cli_env.items() if k != "ALEJANDRIA_PATREON_SESSION_ID"}
@@ -145,7 +130,7 @@ def test_credentials_are_stored_encrypted_and_used_by_sync(
     assert site.session_id.encode() not in blob
 
 
-def test_storing_an_expired_session_is_refused(alejandria: Callable[..., Run],
+def test_storing_an_expired_session_is_refused(alejandria: Callable[..., CliResult],
                                                site: PatreonFixture) -> None:
     site.expire_session()
 
@@ -157,7 +142,7 @@ def test_storing_an_expired_session_is_refused(alejandria: Callable[..., Run],
     assert "no stored credentials" in alejandria("credentials", "list").stdout
 
 
-def test_dry_run_prints_what_it_would_archive(alejandria: Callable[..., Run]) -> None:
+def test_dry_run_prints_what_it_would_archive(alejandria: Callable[..., CliResult]) -> None:
     result = alejandria("sync", "patreon", "artista", "-o", "dry_run=true")
 
     assert result.returncode == 0, result.stderr
@@ -166,7 +151,7 @@ def test_dry_run_prints_what_it_would_archive(alejandria: Callable[..., Run]) ->
     assert "0 post(s) written" in result.stderr
 
 
-def test_a_fault_is_one_readable_line(alejandria: Callable[..., Run],
+def test_a_fault_is_one_readable_line(alejandria: Callable[..., CliResult],
                                       site: PatreonFixture) -> None:
     site.outdated_client()
 

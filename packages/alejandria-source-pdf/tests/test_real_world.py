@@ -6,7 +6,6 @@ keeps the spaces. The check: (almost) no runs of 22+ letters on any page.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from alejandria.models import PostIn, SyncItem
+from alejandria.testing import require
 
 DEVREF = Path("/usr/share/developers-reference/developers-reference.pdf")
 LONG_RUN = re.compile(r"[^\W\d_]{22,}")
@@ -21,14 +21,8 @@ LONG_RUN = re.compile(r"[^\W\d_]{22,}")
 
 @pytest.fixture(scope="module")
 def devref() -> Path:
-    if not DEVREF.exists():
-        reason = (
-            f"{DEVREF} is missing; install it with: "
-            "sudo apt-get update && sudo apt-get install -y developers-reference"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(DEVREF.exists(), f"{DEVREF} is missing; install it with: "
+            "sudo apt-get update && sudo apt-get install -y developers-reference")
     return DEVREF
 
 

@@ -265,14 +265,14 @@ class SyncRunner:
                         if media.role != EMBED_ROLE and media.key not in rejected]
                 links.append(MediaLinks(write.id, kept, new_post=write.created,
                                         keep_keys=[embed.key for embed in embeds]))
-                for media in post.media:
-                    if media.key in rejected:
-                        # one file the source cannot serve (gone, forbidden) must not cost
-                        # the rest of the creator: note it, and retry it on the next sync
-                        report.notices.append(SyncError(
-                            subject=f"{post.title}: {media.filename or media.key}",
-                            message=f"{rejected[media.key]} (retried on the next sync)"))
-                if any(media.key in rejected for media in post.media):
+                # a file the source cannot serve (gone, forbidden) must not cost the rest of
+                # the creator: note it, and fetch the post again on the next sync
+                refused = [media for media in post.media if media.key in rejected]
+                report.notices.extend(SyncError(
+                    subject=f"{post.title}: {media.filename or media.key}",
+                    message=f"{rejected[media.key]} (retried on the next sync)")
+                    for media in refused)
+                if refused:
                     self.repository.posts.mark_incomplete(conn, write.id)
                 self.repository.record_embeds(conn, self.source_name, write.id, embeds,
                                               new_post=write.created)

@@ -7,18 +7,25 @@ Installed with alejandria-core (``pytest11`` entry point), so plugin authors get
 - ``plugin_manager``: a fresh manager with core's built-ins and the installed plugins;
 - ``register_plugin``: register a module/object of hookimpls for one test (always removed);
 - ``archive``: an open ``Archive`` on that database with a temporary data dir;
-- ``alejandria_redis_url``: a Redis database of its own, for tests of the job queue.
+- ``alejandria_redis_url``: a Redis database of its own, for tests of the job queue;
+
+and two helpers: ``require`` (skip a test locally when a tool is missing, fail it in CI) and
+``run_cli`` (the real ``alejandria`` command in a subprocess, as a user or a script runs it).
 
 Nothing heavy is imported until a fixture is used.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +36,33 @@ if TYPE_CHECKING:
     from alejandria.plugins import PluginManager
 
 TEST_DATABASE_ENV = "ALEJANDRIA_TEST_DATABASE_URL"
+
+
+def require(condition: bool, hint: str) -> None:
+    """Skip locally when a tool is missing, but fail in CI, where it must be installed."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"missing in CI: {hint}")
+    pytest.skip(hint)
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(env: dict[str, str], *args: str | Path, timeout: float = 120) -> CliResult:
+    """Run ``alejandria ARGS`` in a subprocess with ``env`` (no stdin, output captured)."""
+    done = subprocess.run([sys.executable, "-m", "alejandria.cli.main", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    return CliResult(done.returncode, done.stdout, done.stderr)
 
 
 def _admin_url(url: str) -> str:

@@ -80,7 +80,8 @@ def jobs_cancel(ctx: click.Context, job_id: int) -> None:
     with open_archive(ctx) as archive:
         cancelled = archive.jobs.cancel(job_id)
     if not cancelled:
-        fail(f"job {job_id} is not pending, retrying or running")
+        fail(f"job {job_id} is not pending, retrying or running "
+             f"(see: alejandria jobs show {job_id})")
     click.echo(f"job {job_id}: cancelled")
 
 

@@ -1,9 +1,9 @@
 """One database connection per worker thread for the job-state writes.
 
-A worker writes two or three states per job. Taken from the pool, each write costs a checkout
-(with the pool's ping, a round trip) and a reset on return: more than the statement itself. A
-thread that asks (``hold_connection``, which the Celery task calls) keeps one autocommit
-connection for these writes from its first job until the engine is disposed
+A worker writes one state per quick job, more for long ones. Taken from the pool, each write
+costs a checkout (with the pool's ping, a round trip) and a reset on return: more than the
+statement itself. A thread that asks (``hold_connection``, which the Celery task calls) keeps
+one autocommit connection for these writes from its first job until the engine is disposed
 (``Archive.close``). Other processes (the CLI, the web app) write through the pool as before.
 
 At most ``MAX_HELD`` connections are held per engine and process, and those of threads that

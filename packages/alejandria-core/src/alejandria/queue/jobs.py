@@ -165,7 +165,8 @@ class JobStore:
         return bool(may_run)
 
     def started(self, job_id: int) -> bool:
-        """Mark running; False when the job was cancelled (the task must not run)."""
+        """Mark running and count the attempt (``queue.running``); False when the job was
+        cancelled meanwhile."""
         return bool(self._write(_STARTED, {"job_id": job_id}))
 
     def progress(self, job_id: int, current: int, total: int | None) -> None:

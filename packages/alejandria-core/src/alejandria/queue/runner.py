@@ -60,7 +60,7 @@ class ProgressWriter:
 
     INTERVAL_S = 0.5
 
-    def __init__(self, archive: Archive, job_id: int, mark: RunningMark | None = None) -> None:
+    def __init__(self, archive: Archive, job_id: int, mark: RunningMark) -> None:
         self.archive = archive
         self.job_id = job_id
         self.mark = mark
@@ -70,8 +70,7 @@ class ProgressWriter:
         now = time.monotonic()
         if now - self._last >= self.INTERVAL_S or (total is not None and done >= total):
             self._last = now
-            if self.mark is not None:
-                self.mark.write()
+            self.mark.write()
             self.archive.jobs.progress(self.job_id, done, total)
 
 

@@ -1,18 +1,4 @@
-"""A local Patreon for tests and benchmarks: a real HTTP server on loopback.
-
-It speaks Patreon's JSON:API as the site does: ``/api/current_user`` with memberships,
-``/api/campaigns/<id>`` with tiers, ``/api/posts`` pages with ``included`` media, attachments,
-access rules, tiers, tags and collections and expiring ``links.next`` cursors, single posts,
-comments, ``/api/collection/<id>``, creator pages in several generations of markup, legacy
-``/file?h=&i=`` redirects and a CDN whose URLs carry a fresh signature on every listing. It
-counts requests per path and injects faults on demand (429 with ``Retry-After``, 5xx,
-Cloudflare's 403, 426, an expired session, expired cursors and signatures).
-
-    with PatreonFixture() as site:
-        campaign = site.add_campaign(demo_campaign(site))
-        source options: base_url=site.base_url, session=site.session_id
-"""
-
+"""The local Patreon's HTTP server (what it speaks: see the package docstring)."""
 from __future__ import annotations
 
 import json
