@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -10,9 +11,9 @@ import pytest
 from alejandria.api import Archive
 from alejandria.errors import SourceAuthError
 from alejandria.models import MediaIn, PostIn
-from alejandria_source_patreon.testing import PatreonFixture
+from alejandria_source_patreon.testing import FakeCampaign, PatreonFixture
 
-from .conftest import scalar
+from .conftest import rows, scalar
 
 POSTS = 11
 
@@ -168,3 +169,50 @@ def test_an_expired_cookie_raises_the_auth_error_from_authenticate(make_source,
     with pytest.raises(SourceAuthError) as caught:
         make_source().authenticate()
     assert site.session_id not in str(caught.value)
+
+
+def _files_of_first_post(campaign: FakeCampaign) -> set[str]:
+    return {hashlib.sha256(item.data).hexdigest() for item in campaign.posts[0].files()}
+
+
+def _stored(archive: Archive) -> set[str]:
+    return {row.sha256 for row in rows(archive, "SELECT sha256 FROM media_files")}
+
+
+@pytest.mark.parametrize("honor_range", [True, False], ids=["range", "no-range"])
+def test_a_download_cut_off_midway_goes_on_from_where_it_stopped(
+        archive: Archive, site: PatreonFixture, campaign: FakeCampaign,
+        honor_range: bool) -> None:
+    site.honor_range = honor_range  # without Range the whole file comes again, its start skipped
+    site.cut_off("/cdn/p/post/9001/", times=2)
+
+    report = archive.sync("patreon", "artista")
+
+    assert report.ok, report.errors
+    assert report.media_stored == 9
+    asked = [headers.get("Range") for path, headers in site.requests
+             if path.startswith("/cdn/p/post/9001/")]
+    resumed = [value for value in asked if value]
+    assert len(resumed) == 2 and all(value != "bytes=0-" for value in resumed)
+    assert _files_of_first_post(campaign) <= _stored(archive)
+    assert all(archive.media.verify(sha256) for sha256 in _stored(archive))
+
+
+def test_a_download_that_keeps_breaking_off_fails_the_sync_and_the_next_one_fetches_it(
+        archive: Archive, site: PatreonFixture, campaign: FakeCampaign) -> None:
+    site.cut_off("/cdn/p/post/9001/", times=1000)
+
+    failed = archive.sync("patreon", "artista")
+
+    assert not failed.ok
+    assert "broke off" in failed.errors[0].message
+    assert "next sync fetches it again" in failed.errors[0].message
+    assert not _files_of_first_post(campaign) & _stored(archive)  # nothing half-stored
+    site.cut_offs.clear()
+
+    again = archive.sync("patreon", "artista")
+
+    assert again.ok, again.errors
+    assert _files_of_first_post(campaign) <= _stored(archive)
+    assert scalar(archive, "SELECT count(*) FROM media_files") == 9
+    assert all(archive.media.verify(sha256) for sha256 in _stored(archive))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import random
 import threading
@@ -19,13 +20,14 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import httpx
+from urllib3.exceptions import HTTPError, LocationValueError
 
 from alejandria.errors import ItemRejected, RateLimited, SourceAuthError, SourceError
 from alejandria.models import JsonDict
 from alejandria_source_patreon.config import PatreonConfig
+from alejandria_source_patreon.transport import Response, Transport, finish
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ OUTDATED = ("Patreon refuses this client as outdated (HTTP 426 Upgrade Required)
             "alejandria-source-patreon, or pass the current Patreon app's User-Agent with "
             "-o user_agent='Patreon/<version> (Android; ...)'")
 MAX_BACKOFF_S = 120.0
+CHUNK_SIZE = 1024 * 1024
 
 
 class ExpiredLink(SourceError):
@@ -80,8 +83,8 @@ class PatreonClient:
         self._host = urlsplit(config.base_url).netloc
         self._sleep = sleep
         self._limiter = RateLimiter(config.requests_per_second, sleep, clock)
-        self._http = httpx.Client(timeout=config.timeout_s, follow_redirects=True,
-                                  headers={"User-Agent": config.user_agent})
+        self._http = Transport(timeout_s=config.timeout_s, user_agent=config.user_agent,
+                               pool_size=max(4, config.media_workers + 2))
 
     def close(self) -> None:
         self._http.close()
@@ -92,73 +95,82 @@ class PatreonClient:
             *, subject: str | None = None) -> JsonDict:
         """GET ``/api/<path>`` and return its JSON:API document."""
         url = f"{self.config.base_url}/api/{path.lstrip('/')}"
-        return self._json(url, params, subject or f"/api/{path}")
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        return self._json(url, subject or f"/api/{path}")
 
     def follow(self, url: str, *, subject: str) -> JsonDict:
         """GET a ``links.next`` URL; ``ExpiredLink`` when Patreon no longer accepts it."""
-        return self._json(url, None, subject, expiring=True)
+        return self._json(url, subject, expiring=True)
 
     def page(self, path: str) -> str | None:
         """The HTML of a page on the Patreon site (a creator page), None when it is missing."""
-        url = f"{self.config.base_url}/{path.lstrip('/')}"
-        response = self._send(url, None, api=True)
+        response = self._send(f"{self.config.base_url}/{path.lstrip('/')}", api=True)
         try:
-            if response.status_code == 404:
+            if response.status == 404:
                 return None
             self._check(response, f"/{path}", expiring=False)
-            return response.text
+            return response.data.decode(_charset(response), "replace")
         finally:
-            response.close()
+            finish(response, complete=True)
 
     @contextlib.contextmanager
     def open(self, url: str, *, subject: str) -> Iterator[BinaryIO]:
         """Stream a media file. ``ExpiredLink`` when its signed URL is refused (403/410)."""
-        response = self._send(url, None, api=False, stream=True)
+        response = self._send(url, api=False, stream=True)
         try:
             self._check(response, subject, expiring=True)
-            yield _ResponseReader(response, subject)  # type: ignore[misc]
+        except BaseException:
+            finish(response, complete=False)
+            raise
+        reader = _ResponseReader(self, url, response, subject)
+        try:
+            yield reader  # type: ignore[misc]
         finally:
-            response.close()
+            reader.close()
 
-    def _json(self, url: str, params: Mapping[str, str] | None, subject: str,
-              *, expiring: bool = False) -> JsonDict:
-        response = self._send(url, params, api=True)
+    def _json(self, url: str, subject: str, *, expiring: bool = False) -> JsonDict:
+        response = self._send(url, api=True)
         try:
             self._check(response, subject, expiring=expiring)
             try:
-                payload = response.json()
+                payload = json.loads(response.data)
             except ValueError:
                 raise SourceError(f"Patreon sent something that is not JSON for {subject} "
                                   "(did its API change?)") from None
         finally:
-            response.close()
+            finish(response, complete=True)
         if not isinstance(payload, dict):
             raise SourceError(f"Patreon sent unexpected JSON for {subject} (did its API change?)")
         return payload
 
-    def _send(self, url: str, params: Mapping[str, str] | None, *, api: bool,
-              stream: bool = False) -> httpx.Response:
-        """One GET with retries for 429, 5xx and network failures; other statuses returned."""
+    def _send(self, url: str, *, api: bool, stream: bool = False,
+              headers: Mapping[str, str] | None = None) -> Response:
+        """One GET with retries for 429, 5xx and network failures; other statuses returned.
+        Unless ``stream``, the body is read too (a body that breaks off is retried)."""
         retries = self.config.max_retries
         shown = _without_query(url)
         for attempt in range(retries + 1):
             if api:
                 self._limiter.wait()
-            headers = {}
+            sent = dict(headers or {})
+            if api:
+                sent["Accept-Encoding"] = "gzip, deflate"
             if self.config.cookie and urlsplit(url).netloc == self._host:
-                headers["Cookie"] = self.config.cookie
+                sent["Cookie"] = self.config.cookie
             try:
-                request = self._http.build_request("GET", url, params=params, headers=headers)
-                response = self._http.send(request, stream=stream)
-            except httpx.TransportError as exc:
+                response = self._http.get(url, sent, preload=not stream)
+            except LocationValueError:
+                raise SourceError(f"Patreon gave a link that is not a URL: {shown}") from None
+            except HTTPError as exc:
                 if attempt == retries:
                     raise SourceError(f"cannot reach {urlsplit(url).netloc}: "
-                                      f"{type(exc).__name__} after {retries + 1} tries") from None
-                self._pause(self._backoff(attempt), f"{type(exc).__name__} on {shown}")
+                                      f"{failure(exc)} after {retries + 1} tries") from None
+                self._pause(self._backoff(attempt), f"{failure(exc)} on {shown}")
                 continue
-            status = response.status_code
+            status = response.status
             if status == 429:
-                response.close()
+                finish(response, complete=False)
                 wait = retry_after(response.headers.get("Retry-After"))
                 delay = self._backoff(attempt) if wait is None else wait
                 if attempt == retries or delay > self.config.max_wait_s:
@@ -168,7 +180,7 @@ class PatreonClient:
                 self._pause(delay, f"429 on {shown}")
                 continue
             if status >= 500:
-                response.close()
+                finish(response, complete=False)
                 if attempt == retries:
                     raise SourceError(f"Patreon keeps failing (HTTP {status}) for {shown} after "
                                       f"{retries + 1} tries; try again later")
@@ -177,16 +189,17 @@ class PatreonClient:
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _check(self, response: httpx.Response, subject: str, *, expiring: bool) -> None:
-        status = response.status_code
+    def _check(self, response: Response, subject: str, *, expiring: bool) -> None:
+        status = response.status
         if status < 400:
             return
-        with contextlib.suppress(httpx.StreamError):
-            response.read()  # a streamed error body, so that its detail can be read
-        detail = _error_detail(response)
+        try:
+            body = response.data[:65536]  # a streamed error body, so that its detail is read
+        except HTTPError:
+            body = b""
         if status == 401:
             raise SourceAuthError(LOG_IN_AGAIN if self.config.cookie else NO_SESSION)
-        if status == 403 and _is_cloudflare(response):
+        if status == 403 and _is_cloudflare(response, body):
             raise SourceError(CLOUDFLARE)
         if status == 426:
             raise SourceError(OUTDATED)
@@ -194,6 +207,7 @@ class PatreonClient:
             raise ExpiredLink(f"{subject}: link expired (HTTP {status})")
         if status == 404:
             raise ItemRejected(subject, "not found on Patreon (HTTP 404)")
+        detail = _error_detail(body)
         raise SourceError(f"Patreon refused {subject} (HTTP {status})"
                           + (f": {detail}" if detail else ""))
 
@@ -207,46 +221,90 @@ class PatreonClient:
 
 
 class _ResponseReader(io.RawIOBase):
-    """A streamed response body as a raw binary file. ``read`` hands over the body's chunks
-    as they arrive, uncopied (a raw file may return fewer bytes than asked for)."""
+    """A streamed media body as a raw binary file (``read`` may return fewer bytes than
+    asked for). When the connection breaks off midway, the rest is asked for again with
+    ``Range`` from the first missing byte, up to the client's ``max_retries`` times; a server
+    that ignores ``Range`` sends the whole file again and the bytes already read are skipped."""
 
-    def __init__(self, response: httpx.Response, subject: str) -> None:
-        self._chunks = response.iter_bytes()
-        self._pending = b""
+    def __init__(self, client: PatreonClient, url: str, response: Response,
+                 subject: str) -> None:
+        self._client = client
+        self._url = url
+        self._response = response
         self._subject = subject
+        self._delivered = 0  #: bytes handed to the reader so far
+        self._skip = 0  #: bytes of the current response already delivered from an earlier one
+        self._breaks = 0
+        self._complete = False
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        if not self._pending and not self._next():
+        if size is None or size < 0:
+            return self.readall()
+        if size == 0:
             return b""
-        if size is None or size < 0 or size >= len(self._pending):
-            chunk, self._pending = self._pending, b""
-        else:
-            chunk, self._pending = self._pending[:size], self._pending[size:]
-        return chunk
+        while True:
+            try:
+                chunk = self._response.read1(size)
+            except HTTPError as exc:
+                self._resume(exc)
+                continue
+            if not chunk:
+                if self._skip:
+                    raise SourceError(f"{self._subject}: the file changed while it was "
+                                      "downloaded; the next sync fetches it again")
+                self._complete = True
+                return b""
+            if self._skip:
+                if len(chunk) <= self._skip:
+                    self._skip -= len(chunk)
+                    continue
+                chunk, self._skip = chunk[self._skip:], 0
+            self._delivered += len(chunk)
+            return chunk
 
     def readall(self) -> bytes:
-        return b"".join(iter(self.read, b""))
+        return b"".join(iter(lambda: self.read(CHUNK_SIZE), b""))
 
     def readinto(self, buffer: Any) -> int:
         chunk = self.read(len(buffer))
         buffer[:len(chunk)] = chunk
         return len(chunk)
 
-    def _next(self) -> bool:
-        """Take the next chunk of the body; False at its end."""
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return False
-            except httpx.TransportError as exc:
-                raise SourceError(f"{self._subject}: the download broke off "
-                                  f"({type(exc).__name__}); the next sync fetches it again") \
-                    from None
-        return True
+    def close(self) -> None:
+        if not self.closed:
+            finish(self._response, complete=self._complete)
+        super().close()
+
+    def _resume(self, exc: HTTPError) -> None:
+        """Ask for the rest of the body after it broke off (or give up with the reason)."""
+        finish(self._response, complete=False)
+        self._breaks += 1
+        limit = self._client.config.max_retries
+        if self._breaks > limit:
+            raise SourceError(f"{self._subject}: the download broke off ({failure(exc)}) "
+                              f"{self._breaks} times; the next sync fetches it again") from None
+        self._client._pause(self._client._backoff(self._breaks - 1),
+                            f"the download of {_without_query(self._url)} broke off at "
+                            f"byte {self._delivered}")
+        response = self._client._send(self._url, api=False, stream=True,
+                                      headers={"Range": f"bytes={self._delivered}-"})
+        try:
+            self._client._check(response, self._subject, expiring=True)
+        except BaseException:
+            finish(response, complete=False)
+            raise
+        resumed = response.status == 206 and response.headers.get(
+            "Content-Range", "").startswith(f"bytes {self._delivered}-")
+        if response.status != 206 or resumed:
+            self._skip = 0 if resumed else self._delivered
+            self._response = response
+            return
+        finish(response, complete=False)
+        raise SourceError(f"{self._subject}: the server resumed the download at the wrong "
+                          "place; the next sync fetches it again")
 
 
 def retry_after(value: str | None) -> float | None:
@@ -267,18 +325,30 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _is_cloudflare(response: httpx.Response) -> bool:
+def failure(exc: HTTPError) -> str:
+    """What went wrong on the network, in a word (the cause a retry gave up on)."""
+    reason = getattr(exc, "reason", None)
+    return type(reason if isinstance(reason, Exception) else exc).__name__
+
+
+def _charset(response: Response) -> str:
+    content_type = response.headers.get("Content-Type", "")
+    _, _, charset = content_type.partition("charset=")
+    return charset.split(";")[0].strip() or "utf-8"
+
+
+def _is_cloudflare(response: Response, body: bytes) -> bool:
     if response.headers.get("cf-mitigated", "").lower() == "challenge":
         return True
-    body = response.text[:4000].lower() if "html" in response.headers.get(
-        "content-type", "") else ""
-    return "just a moment" in body or "cf-chl" in body or "challenge-platform" in body
+    text = body[:4000].decode("utf-8", "replace").lower() if "html" in response.headers.get(
+        "Content-Type", "") else ""
+    return "just a moment" in text or "cf-chl" in text or "challenge-platform" in text
 
 
-def _error_detail(response: httpx.Response) -> str:
+def _error_detail(body: bytes) -> str:
     """The first error a JSON:API error document gives, if any (never headers or cookies)."""
     try:
-        payload = response.json()
+        payload = json.loads(body)
     except ValueError:
         return ""
     errors = payload.get("errors") if isinstance(payload, dict) else None

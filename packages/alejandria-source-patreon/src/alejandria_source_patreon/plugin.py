@@ -1,4 +1,4 @@
-"""Registers the ``patreon`` source. Importing this module must stay cheap: no httpx here."""
+"""Registers the ``patreon`` source. Importing this module must stay cheap: no urllib3 here."""
 
 from __future__ import annotations
 

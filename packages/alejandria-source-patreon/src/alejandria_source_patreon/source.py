@@ -57,7 +57,7 @@ class PatreonSource(BaseSource):
         self.config = PatreonConfig.from_sources(context.options, context.credentials)
         self._client = client
         self._memberships: list[Membership] | None = None
-        #: ``open_media`` is thread-safe (one shared httpx client, a locked rate limiter),
+        #: ``open_media`` is thread-safe (one shared pool of connections, a locked rate limiter),
         #: so the pipeline fetches this many files at once while it writes rows.
         self.media_concurrency = max(1, self.config.media_workers)
 

@@ -4,9 +4,10 @@ It speaks Patreon's JSON:API as the site does: ``/api/current_user`` with member
 ``/api/campaigns/<id>`` with tiers, ``/api/posts`` pages with ``included`` media, attachments,
 access rules, tiers, tags and collections and expiring ``links.next`` cursors, single posts,
 comments, ``/api/collection/<id>``, creator pages in several generations of markup, legacy
-``/file?h=&i=`` redirects and a CDN whose URLs carry a fresh signature on every listing. It
-counts requests per path and injects faults on demand (429 with ``Retry-After``, 5xx,
-Cloudflare's 403, 426, an expired session, expired cursors and signatures).
+``/file?h=&i=`` redirects and a CDN whose URLs carry a fresh signature on every listing and
+that answers ``Range: bytes=N-``. It counts requests per path and injects faults on demand
+(429 with ``Retry-After``, 5xx, Cloudflare's 403, 426, an expired session, expired cursors
+and signatures, downloads cut off halfway).
 
     with PatreonFixture() as site:
         campaign = site.add_campaign(demo_campaign(site))

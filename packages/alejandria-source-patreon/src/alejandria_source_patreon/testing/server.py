@@ -38,6 +38,10 @@ class PatreonFixture:
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.faults: list[Fault] = []
+        #: Path prefix -> how many more file downloads under it stop halfway (``cut_off``).
+        self.cut_offs: dict[str, int] = {}
+        #: Whether the CDN answers ``Range: bytes=N-`` with the rest of the file (206).
+        self.honor_range = True
         self._lock = threading.RLock()
         self._generation = 0
         self._expire_after_pages: int | None = None
@@ -60,6 +64,9 @@ class PatreonFixture:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            #: Headers and body go out in separate writes: with Nagle a small body waited
+            #: for the client's delayed ACK (40 ms per small response, measured).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -97,6 +104,12 @@ class PatreonFixture:
         """The next ``times`` requests whose path starts with ``path`` get ``status``."""
         with self._lock:
             self.faults.append(Fault(path, status, times, headers or {}, body, content_type))
+
+    def cut_off(self, path: str, *, times: int = 1) -> None:
+        """The next ``times`` files under ``path`` stop halfway: the whole Content-Length is
+        announced, half the bytes sent, and the connection closed (a dropped download)."""
+        with self._lock:
+            self.cut_offs[path] = self.cut_offs.get(path, 0) + times
 
     def cloudflare(self, path: str = "/api/", times: int = 100) -> None:
         body = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
@@ -160,7 +173,21 @@ class PatreonFixture:
         except (KeyError, StopIteration):
             status, body, headers = 404, _errors(404, "NotFound", "not found"), {}
         headers.setdefault("Content-Type", "application/vnd.api+json")
-        _send(handler, status, body, headers)
+        if status != 200 or not path.startswith("/cdn/"):
+            return _send(handler, status, body, headers)
+        start = _range_start(handler.headers.get("Range")) if self.honor_range else None
+        if start is not None and 0 < start < len(body):
+            headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
+            status, body = 206, body[start:]
+        with self._lock:
+            cut = next((prefix for prefix, left in self.cut_offs.items()
+                        if left > 0 and path.startswith(prefix)), None)
+            if cut is not None:
+                self.cut_offs[cut] -= 1
+        if cut is None:
+            return _send(handler, status, body, headers)
+        _send(handler, status, body, headers, send=len(body) // 2)
+        handler.close_connection = True
 
     def _route(self, path: str, query: dict[str, str],
                logged_in: bool) -> tuple[int, bytes, dict[str, str]]:
@@ -468,13 +495,22 @@ def creator_page(campaign: FakeCampaign) -> str:
 
 
 def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes,
-          headers: dict[str, str]) -> None:
+          headers: dict[str, str], *, send: int | None = None) -> None:
+    """Answer with ``body`` (only its first ``send`` bytes, when given)."""
     handler.send_response(status)
     for name, value in headers.items():
         handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
-    handler.wfile.write(body)
+    handler.wfile.write(body if send is None else body[:send])
+
+
+def _range_start(header: str | None) -> int | None:
+    """N of ``Range: bytes=N-`` (the only form a resumed download asks for)."""
+    if not header or not header.startswith("bytes=") or not header.endswith("-"):
+        return None
+    value = header[len("bytes="):-1]
+    return int(value) if value.isdigit() else None
 
 
 def _json(value: JsonDict) -> bytes:
