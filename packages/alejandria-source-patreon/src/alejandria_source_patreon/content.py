@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import nh3
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 
 ALLOWED_TAGS = {
     "a", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
@@ -23,8 +23,10 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height", "data-media-id"},
 }
-BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "figure",
-          "figcaption", "ul", "ol", "hr")
+BLOCKS = frozenset(("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+                    "figure", "figcaption", "ul", "ol", "hr"))
+#: Elements whose content is not text a reader sees.
+_DROPPED = frozenset({"script", "style", "iframe", "noscript"})
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*(\n\s*)*")
 
@@ -54,16 +56,22 @@ def read_body(content: str | None, content_json: str | None) -> Body:
     if not raw.strip():
         return Body(html="", text="")
     soup = BeautifulSoup(raw, "html.parser")
-    images = tuple(
-        InlineImage(src=str(tag["src"]), media_id=_attr(tag, "data-media-id"),
-                    alt=_attr(tag, "alt"))
-        for tag in soup.find_all("img") if tag.get("src")
-    )
-    frames = tuple(str(tag["src"]) for tag in soup.find_all("iframe") if tag.get("src"))
-    for tag in soup.find_all("img"):
-        if tag.get("src"):
-            tag["src"] = unsigned(str(tag["src"]))
-    return Body(html=sanitize(str(soup)), text=html_to_text(raw), images=images, frames=frames)
+    tags = soup.find_all(True)  # one walk over the tree serves everything below
+    images: list[InlineImage] = []
+    frames: list[str] = []
+    for tag in tags:
+        src = tag.get("src")
+        if not src:
+            continue
+        if tag.name == "img":
+            images.append(InlineImage(src=str(src), media_id=_attr(tag, "data-media-id"),
+                                      alt=_attr(tag, "alt")))
+            tag["src"] = unsigned(str(src))
+        elif tag.name == "iframe":
+            frames.append(str(src))
+    safe = sanitize(str(soup))
+    return Body(html=safe, text=_soup_text(soup, tags), images=tuple(images),
+                frames=tuple(frames))
 
 
 def unsigned(url: str) -> str:
@@ -83,14 +91,22 @@ def sanitize(markup: str) -> str:
 
 def html_to_text(markup: str) -> str:
     """Readable plain text: paragraphs separated by blank lines, line breaks kept."""
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["script", "style", "iframe", "noscript"]):
-        tag.decompose()
-    for tag in soup.find_all("br"):
-        tag.replace_with("\n")
-    for tag in soup.find_all(BLOCKS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
+    return _soup_text(BeautifulSoup(markup, "html.parser"))
+
+
+def _soup_text(soup: BeautifulSoup, tags: list[Tag] | None = None) -> str:
+    """The text of parsed HTML (changes the soup: read everything else from it first).
+    ``tags``: the soup's tags in document order, when the caller has them already."""
+    for tag in soup.find_all(True) if tags is None else tags:
+        if tag.decomposed:  # inside a script or style removed before
+            continue
+        if tag.name in _DROPPED:
+            tag.decompose()
+        elif tag.name == "br":
+            tag.replace_with("\n")
+        elif tag.name in BLOCKS:
+            tag.insert_before("\n\n")
+            tag.insert_after("\n\n")
     text = soup.get_text()
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
