@@ -26,8 +26,10 @@ from alejandria.models import MediaIn
 
 Stored = TypeVar("Stored")
 
-#: Files fetched ahead per worker thread: enough that a thread never waits for the writer.
-WINDOW_PER_WORKER = 2
+#: Files fetched ahead per worker thread: enough that the threads keep working while the writer
+#: spends a batch's time in the database (2 left them idle; 4 was 5-10 % faster in the Patreon
+#: bench, 8 no faster than 4). They are stored files, not memory.
+WINDOW_PER_WORKER = 4
 
 
 class MediaFetcher(Generic[Stored]):
