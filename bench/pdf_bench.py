@@ -150,9 +150,10 @@ def sync_into_fresh_database(server: Server, plugins: PluginManager, corpus: Cor
     data_dir = workdir / f"data-{database}"
     try:
         # Ingest only: media processors (thumbnails of the embedded images) are measured by
-        # bench/media.py and, with a job queue, run on workers outside the sync.
+        # bench/media.py, embeddings by bench/search_latency.py; with a job queue both run
+        # on workers outside the sync.
         settings = Settings(database_url=server.url_for(database), data_dir=data_dir,
-                            process_media=False)
+                            process_media=False, **{"embed_after_sync": False})
         with Archive.open(settings=settings, plugins=plugins, migrate=False) as archive:
             with stopwatch() as elapsed:
                 report = archive.sync("pdf", corpus.folder)

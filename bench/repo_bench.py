@@ -177,8 +177,11 @@ _CHUNK_COLUMNS = ("post_id, ordinal, kind, page, start_s, end_s, heading, tags, 
 
 
 def bench_settings(data_dir: Path, database_url: str | None) -> Settings:
-    """Settings for ours; the baseline reads its text-search languages from the same place."""
-    return Settings(data_dir=data_dir, database_url=database_url, load_plugins=False)
+    """Settings for ours; the baseline reads its text-search languages from the same place.
+    Embeddings after the sync are off: the baseline writes rows only (they have their own
+    benchmark, bench/search_latency.py)."""
+    return Settings(data_dir=data_dir, database_url=database_url, load_plugins=False,
+                    **{"embed_after_sync": False})
 
 
 def _hash_json(value: Any) -> str:

@@ -283,7 +283,8 @@ class _ResponseReader(io.RawIOBase):
         finish(self._response, complete=False)
         self._breaks += 1
         limit = self._client.config.max_retries
-        if self._breaks > limit:
+        encoded = self._response.headers.get("Content-Encoding", "identity") != "identity"
+        if self._breaks > limit or encoded:  # a compressed body has no byte offset to resume
             raise SourceError(f"{self._subject}: the download broke off ({failure(exc)}) "
                               f"{self._breaks} times; the next sync fetches it again") from None
         self._client._pause(self._client._backoff(self._breaks - 1),
