@@ -153,7 +153,7 @@ def sync_into_fresh_database(server: Server, plugins: PluginManager, corpus: Cor
         # bench/media.py, embeddings by bench/search_latency.py; with a job queue both run
         # on workers outside the sync.
         settings = Settings(database_url=server.url_for(database), data_dir=data_dir,
-                            process_media=False, **{"embed_after_sync": False})
+                            process_media=False, embed_after_sync=False)
         with Archive.open(settings=settings, plugins=plugins, migrate=False) as archive:
             with stopwatch() as elapsed:
                 report = archive.sync("pdf", corpus.folder)

@@ -181,7 +181,7 @@ def bench_settings(data_dir: Path, database_url: str | None) -> Settings:
     Embeddings after the sync are off: the baseline writes rows only (they have their own
     benchmark, bench/search_latency.py)."""
     return Settings(data_dir=data_dir, database_url=database_url, load_plugins=False,
-                    **{"embed_after_sync": False})
+                    embed_after_sync=False)
 
 
 def _hash_json(value: Any) -> str:
