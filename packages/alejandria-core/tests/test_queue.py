@@ -307,6 +307,53 @@ def test_a_held_connection_the_server_dropped_is_replaced(archive):
     assert held_connection(archive.engine) is not held
 
 
+def test_a_worker_thread_sends_completed_and_reads_the_answer_later(archive):
+    """Postgres commits the "completed" a worker thread sent while the thread goes on (another
+    connection sees it); the thread reads the answer before its next statement."""
+    from sqlalchemy import text
+
+    from alejandria.queue import unawaited
+    from alejandria.queue.held import hold_connection
+
+    jobs = archive.jobs
+    first = jobs.create("noop", {}, queue="sources", priority=5, task_id="t-sent-1")
+    second = jobs.create("noop", {}, queue="sources", priority=5, task_id="t-sent-2")
+    hold_connection(archive.engine)
+
+    jobs.completed(first, {"n": 1}, unmarked_s=0.01)
+
+    assert unawaited.unread()
+    deadline = time.monotonic() + 10
+    with archive.engine.connect() as other:
+        while other.execute(text("SELECT status FROM jobs WHERE id = :id"),
+                            {"id": first}).scalar_one() != "completed":
+            assert time.monotonic() < deadline, "the sent statement was never committed"
+            other.rollback()
+            time.sleep(0.01)
+    jobs.completed(second, {"n": 2}, unmarked_s=0.01)  # reads the first answer, sends anew
+    job = jobs.get(second)  # this thread reads what it wrote
+    assert not unawaited.unread()
+    assert (job.status, job.attempts, job.result) == ("completed", 1, {"n": 2})
+
+
+def test_a_sent_statement_that_fails_is_written_again_the_usual_way(archive):
+    from sqlalchemy import text
+
+    from alejandria.queue import unawaited
+    from alejandria.queue.held import held_connection, hold_connection
+
+    hold_connection(archive.engine)
+    held = held_connection(archive.engine)
+    seen: list[object] = []
+
+    assert unawaited.send(held, "SELECT 1 / %(zero)s::int", {"zero": 0},
+                          on_rows=seen.append, redo=lambda: seen.append("redo"))
+    unawaited.settle()
+
+    assert seen == ["redo"]
+    assert held.execute(text("SELECT 2")).scalar_one() == 2  # the connection is usable
+
+
 def test_cancelled_before_it_started_a_queued_job_does_not_run(archive, redis_url, monkeypatch):
     monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
     app = make_celery(archive.settings)

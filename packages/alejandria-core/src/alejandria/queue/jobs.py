@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 from alejandria.db.schema import jobs
+from alejandria.queue import unawaited
 from alejandria.queue.cancelled import GENERATION_SQL, bump_sql, cancelled_jobs
 from alejandria.queue.held import drop_held, held_connection
 
@@ -137,16 +138,19 @@ class JobStore:
         return [int(row.id) for row in self._write(_CREATE_MANY, rows)]
 
     def get(self, job_id: int) -> Job | None:
+        unawaited.settle()  # this thread reads what it wrote
         with self.engine.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return _job(row) if row else None
 
     def by_task(self, task_id: str) -> Job | None:
+        unawaited.settle()  # this thread reads what it wrote
         with self.engine.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.task_id == task_id)).mappings().first()
         return _job(row) if row else None
 
     def list(self, *, status: str | None = None, limit: int = 50) -> list[Job]:
+        unawaited.settle()  # this thread reads what it wrote
         query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
         if status:
             query = query.where(jobs.c.status == status)
@@ -176,11 +180,17 @@ class JobStore:
                   unmarked_s: float | None = None) -> None:
         """The job's result. ``unmarked_s``: the attempt was never marked running and ran
         that many seconds; it is recorded with its outcome."""
-        if unmarked_s is None:
-            rows = self._write(_COMPLETED, {"job_id": job_id, "result": json.dumps(result)})
-        else:
-            rows = self._write(_COMPLETED_UNMARKED, {
-                "job_id": job_id, "result": json.dumps(result), "ran_s": unmarked_s})
+        statement = _COMPLETED if unmarked_s is None else _COMPLETED_UNMARKED
+        params = {"job_id": job_id, "result": json.dumps(result), "ran_s": unmarked_s}
+        held = held_connection(self.engine)
+        if held is not None and unawaited.send(
+                held, statement, params, on_rows=self._confirm,
+                redo=lambda: self._confirm(self._write(statement, params))):
+            return  # its answer is read before this thread's next statement
+        self._confirm(self._write(statement, params))
+
+    def _confirm(self, rows: Sequence[Sequence[Any]]) -> None:
+        """What a "completed" write answered: the cancelled jobs' generation, if it wrote."""
         cancelled_jobs(self.engine).confirm(int(rows[0][1]) if rows else None)
 
     def lost(self, after_s: float) -> Sequence[int]:
@@ -223,6 +233,7 @@ class JobStore:
         (autocommit: a single round trip); the rows it returns, if any."""
         held = held_connection(self.engine)
         if held is not None:
+            unawaited.settle(held)
             try:
                 return _execute(held, statement, params)
             except DBAPIError as exc:
