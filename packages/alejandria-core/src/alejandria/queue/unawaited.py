@@ -51,7 +51,7 @@ def send(conn: Connection, statement: str, params: dict[str, Any],
     reading its answer; ``on_rows`` gets its rows (as text) when ``settle`` reads them and
     ``redo`` runs instead when it failed. False, with nothing sent, when it cannot be sent so
     (the caller then writes it the usual way)."""
-    settle(conn)
+    settle()  # one statement unread per thread at most
     pgconn = _pgconn(conn)
     if pgconn is None or pgconn.transaction_status != pq.TransactionStatus.IDLE:
         return False
