@@ -46,11 +46,15 @@ TRACEBACK_LINES = 12
 # without waiting for the WAL to reach the disk: the setting is local to the transaction, and
 # an autocommit statement is its own transaction (Postgres reads the setting as it commits).
 # Creating a job is idempotent too (a write may be tried again, see ``JobStore._write``):
-# task ids are new UUIDs, so a conflict can only be this very row, written a moment ago.
+# task ids are new UUIDs, so a conflict can only be this very row, written a moment ago. It
+# commits without the flush as well: the row is visible to the worker at once all the same,
+# and only a crash of Postgres itself in the next fraction of a second could lose it, which
+# leaves the job running without its row, never the job lost (the broker holds the message,
+# and Redis's own default persistence is weaker than that).
 _CREATE = ("INSERT INTO jobs (job_type, payload, queue, priority, task_id, status) "
            "VALUES (%(job_type)s, %(payload)s::jsonb, %(queue)s, %(priority)s, %(task_id)s, "
            "'pending') ON CONFLICT (task_id) DO UPDATE SET task_id = excluded.task_id "
-           "RETURNING id")
+           "RETURNING id, set_config('synchronous_commit', 'off', true)")
 _STARTED = ("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = now(), "
             "error_message = NULL WHERE id = %(job_id)s AND status <> 'cancelled' "
             "RETURNING id, set_config('synchronous_commit', 'off', true)")
