@@ -8,14 +8,15 @@ instead of BEGIN, statement, COMMIT. The statements on the path every job takes 
 running, progress, completed) are built once, so a call only binds its values.
 
 Before running a job the worker checks that it was not cancelled, most often without a read
-(``queue.cancelled``). The row's creation, failures and retries are committed durably, before
-the broker hears of them (the task is sent after its row exists). "running", progress and
-"completed" commit without waiting for the WAL flush (a job's own data is committed durably
-by the job itself):
-waiting for that flush on every job halved the worker's throughput. Only a crash of Postgres
-itself can lose such a state, and only the last fraction of a second of them. A completed job
-whose "completed" was lost would show as running (or pending) for ever; ``recover_lost`` (run
-by the scheduled cleanup) sends such jobs again, which is safe because jobs are idempotent.
+(``queue.cancelled``). Failures and retries are committed durably. The row's creation (before
+the task is sent, so the worker finds it), "running", progress and "completed" commit without
+waiting for the WAL flush (a job's own data is committed durably by the job itself): waiting
+for that flush on every job halved the worker's throughput. Only a crash of Postgres itself
+can lose such a state, and only the last fraction of a second of them. A completed job whose
+"completed" was lost would show as running (or pending) for ever; ``recover_lost`` (run by the
+scheduled cleanup) sends such jobs again, which is safe because jobs are idempotent. A lost
+creation leaves a job that runs without its row, never a lost job. A worker does not even wait
+for Postgres's answer to "completed" (``queue.unawaited``).
 """
 
 from __future__ import annotations
