@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from alejandria.errors import ConfigurationError
 from alejandria.queue.functions import JOB_TYPES
+from alejandria.queue.held import hold_connection
 from alejandria.queue.runner import RetryLater, run_job
 
 if TYPE_CHECKING:
@@ -31,6 +32,10 @@ def submit(archive: Archive, job_type: str, kwargs: dict[str, Any] | None = None
     queue = _queue_of(job_type)
     kwargs = dict(kwargs or {})
     task_id = str(uuid.uuid4())
+    if archive.settings.broker_url is not None:
+        # A thread that submits often (a script, the web app's threads) keeps one connection
+        # for its job rows: from the pool, each row cost a ping and a reset besides the INSERT.
+        hold_connection(archive.engine)
     job_id = archive.jobs.create(job_type, kwargs, queue=queue, priority=priority,
                                  task_id=task_id)
     dispatch(archive, job_id, job_type, kwargs, queue=queue, priority=priority,
