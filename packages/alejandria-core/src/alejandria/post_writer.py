@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import Integer, String, Text
 
 from alejandria.db.schema import post_collections, posts
+from alejandria.db.unnest import as_columns
 from alejandria.language import config_for, detect_language
 from alejandria.models import ChunkIn, MediaKind, PostIn
 from alejandria.textsearch import strip_nul
@@ -43,8 +44,8 @@ UPSERT_POSTS = _existing.on_conflict_do_update(
     set_={**{name: _existing.excluded[name] for name in _POST_COLUMNS}, "updated_at": func.now()},
 ).returning(posts.c.id, posts.c.external_id)
 
-#: A batch's chunks in one statement, one array per column (an executemany of a row per
-#: chunk cost 3.6 ms a batch of 10 posts, measured, most of it per-row round work).
+#: A batch's chunks in one statement, one array per column (see ``db.unnest``; an
+#: executemany of a row per chunk cost 3.6 ms a batch of 10 posts, this 2.3 ms).
 UPSERT_CHUNKS = text(f"""
     INSERT INTO chunks (post_id, ordinal, {", ".join(_CHUNK_COLUMNS)})
     SELECT * FROM unnest(
@@ -212,24 +213,19 @@ class PostWriter:
 
     def _write_chunks(self, conn: Connection, written: list[tuple[int, PostIn, str]],
                       updated: list[PendingPost], ids: dict[str, int]) -> None:
-        rows: dict[str, list[Any]] = {name: [] for name in ("post_id", "ordinal",
-                                                             *_CHUNK_COLUMNS)}
+        rows: list[tuple[Any, ...]] = []
         counts: dict[int, int] = {}
         for post_id, post, language in written:
             pieces = post.chunks or tuple(ChunkIn(text=piece) for piece in split_text(post.text))
             pieces = pieces or (ChunkIn(text=""),)
             heading, tags = strip_nul(post.title), " ".join(post.tags)
             counts[post_id] = len(pieces)
-            for ordinal, piece in enumerate(pieces):
-                for name, value in (
-                        ("post_id", post_id), ("ordinal", ordinal), ("kind", _chunk_kind(piece)),
-                        ("page", piece.page), ("start_s", piece.start_s),
-                        ("end_s", piece.end_s), ("heading", heading), ("tags", tags),
-                        ("text", strip_nul(piece.text)),
-                        ("text_hash", hashlib.sha256(piece.text.encode()).hexdigest()),
-                        ("ts_config", language)):
-                    rows[name].append(value)
-        conn.execute(UPSERT_CHUNKS, rows)
+            rows.extend(
+                (post_id, ordinal, _chunk_kind(piece), piece.page, piece.start_s, piece.end_s,
+                 heading, tags, strip_nul(piece.text),
+                 hashlib.sha256(piece.text.encode()).hexdigest(), language)
+                for ordinal, piece in enumerate(pieces))
+        conn.execute(UPSERT_CHUNKS, as_columns(("post_id", "ordinal", *_CHUNK_COLUMNS), rows))
         if updated:
             post_ids = [ids[p.post.external_id] for p in updated]
             conn.execute(TRIM_CHUNKS, {"post_ids": post_ids,

@@ -117,17 +117,22 @@ class PatreonClient:
     @contextlib.contextmanager
     def open(self, url: str, *, subject: str) -> Iterator[BinaryIO]:
         """Stream a media file. ``ExpiredLink`` when its signed URL is refused (403/410)."""
-        response = self._send(url, api=False, stream=True)
+        reader = _ResponseReader(self, url, self._stream(url, subject), subject)
+        try:
+            yield reader  # type: ignore[misc]
+        finally:
+            reader.close()
+
+    def _stream(self, url: str, subject: str,
+                headers: Mapping[str, str] | None = None) -> Response:
+        """A file's response, its body not read yet (errors raised as ``_check`` says)."""
+        response = self._send(url, api=False, stream=True, headers=headers)
         try:
             self._check(response, subject, expiring=True)
         except BaseException:
             finish(response, complete=False)
             raise
-        reader = _ResponseReader(self, url, response, subject)
-        try:
-            yield reader  # type: ignore[misc]
-        finally:
-            reader.close()
+        return response
 
     def _json(self, url: str, subject: str, *, expiring: bool = False) -> JsonDict:
         response = self._send(url, api=True)
@@ -149,24 +154,25 @@ class PatreonClient:
         """One GET with retries for 429, 5xx and network failures; other statuses returned.
         Unless ``stream``, the body is read too (a body that breaks off is retried)."""
         retries = self.config.max_retries
-        shown = _without_query(url)
+        parts = urlsplit(url)
+        shown = f"{parts.netloc}{parts.path}"
+        sent = dict(headers or {})
+        if api:
+            sent["Accept-Encoding"] = "gzip, deflate"
+        if self.config.cookie and parts.netloc == self._host:
+            sent["Cookie"] = self.config.cookie
         for attempt in range(retries + 1):
             if api:
                 self._limiter.wait()
-            sent = dict(headers or {})
-            if api:
-                sent["Accept-Encoding"] = "gzip, deflate"
-            if self.config.cookie and urlsplit(url).netloc == self._host:
-                sent["Cookie"] = self.config.cookie
             try:
                 response = self._http.get(url, sent, preload=not stream)
             except LocationValueError:
                 raise SourceError(f"Patreon gave a link that is not a URL: {shown}") from None
             except HTTPError as exc:
                 if attempt == retries:
-                    raise SourceError(f"cannot reach {urlsplit(url).netloc}: "
+                    raise SourceError(f"cannot reach {parts.netloc}: "
                                       f"{failure(exc)} after {retries + 1} tries") from None
-                self._pause(self._backoff(attempt), f"{failure(exc)} on {shown}")
+                self._back_off(attempt, f"{failure(exc)} on {shown}")
                 continue
             status = response.status
             if status == 429:
@@ -184,7 +190,7 @@ class PatreonClient:
                 if attempt == retries:
                     raise SourceError(f"Patreon keeps failing (HTTP {status}) for {shown} after "
                                       f"{retries + 1} tries; try again later")
-                self._pause(self._backoff(attempt), f"HTTP {status} on {shown}")
+                self._back_off(attempt, f"HTTP {status} on {shown}")
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -214,6 +220,10 @@ class PatreonClient:
     def _backoff(self, attempt: int) -> float:
         base: float = min(MAX_BACKOFF_S, self.config.backoff_s * 2.0 ** attempt)
         return base * random.uniform(0.5, 1.5)
+
+    def _back_off(self, attempt: int, why: str) -> None:
+        """Wait before try ``attempt + 2``: exponential backoff with jitter."""
+        self._pause(self._backoff(attempt), why)
 
     def _pause(self, seconds: float, why: str) -> None:
         log.info("patreon: %s; waiting %.1f s", why, seconds)
@@ -282,21 +292,17 @@ class _ResponseReader(io.RawIOBase):
         """Ask for the rest of the body after it broke off (or give up with the reason)."""
         finish(self._response, complete=False)
         self._breaks += 1
-        limit = self._client.config.max_retries
-        encoded = self._response.headers.get("Content-Encoding", "identity") != "identity"
-        if self._breaks > limit or encoded:  # a compressed body has no byte offset to resume
+        if self._breaks > self._client.config.max_retries:
             raise SourceError(f"{self._subject}: the download broke off ({failure(exc)}) "
                               f"{self._breaks} times; the next sync fetches it again") from None
-        self._client._pause(self._client._backoff(self._breaks - 1),
-                            f"the download of {_without_query(self._url)} broke off at "
-                            f"byte {self._delivered}")
-        response = self._client._send(self._url, api=False, stream=True,
-                                      headers={"Range": f"bytes={self._delivered}-"})
-        try:
-            self._client._check(response, self._subject, expiring=True)
-        except BaseException:
-            finish(response, complete=False)
-            raise
+        if self._response.headers.get("Content-Encoding", "identity") != "identity":
+            raise SourceError(f"{self._subject}: the download broke off ({failure(exc)}) and "
+                              "a compressed download cannot be resumed; the next sync fetches "
+                              "it again") from None
+        self._client._back_off(self._breaks - 1, f"the download of {_without_query(self._url)} "
+                               f"broke off at byte {self._delivered}")
+        response = self._client._stream(self._url, self._subject,
+                                        {"Range": f"bytes={self._delivered}-"})
         resumed = response.status == 206 and response.headers.get(
             "Content-Range", "").startswith(f"bytes {self._delivered}-")
         if response.status != 206 or resumed:

@@ -238,7 +238,7 @@ class JobStore:
         (autocommit: a single round trip); the rows it returns, if any."""
         held = held_connection(self.engine)
         if held is not None:
-            unawaited.settle(held)
+            unawaited.settle()
             try:
                 return _execute(held, statement, params)
             except DBAPIError as exc:

@@ -35,13 +35,15 @@ _converted: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 @dataclass
 class _Sent:
     conn: Connection
-    statement: str
-    params: dict[str, Any]
     on_rows: Callable[[Sequence[Sequence[Any]]], None]
     redo: Callable[[], None]
 
 
-_local = threading.local()
+class _Thread(threading.local):
+    sent: _Sent | None = None
+
+
+_local = _Thread()
 
 
 def send(conn: Connection, statement: str, params: dict[str, Any],
@@ -63,21 +65,20 @@ def send(conn: Connection, statement: str, params: dict[str, Any],
             select.select([], [pgconn.socket], [])
     except Exception:  # noqa: BLE001 - a broken connection: the caller writes it anew
         return False
-    _local.sent = _Sent(conn, statement, params, on_rows, redo)
+    _local.sent = _Sent(conn, on_rows, redo)
     return True
 
 
 def unread() -> bool:
     """Whether this thread sent a statement whose answer it has not read yet."""
-    return getattr(_local, "sent", None) is not None
+    return _local.sent is not None
 
 
-def settle(conn: Connection | None = None) -> None:
-    """Read the answer of what this thread sent (on ``conn``, or on any connection), if any."""
-    sent: _Sent | None = getattr(_local, "sent", None)
-    if sent is None or (conn is not None and sent.conn is not conn):
+def settle() -> None:
+    """Read the answer of what this thread sent, if anything."""
+    sent, _local.sent = _local.sent, None
+    if sent is None:
         return
-    _local.sent = None
     try:
         rows = _receive(sent.conn)
     except Exception:  # noqa: BLE001 - refused or lost: write it again, the usual way

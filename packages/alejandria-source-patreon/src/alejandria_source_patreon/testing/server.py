@@ -173,8 +173,15 @@ class PatreonFixture:
         except (KeyError, StopIteration):
             status, body, headers = 404, _errors(404, "NotFound", "not found"), {}
         headers.setdefault("Content-Type", "application/vnd.api+json")
-        if status != 200 or not path.startswith("/cdn/"):
-            return _send(handler, status, body, headers)
+        if status == 200 and path.startswith("/cdn/"):
+            return self._send_file(handler, path, body, headers)
+        _send(handler, status, body, headers)
+
+    def _send_file(self, handler: BaseHTTPRequestHandler, path: str, body: bytes,
+                   headers: dict[str, str]) -> None:
+        """A CDN file: from ``Range: bytes=N-`` on (206) when asked and ``honor_range``;
+        only its first half, then the connection closed, when ``cut_off`` says so."""
+        status = 200
         start = _range_start(handler.headers.get("Range")) if self.honor_range else None
         if start is not None and 0 < start < len(body):
             headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
