@@ -22,9 +22,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from alejandria.db.embedded import EmbeddedPostgres, to_sqlalchemy_url
-from alejandria.db.migrate import upgrade
 from alejandria.plugins import build_plugin_manager
+from alejandria.storage.embedded import EmbeddedPostgres, to_sqlalchemy_url
+from alejandria.storage.migrate import upgrade
 
 T = TypeVar("T")
 

@@ -34,10 +34,10 @@ import harness
 import PIL
 from PIL import Image, features
 
-from alejandria.media_store import MediaStore
+from alejandria.media.processors.thumbnails import QUALITY, SIZES, WEBP_METHOD, ThumbnailProcessor
 from alejandria.plugin_types import ProcessorContext
-from alejandria.processors.thumbnails import QUALITY, SIZES, WEBP_METHOD, ThumbnailProcessor
 from alejandria.settings import Settings
+from alejandria.storage.media_store import MediaStore
 
 MB = 1_000_000
 FILE_MB = 10

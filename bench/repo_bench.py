@@ -34,8 +34,8 @@ from alejandria.models import (
 )
 from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
 from alejandria.plugins import PluginManager
-from alejandria.post_writer import PostWriter, split_text
 from alejandria.settings import Settings
+from alejandria.storage.post_writer import PostWriter, split_text
 
 SOURCE = "bench-memory"
 TARGET = "synthetic"

@@ -92,15 +92,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from alejandria import Archive, hookimpl
-from alejandria.embedders.select import LOCAL_PREFERENCE, load_embedder
 from alejandria.models import Availability, SearchQuery
 from alejandria.plugin_types import EmbedderSpec
 from alejandria.plugins import PluginManager, build_plugin_manager
 from alejandria.search.common import HEADLINE_OPTIONS, SqlSearchBackend, tsquery_sql
+from alejandria.search.embedding.select import LOCAL_PREFERENCE, load_embedder
 from alejandria.search.hybrid import DEPTH_PER_RESULT, LEGS, MIN_DEPTH
 from alejandria.search.semantic import CANDIDATES_PER_RESULT, MAX_CANDIDATES
 from alejandria.settings import Settings
-from alejandria.vector_store import VectorStore, mark_active, transcript_windows
+from alejandria.storage.vector_store import VectorStore, mark_active, transcript_windows
 
 Vectors = npt.NDArray[np.float32]
 

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from alejandria.media.transcribers import faster_whisper_engine, openai_whisper_engine
 from alejandria.plugins import build_plugin_manager
 from alejandria.settings import Settings
-from alejandria.transcribers import faster_whisper_engine, openai_whisper_engine
 
 #: Models to compare per engine ("" = the engine's bundled default).
 MODELS = {"faster-whisper": ("", "tiny.en")}

@@ -10,7 +10,7 @@ import time
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from alejandria.media_store import MediaStore
+from alejandria.storage.media_store import MediaStore
 
 from .conftest import write_book
 

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
+from alejandria.storage.transcripts import TranscriptStore
 from alejandria.testing import require
-from alejandria.transcripts import TranscriptStore
 
 SENTENCES = ["Every episode of this show is recorded on a Sunday evening.",
              "Today we talk about the natal chart and the planets at the moment of birth."]

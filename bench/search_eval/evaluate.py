@@ -53,8 +53,8 @@ from alejandria.plugins import build_plugin_manager
 from alejandria.search.hybrid import LEGS as HYBRID_LEGS
 from alejandria.search.hybrid import fuse
 from alejandria.settings import Settings
-from alejandria.transcripts import TranscriptStore
-from alejandria.vector_store import VectorStore, active_model
+from alejandria.storage.transcripts import TranscriptStore
+from alejandria.storage.vector_store import VectorStore, active_model
 
 MODES = ("fulltext", "semantic", "transcripts", "hybrid")
 K = 10
@@ -231,7 +231,7 @@ def evaluate(archive: Archive, queries: list[EvalQuery],
 
 def hnsw_recall(archive: Archive, queries: list[EvalQuery], k: int = K) -> float:
     """Share of the exact top-k chunk neighbours the HNSW index also returns."""
-    from alejandria.embedders.select import load_embedder
+    from alejandria.search.embedding.select import load_embedder
 
     embedder, _ = load_embedder(archive.settings, archive.plugins)
     assert embedder is not None

@@ -13,10 +13,10 @@ from sqlalchemy import text
 
 from alejandria import hookimpl
 from alejandria.cli.main import cli
-from alejandria.credentials import KEY_FILE_NAME, CredentialStore, Secrets, fernet_key
 from alejandria.errors import ConfigurationError
 from alejandria.models import Checkpoint, JsonDict, SyncItem, SyncTarget
 from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
+from alejandria.storage.credentials import KEY_FILE_NAME, CredentialStore, Secrets, fernet_key
 
 SECRET = "s3cr3t-session-value-1234"
 

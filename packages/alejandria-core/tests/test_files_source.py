@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from alejandria.contracts import SourceContract
+from alejandria.testing.contracts import SourceContract
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from alejandria.models import Checkpoint, ChunkIn, CreatorIn, PostIn
-from alejandria.textsearch import _fold_table, fold_accents
+from alejandria.text.accents import _fold_table, fold_accents
 
 
 def _post(eid: str, title: str, body: str = "", *, creator: str = "lucia",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alejandria.language import config_for, detect_language
+from alejandria.text.language import config_for, detect_language
 
 CANDIDATES = ["spanish", "english"]
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from alejandria.errors import MediaError
-from alejandria.media_store import MediaStore
+from alejandria.storage.media_store import MediaStore
 
 
 def test_bytes_are_stored_once_under_their_hash(tmp_path):
@@ -65,7 +65,7 @@ def test_verify_detects_corruption_and_loss(tmp_path):
 def test_deferred_durability_and_a_short_file_left_by_a_crash(tmp_path, monkeypatch, syncfs):
     """``sync=False`` stores now and makes durable at ``sync_pending``. A crash before that
     may leave the final name with fewer bytes; storing the same bytes again repairs it."""
-    from alejandria import media_store
+    from alejandria.storage import media_store
 
     if not syncfs:
         monkeypatch.setattr(media_store, "_syncfs", None)

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from alejandria.embedders import openai_api
-from alejandria.embedders.openai_api import OpenAIApiEmbedder
 from alejandria.errors import EmbeddingError
 from alejandria.models import Checkpoint, CreatorIn, PostIn
+from alejandria.search.embedding import openai_api
+from alejandria.search.embedding.openai_api import OpenAIApiEmbedder
 from alejandria.settings import Settings
 
 GOOD_KEY = "sk-test-embeddings-0123456789"

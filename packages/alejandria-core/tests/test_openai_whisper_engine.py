@@ -26,15 +26,15 @@ from sqlalchemy import text
 
 from alejandria.cli.main import cli
 from alejandria.errors import MediaError
-from alejandria.models import Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
-from alejandria.settings import Settings
-from alejandria.testing import require
-from alejandria.transcribers import openai_whisper_engine
-from alejandria.transcribers.openai_whisper_engine import (
+from alejandria.media.transcribers import openai_whisper_engine
+from alejandria.media.transcribers.openai_whisper_engine import (
     INSTALL_HINT,
     OpenAIWhisperTranscriber,
     choose_model,
 )
+from alejandria.models import Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
+from alejandria.settings import Settings
+from alejandria.testing import require
 
 #: openai-whisper's beam search hands torch tensors to numpy, which warns under numpy 2.
 pytestmark = pytest.mark.filterwarnings(

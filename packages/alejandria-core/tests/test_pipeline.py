@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from alejandria.contracts import SourceContract
 from alejandria.errors import ItemRejected, SourceAuthError, SourceError
 from alejandria.models import (
     Checkpoint,
@@ -17,6 +16,7 @@ from alejandria.models import (
     PostIn,
     Prune,
 )
+from alejandria.testing.contracts import SourceContract
 
 CREATOR = CreatorIn(external_id="ana", name="Ana")
 BOOK = CollectionIn(external_id="book", creator_external_id="ana", title="El libro")

@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from alejandria.api import Archive
-from alejandria.doctor import run_checks
 from alejandria.errors import SearchUnavailable
 from alejandria.models import Checkpoint, CreatorIn, PostIn
+from alejandria.ops.doctor import run_checks
 from alejandria.settings import Settings
 from alejandria.testing import require
 

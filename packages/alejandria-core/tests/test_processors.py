@@ -20,12 +20,12 @@ import pytest
 from PIL import Image
 
 from alejandria.errors import MediaError
+from alejandria.media.processors import probe as probe_module
+from alejandria.media.processors import thumbnails as thumbnails_module
+from alejandria.media.processors.probe import ProbeProcessor, sniff
+from alejandria.media.processors.thumbnails import ThumbnailProcessor
 from alejandria.models import JsonDict, MediaKind
 from alejandria.plugin_types import ProcessorContext
-from alejandria.processors import probe as probe_module
-from alejandria.processors import thumbnails as thumbnails_module
-from alejandria.processors.probe import ProbeProcessor, sniff
-from alejandria.processors.thumbnails import ThumbnailProcessor
 from alejandria.settings import Settings
 from alejandria.testing import require
 

@@ -219,7 +219,7 @@ def test_beat_runs_the_daily_sync_and_cleanup_at_the_configured_hour(archive):
 
 
 def test_doctor_checks_broker_and_workers(archive, redis_url, plugin_manager):
-    from alejandria.doctor import run_checks
+    from alejandria.ops.doctor import run_checks
 
     settings = archive.settings.model_copy(update={"broker_url": SecretStr(redis_url)})
     checks = {c.name: c for c in run_checks(settings, plugin_manager)}
@@ -455,7 +455,7 @@ def test_a_worker_knows_the_cancelled_jobs_without_a_read_per_job(archive, monke
     from sqlalchemy import text
 
     from alejandria.queue import cancelled
-    from alejandria.queue import jobs as jobs_module
+    from alejandria.queue import ledger as jobs_module
 
     reads: list[int] = []
     real_write = jobs_module.JobStore._write

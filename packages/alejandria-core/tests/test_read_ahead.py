@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from alejandria.read_ahead import ReadAhead
+from alejandria.sync.read_ahead import ReadAhead
 
 
 def test_items_arrive_in_order_per_key_and_failures_are_per_key():

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from alejandria.db.schema import metadata
+from alejandria.storage.schema import metadata
 
 
 def test_migrated_database_matches_the_declared_schema(alejandria_database_url):

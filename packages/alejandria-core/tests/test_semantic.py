@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from alejandria.embedders.select import embedder_name
 from alejandria.errors import SearchUnavailable
 from alejandria.models import Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
 from alejandria.plugin_types import TranscriptSegment
-from alejandria.transcripts import TranscriptStore
+from alejandria.search.embedding.select import embedder_name
+from alejandria.storage.transcripts import TranscriptStore
 
 pytestmark = pytest.mark.usefixtures("needs_vectors")
 

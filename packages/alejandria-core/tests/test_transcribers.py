@@ -20,19 +20,19 @@ from typing import Any
 
 import pytest
 
-from alejandria import openai_compat
 from alejandria.errors import MediaError
-from alejandria.plugin_types import Transcript
-from alejandria.settings import Settings
-from alejandria.testing import require
-from alejandria.transcribers import faster_whisper_engine
-from alejandria.transcribers.faster_whisper_engine import (
+from alejandria.media.transcribers import faster_whisper_engine
+from alejandria.media.transcribers.faster_whisper_engine import (
     INSTALL_HINT,
     FasterWhisperTranscriber,
     choose_model,
     normalise_language,
 )
-from alejandria.transcribers.openai_api_engine import OpenAIApiTranscriber
+from alejandria.media.transcribers.openai_api_engine import OpenAIApiTranscriber
+from alejandria.net import openai_compat
+from alejandria.plugin_types import Transcript
+from alejandria.settings import Settings
+from alejandria.testing import require
 
 ENGLISH_CLIPS = {
     "natal": "The natal chart shows the planets at the moment of birth",

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from alejandria import hookimpl
+from alejandria.media.processors import transcribe
 from alejandria.models import Availability, Checkpoint, CreatorIn, MediaIn, MediaKind, PostIn
 from alejandria.plugin_types import TranscriberSpec, Transcript, TranscriptSegment
-from alejandria.processors import transcribe
-from alejandria.transcripts import TranscriptStore, to_webvtt
+from alejandria.storage.transcripts import TranscriptStore, to_webvtt
 
 WORDS = ["la carta natal", "los planetas retrógrados", "las casas astrológicas"]
 

@@ -16,14 +16,10 @@ import pytest
 from sqlalchemy import text as sql
 
 from alejandria.errors import ItemRejected, MediaError, RateLimited
+from alejandria.media.video.download import download_video
+from alejandria.media.video.subtitles import parse_srt, parse_subtitle_file, parse_webvtt
 from alejandria.plugin_types import TranscriptSegment
 from alejandria.testing import require
-from alejandria.video import (
-    download_video,
-    parse_srt,
-    parse_subtitle_file,
-    parse_webvtt,
-)
 
 SUBS_ES = """WEBVTT
 

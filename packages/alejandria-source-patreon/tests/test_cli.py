@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from alejandria.media_store import MediaStore
+from alejandria.storage.media_store import MediaStore
 from alejandria.testing import CliResult, run_cli
 from alejandria_source_patreon.testing import PatreonFixture, demo_campaign
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alejandria.contracts import SourceContract
+from alejandria.testing.contracts import SourceContract
 
 
 class TestPatreonSourceContract(SourceContract):

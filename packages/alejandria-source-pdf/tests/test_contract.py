@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alejandria.contracts import SourceContract
+from alejandria.testing.contracts import SourceContract
 
 SAMPLE_BOOKS = Path(__file__).resolve().parents[3] / "examples" / "books"
 

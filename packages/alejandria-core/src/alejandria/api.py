@@ -15,16 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
-from alejandria.db.capabilities import DatabaseCapabilities, detect_capabilities
-from alejandria.db.engine import Database, open_database
-from alejandria.db.migrate import is_up_to_date, upgrade
-from alejandria.db.schema import system_config
-from alejandria.embeds import EmbedDownloader, EmbedReport
 from alejandria.errors import DatabaseUnavailable, SearchUnavailable
-from alejandria.media_check import VerifyReport, verify_media
-from alejandria.media_dedup import DedupReport, dedup_media
-from alejandria.media_gc import GcReport, collect_garbage
-from alejandria.media_store import MediaStore
+from alejandria.media.dedup import DedupReport, dedup_media
+from alejandria.media.gc import GcReport, collect_garbage
+from alejandria.media.processing import MediaProcessing, ProcessingProgress, ProcessingReport
+from alejandria.media.verify import VerifyReport, verify_media
+from alejandria.media.video.embeds import EmbedDownloader, EmbedReport
 from alejandria.models import (
     JsonDict,
     MediaKind,
@@ -33,18 +29,22 @@ from alejandria.models import (
     SyncError,
     SyncReport,
 )
-from alejandria.pipeline import ProgressCallback, SyncRunner
 from alejandria.plugin_types import SearchBackend, SearchContext, SourceContext
 from alejandria.plugins import PluginManager, get_plugin_manager
-from alejandria.processing import MediaProcessing, ProcessingProgress, ProcessingReport
-from alejandria.queue.jobs import JobStore
-from alejandria.repository import Repository
+from alejandria.queue.ledger import JobStore
 from alejandria.search.dispatch import choose_backend
 from alejandria.settings import Settings
+from alejandria.storage.capabilities import DatabaseCapabilities, detect_capabilities
+from alejandria.storage.engine import Database, open_database
+from alejandria.storage.media_store import MediaStore
+from alejandria.storage.migrate import is_up_to_date, upgrade
+from alejandria.storage.repository import Repository
+from alejandria.storage.schema import system_config
+from alejandria.sync.pipeline import ProgressCallback, SyncRunner
 
 if TYPE_CHECKING:
-    from alejandria.embedding_backfill import BackfillReport
-    from alejandria.search.cache import SearchCache
+    from alejandria.search.embedding.backfill import BackfillReport
+    from alejandria.storage.search_cache import SearchCache
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Archive:
         """
         spec = self.plugins.source(source)
         if credentials is None:
-            from alejandria.credentials import CredentialStore
+            from alejandria.storage.credentials import CredentialStore
 
             credentials = CredentialStore(self.engine, self.settings.data_dir).get(spec.name)
         context = SourceContext(settings=self.settings, credentials=credentials,
@@ -274,7 +274,7 @@ class Archive:
             url = self.settings.search_cache_url
             if url is None:
                 return None
-            from alejandria.search.cache import SearchCache
+            from alejandria.storage.search_cache import SearchCache
 
             self._search_cache = SearchCache(url, self.settings.search_cache_ttl_s,
                                              namespace=self.database.url_fingerprint)
@@ -303,8 +303,8 @@ class Archive:
 
     def embed_status(self) -> dict[str, object]:
         """The configured embedder, the model serving searches, and what is left to embed."""
-        from alejandria.embedders.select import embedder_name, load_embedder
-        from alejandria.vector_store import VectorStore, active_model
+        from alejandria.search.embedding.select import embedder_name, load_embedder
+        from alejandria.storage.vector_store import VectorStore, active_model
 
         status: dict[str, object] = {"configured": self.settings.embedder}
         if not self.capabilities().vector_installed:
@@ -328,7 +328,7 @@ class Archive:
     def embed_backfill(self, *, progress: Callable[[int, int], None] | None = None,
                        batch_size: int | None = None) -> BackfillReport:
         """Embed every chunk and transcript lacking a vector for the configured model."""
-        from alejandria.embedding_backfill import backfill_embeddings
+        from alejandria.search.embedding.backfill import backfill_embeddings
 
         if not self.capabilities().vector_installed:
             raise SearchUnavailable(f"cannot embed: {self.capabilities().semantic_search_reason}")

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 @hookimpl(trylast=True)
 def register_transcribers() -> list[TranscriberSpec]:
-    from alejandria.transcribers.faster_whisper_engine import FasterWhisperTranscriber
-    from alejandria.transcribers.openai_api_engine import OpenAIApiTranscriber
-    from alejandria.transcribers.openai_whisper_engine import OpenAIWhisperTranscriber
+    from alejandria.media.transcribers.faster_whisper_engine import FasterWhisperTranscriber
+    from alejandria.media.transcribers.openai_api_engine import OpenAIApiTranscriber
+    from alejandria.media.transcribers.openai_whisper_engine import OpenAIWhisperTranscriber
 
     return [
         TranscriberSpec(
@@ -44,11 +44,11 @@ def register_transcribers() -> list[TranscriberSpec]:
 
 @hookimpl(trylast=True)
 def register_processors() -> list[ProcessorSpec]:
-    from alejandria.processors.probe import ProbeProcessor
-    from alejandria.processors.thumbnails import ACCEPTS as THUMBNAIL_KINDS
-    from alejandria.processors.thumbnails import ThumbnailProcessor
-    from alejandria.processors.transcribe import ACCEPTS as SPEECH_KINDS
-    from alejandria.processors.transcribe import TranscribeProcessor
+    from alejandria.media.processors.probe import ProbeProcessor
+    from alejandria.media.processors.thumbnails import ACCEPTS as THUMBNAIL_KINDS
+    from alejandria.media.processors.thumbnails import ThumbnailProcessor
+    from alejandria.media.processors.transcribe import ACCEPTS as SPEECH_KINDS
+    from alejandria.media.processors.transcribe import TranscribeProcessor
 
     return [
         ProcessorSpec(
@@ -68,7 +68,7 @@ def register_processors() -> list[ProcessorSpec]:
 
 @hookimpl(trylast=True)
 def register_sources() -> list[SourceSpec]:
-    from alejandria.sources.files import FilesSource
+    from alejandria.sync.files_source import FilesSource
 
     return [
         SourceSpec(
@@ -107,8 +107,8 @@ def register_search_backends() -> list[SearchBackendSpec]:
 
 @hookimpl(trylast=True)
 def register_embedders() -> list[EmbedderSpec]:
-    from alejandria.embedders.local_models import E5SmallEmbedder, UseMultilingualEmbedder
-    from alejandria.embedders.openai_api import OpenAIApiEmbedder
+    from alejandria.search.embedding.local_models import E5SmallEmbedder, UseMultilingualEmbedder
+    from alejandria.search.embedding.openai_api import OpenAIApiEmbedder
 
     return [
         EmbedderSpec(
@@ -129,11 +129,11 @@ def register_embedders() -> list[EmbedderSpec]:
 
 @hookimpl(trylast=True)
 def sync_finished(archive: Archive, report: SyncReport) -> None:
-    from alejandria.search_upkeep import after_sync
+    from alejandria.sync.after import after_sync
 
     after_sync(archive, report)
 
 
 @hookimpl(trylast=True)
 def register_migrations() -> list[MigrationSpec]:
-    return [MigrationSpec(name="core", path=Path(__file__).parent / "db/migrations/versions")]
+    return [MigrationSpec(name="core", path=Path(__file__).parent / "storage/migrations/versions")]

@@ -116,7 +116,7 @@ def register_search_backends() -> list[SearchBackendSpec]:
         from sqlalchemy import select
 
         from alejandria import hookimpl
-        from alejandria.db.schema import creators, posts
+        from alejandria.storage.schema import creators, posts
         from alejandria.models import Availability, SearchHit
         from alejandria.plugin_types import SearchBackendSpec
 

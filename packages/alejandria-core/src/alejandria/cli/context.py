@@ -8,16 +8,24 @@ import click
 
 if TYPE_CHECKING:
     from alejandria.api import Archive
+    from alejandria.plugins import PluginManager
+    from alejandria.settings import Settings
 
 
 def open_archive(ctx: click.Context, *, migrate: bool | None = None) -> Archive:
     """Heavy imports happen here, when a command runs, so ``alejandria --help`` stays fast."""
     from alejandria.api import Archive
-    from alejandria.plugins import get_plugin_manager
     from alejandria.settings import Settings
 
     settings = Settings()
+    return Archive.open(settings=settings, plugins=plugin_manager(ctx, settings),
+                        migrate=migrate)
+
+
+def plugin_manager(ctx: click.Context, settings: Settings) -> PluginManager:
+    """The plugins of this command: all installed ones unless ``--no-plugins`` was given."""
+    from alejandria.plugins import get_plugin_manager
+
     no_plugins = bool((ctx.find_root().obj or {}).get("no_plugins"))
-    plugins = get_plugin_manager(settings.load_plugins and not no_plugins,
-                                 tuple(settings.disabled_plugins))
-    return Archive.open(settings=settings, plugins=plugins, migrate=migrate)
+    return get_plugin_manager(settings.load_plugins and not no_plugins,
+                              tuple(settings.disabled_plugins))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -74,18 +73,24 @@ def cli(ctx: click.Context, no_plugins: bool, verbose: int) -> None:
 
 def _register_builtin_commands() -> None:
     from alejandria.cli import (
-        commands_admin,
-        commands_archive,
-        commands_jobs,
-        commands_media,
-        commands_search,
+        credentials,
+        db,
+        doctor,
+        embed,
+        jobs,
+        media,
+        plugins,
+        process,
+        search,
+        stats,
+        sync,
+        worker,
     )
 
-    for module in (commands_archive, commands_media, commands_jobs, commands_search,
-                   commands_admin):
+    for module in (sync, search, stats, media, process, jobs, worker, embed, credentials,
+                   plugins, db, doctor):
         for command in module.COMMANDS:
             cli.add_command(command)
-    cli.add_command(importlib.import_module("alejandria.cli.commands_credentials").credentials)
 
 
 _register_builtin_commands()

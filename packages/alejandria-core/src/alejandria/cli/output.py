@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 def stderr_console() -> Console:
@@ -17,6 +18,14 @@ def stderr_console() -> Console:
 
 def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
+
+
+def progress_bar(description: str, enabled: bool) -> Progress:
+    """A transient progress bar on stderr, shown only on a terminal."""
+    console = stderr_console()
+    return Progress(TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True,
+                    disable=not (enabled and console.is_terminal))
 
 
 def print_json(value: Any) -> None:

@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from alejandria.queue.jobs import JobStore
+    from alejandria.queue.ledger import JobStore
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine, RowMapping
 from alejandria.models import Availability, SearchHit, SearchQuery
 from alejandria.plugin_types import SearchContext
 from alejandria.search.snippets import build_snippet
-from alejandria.textsearch import FRAGMENT_DELIMITER, HIGHLIGHT_START, HIGHLIGHT_STOP, strip_nul
+from alejandria.text.accents import FRAGMENT_DELIMITER, HIGHLIGHT_START, HIGHLIGHT_STOP, strip_nul
 
 HEADLINE_OPTIONS = (
     f'StartSel="{HIGHLIGHT_START}", StopSel="{HIGHLIGHT_STOP}", MaxWords=35, MinWords=12, '

@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from alejandria.db.capabilities import detect_capabilities
-from alejandria.embedders.select import embedder_name, load_embedder
 from alejandria.errors import SearchUnavailable
 from alejandria.models import Availability, SearchHit, SearchQuery
 from alejandria.plugin_types import Embedder, SearchContext
 from alejandria.search.common import FILTERS, HEADLINE_OPTIONS, hit_from_row, tsquery_sql
-from alejandria.textsearch import strip_nul
-from alejandria.vector_store import VectorStore, active_model
+from alejandria.search.embedding.select import embedder_name, load_embedder
+from alejandria.storage.capabilities import detect_capabilities
+from alejandria.storage.vector_store import VectorStore, active_model
+from alejandria.text.accents import strip_nul
 
 #: Candidates fetched per result wanted (more when filters may discard some), and the cap
 #: (pgvector's ``hnsw.ef_search`` maximum).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from alejandria.textsearch import HIGHLIGHT_START, HIGHLIGHT_STOP, restore_accents
+from alejandria.text.accents import HIGHLIGHT_START, HIGHLIGHT_STOP, restore_accents
 
 _SPACES = re.compile(r"\s+")
 

@@ -1,0 +1,40 @@
+"""``alejandria plugins``: every plugin, its package, hooks and load error."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from alejandria.cli.context import plugin_manager
+from alejandria.cli.output import print_json, stdout_console
+
+if TYPE_CHECKING:
+    pass
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List every plugin: name, package, version, hooks and load error if any."""
+    from alejandria.settings import Settings
+
+    manager = plugin_manager(ctx, Settings())
+    infos = manager.plugins()
+    if as_json:
+        print_json([info.as_dict() for info in infos])
+    else:
+        table = Table("plugin", "package", "version", "hooks", "status")
+        for info in infos:
+            status = f"[red]{escape(info.error)}[/]" if info.error else "[green]ok[/]"
+            table.add_row(info.name, info.package or "", info.version or "",
+                          ", ".join(info.hooks), status)
+        stdout_console().print(table)
+    sys.exit(1 if any(info.error for info in infos) else 0)
+
+
+COMMANDS = [plugins]

@@ -1,0 +1,133 @@
+"""``alejandria sync``: archive targets with a source, here or on a worker."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from alejandria.cli.context import open_archive
+from alejandria.cli.output import print_json, stderr_console
+
+if TYPE_CHECKING:
+    from alejandria.models import SyncReport
+    from alejandria.sync.pipeline import ProgressEvent
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+@click.command()
+@click.argument("source")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Source option, e.g. -o pages_per_post=20 (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON.")
+@click.option("--no-wait", is_flag=True,
+              help="With a broker: queue the job and print its id instead of waiting.")
+@click.pass_context
+def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tuple[str, ...],
+         as_json: bool, no_wait: bool) -> None:
+    """Archive TARGETS (files, folders, URLs, names) with SOURCE (e.g. pdf).
+
+    With ALEJANDRIA_BROKER_URL set the work runs on a worker (``alejandria worker``), as a job
+    visible in ``alejandria jobs list``.
+    """
+    parsed = _parse_options(options)
+    console = stderr_console()
+    with open_archive(ctx) as archive:
+        if archive.settings.broker_url is not None:
+            archive.plugins.source(source)  # an unknown source fails here, not on the worker
+            paths = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
+            job_id = archive.submit("sync", {"source": source, "targets": paths,
+                                             "options": parsed}, priority=8)
+            if no_wait:
+                click.echo(f"job {job_id} queued")
+                return
+            from alejandria.models import SyncReport as SyncReportModel
+
+            report_dict = _wait_for(archive, job_id)
+            report = SyncReportModel.model_validate(
+                {k: v for k, v in report_dict.items() if k != "ok"})
+            if as_json:
+                print_json(report_dict)
+            else:
+                _print_report(report)
+            sys.exit(0 if report.ok else 1)
+        show_progress = console.is_terminal and not as_json
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TextColumn("{task.fields[label]}"),
+                      console=console, transient=True, disable=not show_progress) as bar:
+            task = bar.add_task(f"sync {source}", total=None, label="")
+
+            def on_progress(event: ProgressEvent) -> None:
+                bar.update(task, total=event.total, completed=event.done,
+                           label=escape(event.label))
+
+            report = archive.sync(source, *targets, options=parsed, progress=on_progress)
+    if as_json:
+        print_json({**report.model_dump(mode="json"), "ok": report.ok})
+    else:
+        _print_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def _wait_for(archive: Any, job_id: int) -> dict[str, Any]:
+    """Wait for a queued job, with its progress; its result, or exit with its error."""
+    import time
+
+    from alejandria.cli.output import fail
+
+    console = stderr_console()
+    console.print(f"job {job_id} queued; waiting for a worker (Ctrl-C stops waiting, "
+                  "not the job)")
+    with Progress(TextColumn("[bold]job {task.fields[job]}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=console,
+                  transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("job", total=None, job=job_id, status="pending")
+        while True:
+            job = archive.jobs.get(job_id)
+            if job is not None and job.status == "completed":
+                return dict(job.result or {})
+            if job is None or job.status in ("failed", "cancelled"):
+                reason = job.error_message if job else "the job disappeared"
+                fail(f"job {job_id} {job.status if job else 'lost'}: {reason}")
+            bar.update(task, completed=job.progress_current or 0, total=job.progress_total,
+                       status=job.status)
+            time.sleep(0.5)
+
+
+def _print_report(report: SyncReport) -> None:
+    console = stderr_console()
+    for notice in report.notices:
+        console.print(f"[yellow]note:[/] {escape(notice.subject)}: {escape(notice.message)}")
+    for error in report.errors:
+        console.print(f"[bold red]error:[/] {escape(error.subject)}: {escape(error.message)}")
+    failed = f", [red]{len(report.errors)} failed[/]" if report.errors else ""
+    console.print(
+        f"{report.source}: {report.targets} target(s), {report.skipped_unchanged} unchanged; "
+        f"{report.posts_written} post(s) written, {report.posts_unchanged} unchanged, "
+        f"{report.posts_deleted} removed; {report.media_stored} media file(s) stored, "
+        f"{report.media_reused} reused"
+        + (f"; {report.chunks_embedded} passage(s) embedded for semantic search"
+           if report.chunks_embedded else "")
+        + failed
+    )
+
+
+COMMANDS = [sync]

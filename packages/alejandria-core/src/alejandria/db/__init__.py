@@ -1,1 +1,0 @@
-"""Postgres storage: schema, engine (embedded or external), migrations, repository."""

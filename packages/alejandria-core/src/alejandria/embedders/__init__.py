@@ -1,1 +1,0 @@
-"""Embedders shipped with core: two offline multilingual models and an OpenAI-compatible API."""

@@ -1,0 +1,78 @@
+"""Garbage collection of the media store: files no post references any more.
+
+A file is removed only after a grace period, so nothing a running sync is about to link (or
+has written but not yet committed) disappears under it: unreferenced rows older than the grace
+period, files on disk without a row, and temp files left by interrupted downloads.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.engine import Engine
+
+from alejandria.settings import Settings
+from alejandria.storage.media_store import MediaStore
+from alejandria.storage.schema import media_files, post_media
+
+
+@dataclass
+class GcReport:
+    rows_removed: list[str] = field(default_factory=list)
+    orphan_files_removed: list[str] = field(default_factory=list)
+    temp_files_removed: int = 0
+    bytes_freed: int = 0
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "rows_removed": self.rows_removed,
+                "orphan_files_removed": self.orphan_files_removed,
+                "temp_files_removed": self.temp_files_removed, "bytes_freed": self.bytes_freed}
+
+
+def collect_garbage(engine: Engine, store: MediaStore, settings: Settings, *,
+                    grace: timedelta = timedelta(days=7), dry_run: bool = False) -> GcReport:
+    report = GcReport(dry_run=dry_run)
+    cutoff = time.time() - grace.total_seconds()
+    unreferenced = (
+        select(media_files.c.id, media_files.c.sha256, media_files.c.size)
+        .where(~exists().where(post_media.c.media_id == media_files.c.id),
+               media_files.c.first_seen_at < func.now() - grace)
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(unreferenced.with_for_update(skip_locked=True)).all()
+        if rows and not dry_run:
+            conn.execute(delete(media_files).where(media_files.c.id.in_([r.id for r in rows])))
+    for row in rows:
+        report.rows_removed.append(row.sha256)
+        report.bytes_freed += row.size
+        if not dry_run:
+            _remove_file_and_derivatives(store, settings, row.sha256)
+    with engine.connect() as conn:
+        known = set(conn.execute(select(media_files.c.sha256)).scalars())
+    for path in store.root.glob("??/??/*"):
+        if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
+            report.orphan_files_removed.append(path.name)
+            report.bytes_freed += path.stat().st_size
+            if not dry_run:
+                _remove_file_and_derivatives(store, settings, path.name)
+    tmp = store.root / "tmp"
+    for path in tmp.glob("*") if tmp.is_dir() else []:
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            report.temp_files_removed += 1
+            report.bytes_freed += path.stat().st_size
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    return report
+
+
+def _remove_file_and_derivatives(store: MediaStore, settings: Settings, sha256: str) -> None:
+    store.path_for(sha256).unlink(missing_ok=True)
+    derived = settings.data_dir / "derived"
+    for processor_dir in derived.glob("*") if derived.is_dir() else []:
+        shutil.rmtree(processor_dir / sha256[:2] / sha256[2:4] / sha256, ignore_errors=True)

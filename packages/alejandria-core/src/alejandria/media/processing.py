@@ -1,0 +1,164 @@
+"""Running media processors (probe, thumbnails, ...) over stored files.
+
+Every result is keyed by the media file and the processor's name and version
+(``media_derivatives``), so a file is processed once per processor version, a new version
+re-processes, and ``backfill`` finds exactly what lacks output. Processors run outside any
+transaction; each result is written in its own short one. Results with keys that describe the
+file itself (``mime_type``, ``kind``, ``width``, ...) also update ``media_files``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import String, column, exists, select, update, values
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Engine
+
+from alejandria.errors import MediaError
+from alejandria.models import MediaKind, SyncError
+from alejandria.plugin_types import Processor, ProcessorContext, ProcessorSpec
+from alejandria.plugins import PluginManager
+from alejandria.settings import Settings
+from alejandria.storage.media_store import MediaStore
+from alejandria.storage.schema import media_derivatives, media_files, media_keys, post_media, posts
+
+log = logging.getLogger(__name__)
+
+#: Result keys that describe the file itself and are copied onto its ``media_files`` row.
+MEDIA_COLUMNS = ("mime_type", "kind", "width", "height", "duration_s", "page_count")
+
+
+@dataclass
+class ProcessingReport:
+    processed: int = 0
+    failed: list[SyncError] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    by_processor: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "processed": self.processed,
+            "failed": [error.model_dump() for error in self.failed],
+            "unavailable": self.unavailable,
+            "by_processor": self.by_processor,
+        }
+
+
+ProcessingProgress = Callable[[int, int, str], None]
+
+
+class MediaProcessing:
+    def __init__(self, engine: Engine, settings: Settings, plugins: PluginManager,
+                 store: MediaStore) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.plugins = plugins
+        self.specs = sorted(plugins.processors().values(),
+                            key=lambda spec: (spec.order, spec.name))
+        self.store = store
+        self._instances: dict[str, tuple[Processor | None, str | None]] = {}
+
+    def run(self, *, processor: str | None = None, source: str | None = None,
+            progress: ProcessingProgress | None = None) -> ProcessingReport:
+        """Run processors over every stored file that lacks their current output."""
+        specs = [spec for spec in self.specs if processor in (None, spec.name)]
+        report = ProcessingReport()
+        rows = self._candidates(specs, source)
+        for done, row in enumerate(rows):
+            if progress:
+                progress(done, len(rows), row["sha256"][:12])
+            self._process_one(row, specs, report)
+        if progress:
+            progress(len(rows), len(rows), "")
+        return report
+
+    def _candidates(self, specs: Sequence[ProcessorSpec],
+                    source: str | None) -> list[dict[str, Any]]:
+        """Media rows lacking a result (done, failed or skipped) of some processor's version."""
+        if not specs:
+            return []
+        wanted = values(column("processor", String), column("version", String),
+                        name="wanted").data([(spec.name, spec.version) for spec in specs])
+        lacking = select(wanted.c.processor).where(~exists().where(
+            media_derivatives.c.media_id == media_files.c.id,
+            media_derivatives.c.processor == wanted.c.processor,
+            media_derivatives.c.version == wanted.c.version,
+        ))
+        query = select(media_files).where(exists(lacking)).order_by(media_files.c.id)
+        if source is not None:
+            linked = (select(post_media.c.media_id).join(posts, posts.c.id == post_media.c.post_id)
+                      .where(posts.c.source == source))
+            keyed = select(media_keys.c.media_id).where(media_keys.c.source == source)
+            query = query.where(media_files.c.id.in_(linked.union(keyed)))
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def _processor(self, spec: ProcessorSpec, report: ProcessingReport) -> Processor | None:
+        if spec.name not in self._instances:
+            made = spec.factory(ProcessorContext(settings=self.settings, name=spec.name,
+                                                 engine=self.engine, plugins=self.plugins))
+            availability = made.availability()
+            self._instances[spec.name] = (
+                (made, None) if availability.available
+                else (None, availability.reason or "unavailable"))
+        processor, reason = self._instances[spec.name]
+        if reason is not None:
+            report.unavailable[spec.name] = reason
+        return processor
+
+    def _process_one(self, row: dict[str, Any], specs: Sequence[ProcessorSpec],
+                     report: ProcessingReport) -> None:
+        media = {key: row[key] for key in ("id", "sha256", "size", "mime_type", "kind", "width",
+                                           "height", "duration_s", "page_count")}
+        path = self.store.path_for(row["sha256"])
+        with self.engine.connect() as conn:
+            existing = {r.processor: r.version for r in conn.execute(
+                select(media_derivatives.c.processor, media_derivatives.c.version)
+                .where(media_derivatives.c.media_id == row["id"]))}
+        for spec in specs:
+            if existing.get(spec.name) == spec.version:
+                continue
+            if MediaKind(media["kind"]) not in spec.accepts:
+                # recorded, so the file is not a candidate again for this version
+                self._record(row["id"], spec, "skipped", {}, None, media)
+                continue
+            processor = self._processor(spec, report)
+            if processor is None:
+                continue
+            status, result, error = "done", {}, None
+            if not path.is_file():
+                status, error = "failed", "the file is missing from the media store"
+            else:
+                try:
+                    result = processor.process(path, dict(media))
+                except MediaError as exc:
+                    status, error = "failed", str(exc)
+                except Exception as exc:
+                    log.debug("processor %s failed on %s", spec.name, row["sha256"],
+                              exc_info=True)
+                    status, error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+            media.update({k: v for k, v in result.items() if k in MEDIA_COLUMNS})
+            self._record(row["id"], spec, status, result, error, media)
+            report.processed += 1
+            report.by_processor[spec.name] = report.by_processor.get(spec.name, 0) + 1
+            if error:
+                report.failed.append(SyncError(subject=f"{spec.name} {row['sha256'][:12]}",
+                                               message=error))
+
+    def _record(self, media_id: int, spec: ProcessorSpec, status: str, result: dict[str, Any],
+                error: str | None, media: dict[str, Any]) -> None:
+        values = {"version": spec.version, "status": status, "result": result, "error": error}
+        stmt = insert(media_derivatives).values(media_id=media_id, processor=spec.name, **values)
+        columns = {key: media[key] for key in MEDIA_COLUMNS if key in result}
+        with self.engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[media_derivatives.c.media_id, media_derivatives.c.processor],
+                set_=values,
+            ))
+            if columns:
+                conn.execute(update(media_files).where(media_files.c.id == media_id)
+                             .values(**columns))

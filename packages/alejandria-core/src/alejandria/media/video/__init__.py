@@ -1,0 +1,1 @@
+"""Embedded videos: downloading them with yt-dlp and turning their subtitles into transcripts."""

@@ -1,0 +1,1 @@
+"""HTTP for sources and model APIs: pooled clients, rate limits, backoff, resumable downloads."""

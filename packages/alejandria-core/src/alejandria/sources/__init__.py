@@ -1,1 +1,0 @@
-"""Sources shipped with core."""

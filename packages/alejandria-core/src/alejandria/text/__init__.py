@@ -1,0 +1,1 @@
+"""Text analysis shared by indexing (storage) and querying (search): accent folding, languages."""
