@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from alejandria.plugins import build_plugin_manager
+from alejandria.builtins import build_plugin_manager
 from alejandria.storage.embedded import EmbeddedPostgres, to_sqlalchemy_url
 from alejandria.storage.migrate import upgrade
 

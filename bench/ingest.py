@@ -23,7 +23,8 @@ import pdf_bench
 import repo_bench
 from harness import Server, Timing, best_of, machine, print_rows
 
-from alejandria.plugins import PluginManager, build_plugin_manager
+from alejandria.builtins import build_plugin_manager
+from alejandria.plugins import PluginManager
 
 PDF_TARGET = 0.7
 REPO_TARGET = 0.3

@@ -42,7 +42,7 @@ import urllib3
 from harness import Server, Timing, machine, print_rows, stopwatch
 
 from alejandria.api import Archive
-from alejandria.plugins import build_plugin_manager
+from alejandria.builtins import build_plugin_manager
 from alejandria.settings import Settings
 from alejandria_source_patreon.testing import (
     EPOCH,

@@ -37,9 +37,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from alejandria import Archive
-from alejandria.plugins import build_plugin_manager
-from alejandria.queue.celery_app import celery_app_for
-from alejandria.queue.submit import broker_priority
+from alejandria.builtins import build_plugin_manager
+from alejandria.queue.broker import broker_priority, celery_app_for
 from alejandria.settings import Settings
 
 BARE_TASK = "bench.noop"

@@ -27,10 +27,10 @@ from pydantic import SecretStr
 from repo_bench import COLLECTIONS_PER_CREATOR, Dataset, make_dataset
 
 from alejandria import Archive, hookimpl
+from alejandria.builtins import build_plugin_manager
 from alejandria.models import Checkpoint, CollectionRef, JsonDict, SyncItem, SyncTarget
 from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
-from alejandria.plugins import build_plugin_manager
-from alejandria.queue.celery_app import make_celery, use_worker_archive
+from alejandria.queue.celery_app import make_celery
 from alejandria.settings import Settings
 
 SOURCE = "bench-parts"
@@ -114,7 +114,10 @@ def open_archive() -> Archive:
 
 # -- the apps ---------------------------------------------------------------------------------
 
-app: Celery = make_celery(worker_settings())
+#: This process's archive, opened when the worker process starts (not on its first job).
+_archives: dict[int, Archive] = {}
+app: Celery = make_celery(worker_settings(),
+                          open_host=lambda: _archives[os.getpid()].context)
 if MODE == "ours":
     _dataset()  # before the pool forks, so every process shares it
 
@@ -144,7 +147,7 @@ def _open_for_process() -> None:
     import redis
 
     if MODE == "ours":
-        use_worker_archive(open_archive())
+        _archives[os.getpid()] = open_archive()
     else:
         _connect()
     redis.Redis.from_url(BROKER_URL).incr(READY_COUNTER)

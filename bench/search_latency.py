@@ -92,9 +92,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from alejandria import Archive, hookimpl
+from alejandria.builtins import build_plugin_manager
 from alejandria.models import Availability, SearchQuery
 from alejandria.plugin_types import EmbedderSpec
-from alejandria.plugins import PluginManager, build_plugin_manager
+from alejandria.plugins import PluginManager
 from alejandria.search.common import HEADLINE_OPTIONS, SqlSearchBackend, tsquery_sql
 from alejandria.search.embedding.select import LOCAL_PREFERENCE, load_embedder
 from alejandria.search.hybrid import DEPTH_PER_RESULT, LEGS, MIN_DEPTH

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from alejandria.builtins import build_plugin_manager
 from alejandria.media.transcribers import faster_whisper_engine, openai_whisper_engine
-from alejandria.plugins import build_plugin_manager
 from alejandria.settings import Settings
 
 #: Models to compare per engine ("" = the engine's bundled default).

@@ -31,6 +31,7 @@ from harness import Server, machine, stopwatch
 from sqlalchemy import text
 
 from alejandria import Archive, hookimpl
+from alejandria.builtins import build_plugin_manager
 from alejandria.models import (
     Checkpoint,
     CreatorIn,
@@ -49,7 +50,6 @@ from alejandria.plugin_types import (
     SourceSpec,
     TranscriptSegment,
 )
-from alejandria.plugins import build_plugin_manager
 from alejandria.search.hybrid import LEGS as HYBRID_LEGS
 from alejandria.search.hybrid import fuse
 from alejandria.settings import Settings

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from alejandria import hookspecs
+from alejandria.builtins import build_plugin_manager
 from alejandria.errors import DuplicatePluginName, UnknownName
-from alejandria.plugins import build_plugin_manager
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from pydantic import SecretStr
 
+from alejandria import hookimpl
 from alejandria.errors import ItemRejected, RateLimited, SourceError
 from alejandria.models import Checkpoint, CreatorIn, PostIn
-from alejandria.queue import functions, runner
-from alejandria.queue.celery_app import make_celery, use_worker_archive
+from alejandria.plugin_types import JobTypeSpec
+from alejandria.queue import runner
+from alejandria.queue.celery_app import make_celery
 
 
 def wait_for(archive, job_id, *, timeout=20.0):
@@ -25,6 +27,21 @@ def wait_for(archive, job_id, *, timeout=20.0):
 
 
 @pytest.fixture
+def job_type(register_plugin):
+    """``job_type(name, function, queue)``: register a job type for one test."""
+
+    def add(name, function, queue="sources"):
+        class JobPlugin:
+            @hookimpl
+            def register_job_types(self):
+                return [JobTypeSpec(name=name, function=function, queue=queue)]
+
+        register_plugin(JobPlugin(), name=f"job-{name}")
+
+    return add
+
+
+@pytest.fixture
 def redis_url(alejandria_redis_url):
     return alejandria_redis_url
 
@@ -34,16 +51,14 @@ def queued(archive, redis_url, monkeypatch):
     """The archive with a broker, and a real worker (in a thread) consuming every queue."""
     monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
     monkeypatch.setattr(runner, "BACKOFF_BASE_S", 0.05)
-    app = make_celery(archive.settings)
+    app = make_celery(archive.settings, open_host=lambda: archive.context)
     app.conf.broker_transport_options["visibility_timeout"] = 5
-    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for",
+    monkeypatch.setattr("alejandria.queue.broker.celery_app_for",
                         lambda *_args: app)
-    use_worker_archive(archive)
     with start_worker(app, pool="solo", perform_ping_check=False,
                       queues=["sources", "media", "transcription", "search"],
                       shutdown_timeout=10):
         yield archive
-    use_worker_archive(None)
 
 
 def test_sync_runs_on_the_worker_and_is_mirrored_in_jobs(queued, memory_source):
@@ -71,9 +86,9 @@ def flaky_factory(errors):
     return flaky, calls
 
 
-def test_transient_errors_retry_with_backoff_then_succeed(queued, monkeypatch):
+def test_transient_errors_retry_with_backoff_then_succeed(queued, monkeypatch, job_type):
     flaky, calls = flaky_factory([SourceError("HTTP 503"), SourceError("HTTP 502")])
-    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "media"))
+    job_type("flaky", flaky, "media")
 
     job = wait_for(queued, queued.submit("flaky"))
 
@@ -81,9 +96,9 @@ def test_transient_errors_retry_with_backoff_then_succeed(queued, monkeypatch):
     assert min(calls[1] - calls[0], calls[2] - calls[1]) >= 0.02  # backed off each time
 
 
-def test_rate_limit_waits_its_retry_after(queued, monkeypatch):
+def test_rate_limit_waits_its_retry_after(queued, monkeypatch, job_type):
     flaky, calls = flaky_factory([RateLimited("429 Too Many Requests", retry_after=1.0)])
-    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "sources"))
+    job_type("flaky", flaky, "sources")
 
     job = wait_for(queued, queued.submit("flaky"))
 
@@ -91,9 +106,9 @@ def test_rate_limit_waits_its_retry_after(queued, monkeypatch):
     assert calls[1] - calls[0] >= 0.95
 
 
-def test_permanent_error_fails_at_once_with_its_message(queued, monkeypatch):
+def test_permanent_error_fails_at_once_with_its_message(queued, monkeypatch, job_type):
     flaky, calls = flaky_factory([ItemRejected("broken.pdf", "encrypted PDF")])
-    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "sources"))
+    job_type("flaky", flaky, "sources")
 
     job = wait_for(queued, queued.submit("flaky"))
 
@@ -102,64 +117,60 @@ def test_permanent_error_fails_at_once_with_its_message(queued, monkeypatch):
     assert "ItemRejected" in job.traceback
 
 
-def test_priorities_let_a_manual_request_jump_the_backlog(archive, redis_url, monkeypatch):
+def test_priorities_let_a_manual_request_jump_the_backlog(archive, redis_url, monkeypatch,
+                                                          job_type):
     monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
-    app = make_celery(archive.settings)
-    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
+    app = make_celery(archive.settings, open_host=lambda: archive.context)
+    monkeypatch.setattr("alejandria.queue.broker.celery_app_for", lambda *_a: app)
     order: list[str] = []
-    monkeypatch.setitem(functions.JOB_TYPES, "note",
-                        (lambda archive, name, progress: order.append(name) or {}, "sources"))
+    job_type("note", lambda archive, name, progress: order.append(name) or {}, "sources")
     for name in ("nightly-1", "nightly-2", "nightly-3"):
         archive.submit("note", {"name": name}, priority=1)
     archive.submit("note", {"name": "manual"}, priority=9)
-    use_worker_archive(archive)
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["sources"]):
         deadline = time.monotonic() + 20
         while len(order) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
-    use_worker_archive(None)
     assert order[0] == "manual"
 
 
-def test_without_a_broker_jobs_run_inline_with_the_same_rows(archive, monkeypatch):
+def test_without_a_broker_jobs_run_inline_with_the_same_rows(archive, monkeypatch, job_type):
     monkeypatch.setattr(runner, "BACKOFF_BASE_S", 0.01)
     flaky, calls = flaky_factory([SourceError("timeout")])
-    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "media"))
+    job_type("flaky", flaky, "media")
 
     job = archive.jobs.get(archive.submit("flaky"))
 
     assert (job.status, job.attempts, len(calls)) == ("completed", 2, 2)
 
 
-def test_cancelled_job_does_not_run_and_retry_runs_it(archive, monkeypatch):
+def test_cancelled_job_does_not_run_and_retry_runs_it(archive, monkeypatch, job_type):
     flaky, calls = flaky_factory([ItemRejected("x", "bad input")])
-    monkeypatch.setitem(functions.JOB_TYPES, "flaky", (flaky, "media"))
+    job_type("flaky", flaky, "media")
     job_id = archive.submit("flaky")
     assert archive.jobs.get(job_id).status == "failed"
 
     from alejandria.queue.submit import retry
 
-    retry(archive, job_id)
+    retry(archive.context, job_id)
 
     job = archive.jobs.get(job_id)
     assert (job.status, job.attempts, len(calls)) == ("completed", 2, 2)
 
 
-def test_jobs_are_routed_to_their_queue(archive, redis_url, monkeypatch):
+def test_jobs_are_routed_to_their_queue(archive, redis_url, monkeypatch, job_type):
     monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
-    app = make_celery(archive.settings)
-    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
+    app = make_celery(archive.settings, open_host=lambda: archive.context)
+    monkeypatch.setattr("alejandria.queue.broker.celery_app_for", lambda *_a: app)
     def nothing(archive, progress):
         return {}
 
-    monkeypatch.setitem(functions.JOB_TYPES, "on_media", (nothing, "media"))
-    monkeypatch.setitem(functions.JOB_TYPES, "on_sources", (nothing, "sources"))
+    job_type("on_media", nothing, "media")
+    job_type("on_sources", nothing, "sources")
     sources_id = archive.submit("on_sources")
     media_id = archive.submit("on_media")
-    use_worker_archive(archive)
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["media"]):
         job = wait_for(archive, media_id)
-    use_worker_archive(None)
     assert (job.status, job.queue) == ("completed", "media")
     assert archive.jobs.get(sources_id).status == "pending"  # no worker for "sources"
 
@@ -209,7 +220,7 @@ def test_daily_sync_refreshes_everything_synced_before(archive, memory_source):
 
 
 def test_beat_runs_the_daily_sync_and_cleanup_at_the_configured_hour(archive):
-    from alejandria.queue.celery_app import beat_schedule
+    from alejandria.queue.broker import beat_schedule
 
     schedule = beat_schedule(archive.settings, hour=23)
 
@@ -230,14 +241,13 @@ def test_doctor_checks_broker_and_workers(archive, redis_url, plugin_manager):
     assert {c.name: c.status for c in run_checks(down, plugin_manager)}["broker"] == "fail"
 
 
-def test_submit_many_records_the_jobs_in_order_and_the_worker_runs_them(queued, monkeypatch):
+def test_submit_many_records_the_jobs_in_order_and_the_worker_runs_them(queued, monkeypatch,
+                                                                        job_type):
     seen: list[str] = []
-    monkeypatch.setitem(functions.JOB_TYPES, "note",
-                        (lambda archive, name, progress: seen.append(name) or {"name": name},
-                         "sources"))
+    job_type("note", lambda archive, name, progress: seen.append(name) or {"name": name}, "sources")
     from alejandria.queue.submit import submit_many
 
-    ids = submit_many(queued, "note", [{"name": f"n{i}"} for i in range(5)], priority=3)
+    ids = submit_many(queued.context, "note", [{"name": f"n{i}"} for i in range(5)], priority=3)
 
     jobs = [wait_for(queued, job_id) for job_id in ids]
     assert ids == sorted(ids)
@@ -249,10 +259,10 @@ def test_submit_many_records_the_jobs_in_order_and_the_worker_runs_them(queued, 
 def test_submit_many_without_a_broker_runs_them_inline(archive):
     from alejandria.queue.submit import submit_many
 
-    ids = submit_many(archive, "noop", [{}, {}])
+    ids = submit_many(archive.context, "noop", [{}, {}])
 
     assert [archive.jobs.get(job_id).status for job_id in ids] == ["completed", "completed"]
-    assert submit_many(archive, "noop", []) == []
+    assert submit_many(archive.context, "noop", []) == []
 
 
 def _backend_pid(conn):
@@ -354,21 +364,19 @@ def test_a_sent_statement_that_fails_is_written_again_the_usual_way(archive):
     assert held.execute(text("SELECT 2")).scalar_one() == 2  # the connection is usable
 
 
-def test_cancelled_before_it_started_a_queued_job_does_not_run(archive, redis_url, monkeypatch):
+def test_cancelled_before_it_started_a_queued_job_does_not_run(archive, redis_url, monkeypatch,
+                                                               job_type):
     monkeypatch.setattr(archive.settings, "broker_url", SecretStr(redis_url))
-    app = make_celery(archive.settings)
-    monkeypatch.setattr("alejandria.queue.celery_app.celery_app_for", lambda *_a: app)
+    app = make_celery(archive.settings, open_host=lambda: archive.context)
+    monkeypatch.setattr("alejandria.queue.broker.celery_app_for", lambda *_a: app)
     ran: list[str] = []
-    monkeypatch.setitem(functions.JOB_TYPES, "note",
-                        (lambda archive, name, progress: ran.append(name) or {}, "sources"))
+    job_type("note", lambda archive, name, progress: ran.append(name) or {}, "sources")
     cancelled = archive.submit("note", {"name": "cancelled"})
     kept = archive.submit("note", {"name": "kept"})
     assert archive.jobs.cancel(cancelled)
 
-    use_worker_archive(archive)
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["sources"]):
         job = wait_for(archive, kept)
-    use_worker_archive(None)
 
     assert job.status == "completed" and ran == ["kept"]
     assert archive.jobs.get(cancelled).status == "cancelled"
@@ -387,14 +395,13 @@ def test_writing_a_new_job_twice_leaves_one_row(archive, count):
 
 
 def test_cleanup_sends_again_a_running_job_whose_outcome_a_database_restart_lost(
-        queued, monkeypatch):
+        queued, monkeypatch, job_type):
     """"completed" is committed without waiting for the WAL: were Postgres to restart before
     the flush, the job would look running for ever. The cleanup sends such a job again."""
     from sqlalchemy import text
 
     ran: list[str] = []
-    monkeypatch.setitem(functions.JOB_TYPES, "note",
-                        (lambda archive, name, progress: ran.append(name) or {}, "sources"))
+    job_type("note", lambda archive, name, progress: ran.append(name) or {}, "sources")
     jobs = queued.jobs
     lost = jobs.create("note", {"name": "lost"}, queue="sources", priority=5, task_id="t-lost")
     quick = jobs.create("note", {"name": "quick"}, queue="sources", priority=5,
@@ -409,7 +416,9 @@ def test_cleanup_sends_again_a_running_job_whose_outcome_a_database_restart_lost
         conn.execute(text("UPDATE jobs SET created_at = now() - interval '1 day' "
                           "WHERE id = :quick"), {"quick": quick})
 
-    result = functions.cleanup(queued)
+    from alejandria.ops.jobs import cleanup
+
+    result = cleanup(queued.context)
 
     assert result["jobs_recovered"] == [lost, quick]
     job = wait_for(queued, lost)
@@ -420,7 +429,7 @@ def test_cleanup_sends_again_a_running_job_whose_outcome_a_database_restart_lost
 
 
 def test_a_job_is_marked_running_once_it_has_run_a_moment_and_counted_once(archive,
-                                                                          monkeypatch):
+                                                                          monkeypatch, job_type):
     """A quick job records its attempt with its outcome (one read before, one write after);
     a longer one is marked running while it runs, and its attempt is still counted once."""
     from alejandria.queue import running
@@ -437,8 +446,8 @@ def test_a_job_is_marked_running_once_it_has_run_a_moment_and_counted_once(archi
         seen.append(job.status)
         return {}
 
-    monkeypatch.setitem(functions.JOB_TYPES, "slow", (slow, "sources"))
-    monkeypatch.setitem(functions.JOB_TYPES, "quick", (lambda archive, progress: {}, "sources"))
+    job_type("slow", slow, "sources")
+    job_type("quick", lambda archive, progress: {}, "sources")
     slow_id = archive.submit("slow")
     quick_id = archive.submit("quick")
 

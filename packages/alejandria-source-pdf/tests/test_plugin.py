@@ -21,7 +21,6 @@ def test_registers_the_pdf_source(tmp_path: Path) -> None:
     spec = manager.sources()["pdf"]
 
     assert spec.description == "Local PDF books and documents"
-    assert spec.capabilities == frozenset({"files"})
     source = spec.factory(SourceContext(settings=Settings(data_dir=tmp_path)))
     assert isinstance(source, PdfSource)
     assert isinstance(source, Source)

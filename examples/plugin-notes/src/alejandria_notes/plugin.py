@@ -24,6 +24,5 @@ def register_sources() -> list[SourceSpec]:
             name="notes",
             factory=create_source,
             description="Markdown and text notes in local folders, one post per file",
-            capabilities=frozenset({"files"}),
         )
     ]

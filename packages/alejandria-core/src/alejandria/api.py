@@ -1,54 +1,48 @@
-"""The Python API: ``Archive.open()``, ``archive.sync(...)``, ``archive.search(...)``."""
+"""The Python API: ``Archive.open()``, ``archive.sync(...)``, ``archive.search(...)``.
+
+``Archive.open`` is the composition root: it reads the settings, opens the database, builds and
+validates the plugin registry, reads the plugins' settings, and hands one ``ArchiveContext`` to
+every service. The ``Archive`` methods are thin: each calls one service with that context.
+"""
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
-from alejandria.errors import DatabaseUnavailable, SearchUnavailable
+from alejandria.builtins import get_plugin_manager
+from alejandria.context import ArchiveContext
+from alejandria.errors import DatabaseUnavailable
 from alejandria.media.dedup import DedupReport, dedup_media
 from alejandria.media.gc import GcReport, collect_garbage
-from alejandria.media.processing import MediaProcessing, ProcessingProgress, ProcessingReport
+from alejandria.media.processing import ProcessingProgress, ProcessingReport, process_media
 from alejandria.media.verify import VerifyReport, verify_media
-from alejandria.media.video.embeds import EmbedDownloader, EmbedReport
-from alejandria.models import (
-    JsonDict,
-    MediaKind,
-    SearchHit,
-    SearchQuery,
-    SyncError,
-    SyncReport,
-)
-from alejandria.plugin_types import SearchBackend, SearchContext, SourceContext
-from alejandria.plugins import PluginManager, get_plugin_manager
+from alejandria.media.video.embeds import EmbedReport, download_embeds
+from alejandria.models import Actor, JsonDict, MediaKind, SearchHit, SearchQuery, SyncReport
+from alejandria.plugin_types import SearchContext
+from alejandria.plugins import PluginManager
+from alejandria.plugins.settings import load_plugin_settings
 from alejandria.queue.ledger import JobStore
-from alejandria.search.dispatch import choose_backend
+from alejandria.queue.submit import retry, submit
+from alejandria.search import service as search_service
+from alejandria.search.embedding.backfill import BackfillReport
 from alejandria.settings import Settings
-from alejandria.storage.capabilities import DatabaseCapabilities, detect_capabilities
+from alejandria.storage.capabilities import DatabaseCapabilities
 from alejandria.storage.engine import Database, open_database
 from alejandria.storage.media_store import MediaStore
 from alejandria.storage.migrate import is_up_to_date, upgrade
 from alejandria.storage.repository import Repository
-from alejandria.storage.schema import system_config
-from alejandria.sync.pipeline import ProgressCallback, SyncRunner
-
-if TYPE_CHECKING:
-    from alejandria.search.embedding.backfill import BackfillReport
-    from alejandria.storage.search_cache import SearchCache
-
-log = logging.getLogger(__name__)
-
-SUBSCRIPTIONS_KEY = "sync.subscriptions"
+from alejandria.storage.search_cache import SearchCache
+from alejandria.sync import subscriptions
+from alejandria.sync.pipeline import ProgressCallback
+from alejandria.sync.service import run_sync
 
 
 class Archive:
@@ -59,14 +53,8 @@ class Archive:
     ...     hits = archive.search("carta natal")
     """
 
-    def __init__(self, settings: Settings, database: Database, plugins: PluginManager) -> None:
-        self.settings = settings
-        self.database = database
-        self.plugins = plugins
-        self.repository = Repository(settings.search_languages)
-        self.media = MediaStore(settings.media_dir)
-        self._capabilities: DatabaseCapabilities | None = None
-        self._search_cache: SearchCache | None = None
+    def __init__(self, context: ArchiveContext) -> None:
+        self.context = context
         self._closed = False
 
     @classmethod
@@ -78,7 +66,8 @@ class Archive:
 
         ``migrate`` defaults to True for the embedded database; an external database whose
         schema is behind raises ``DatabaseUnavailable`` telling the user to run
-        ``alejandria db upgrade``.
+        ``alejandria db upgrade``. A broken plugin setup (two plugins registering one name, a
+        malformed spec, a plugin setting the model refuses) raises here, before anything runs.
         """
         overrides: dict[str, Any] = {}
         if database_url is not None:
@@ -89,9 +78,11 @@ class Archive:
             settings = Settings(**overrides)
         elif overrides:
             settings = settings.model_copy(update=overrides)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         if plugins is None:
             plugins = get_plugin_manager(settings.load_plugins, tuple(settings.disabled_plugins))
+        plugins.validate()
+        plugin_settings = load_plugin_settings(plugins.settings_specs().values())
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         database = open_database(settings)
         try:
             migrations = plugins.migrations()
@@ -106,7 +97,9 @@ class Archive:
         except BaseException:
             database.close()
             raise
-        archive = cls(settings, database, plugins)
+        archive = cls(ArchiveContext(settings=settings, database=database, plugins=plugins,
+                                     plugin_settings=plugin_settings))
+        archive.context.notify = archive._notify
         plugins.notify("startup", archive=archive)
         return archive
 
@@ -126,67 +119,73 @@ class Archive:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    def _notify(self, event: str, **kwargs: Any) -> None:
+        self.plugins.notify(event, archive=self, **kwargs)
+
+    # -- the parts ------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.context.settings
+
+    @property
+    def database(self) -> Database:
+        return self.context.database
+
+    @property
+    def plugins(self) -> PluginManager:
+        return self.context.plugins
+
+    @property
+    def repository(self) -> Repository:
+        return self.context.repository
+
+    @property
+    def media(self) -> MediaStore:
+        return self.context.media
+
     @property
     def engine(self) -> Engine:
-        return self.database.engine
+        return self.context.engine
+
+    @property
+    def jobs(self) -> JobStore:
+        """The ``jobs`` table: what ran, runs or failed, and why."""
+        return self.context.jobs
+
+    @property
+    def search_cache(self) -> SearchCache | None:
+        """The Redis search cache (``ALEJANDRIA_CACHE_URL``, else a Redis broker), or None."""
+        return self.context.search_cache
 
     def capabilities(self) -> DatabaseCapabilities:
-        if self._capabilities is None:
-            with self.engine.connect() as conn:
-                self._capabilities = detect_capabilities(conn)
-        return self._capabilities
+        return self.context.capabilities()
 
     # -- work -----------------------------------------------------------------------------
 
     def sync(self, source: str, *targets: str | os.PathLike[str], options: JsonDict | None = None,
              credentials: JsonDict | None = None,
-             progress: ProgressCallback | None = None, remember: bool = True) -> SyncReport:
+             progress: ProgressCallback | None = None, remember: bool = True,
+             actor: Actor | None = None) -> SyncReport:
         """Archive ``targets`` (paths, URLs, names) with the source called ``source``.
 
         ``remember``: keep (source, targets) for the daily incremental sync. Without
         ``credentials``, those stored with ``alejandria credentials set SOURCE`` are used.
+        Embedded videos, media processing and embeddings follow (``sync.after``).
         """
-        spec = self.plugins.source(source)
-        if credentials is None:
-            from alejandria.storage.credentials import CredentialStore
-
-            credentials = CredentialStore(self.engine, self.settings.data_dir).get(spec.name)
-        context = SourceContext(settings=self.settings, credentials=credentials,
-                                options=dict(options or {}))
-        runner = SyncRunner(
-            engine=self.engine, repository=self.repository, store=self.media,
-            source_name=spec.name, source=spec.factory(context),
-            notify=self._notify, progress=progress,
-        )
-        report = runner.run([os.fspath(target) for target in targets])
-        # a dry run ("show me what would be archived") is not a subscription
-        if report.targets and remember and not (options or {}).get("dry_run"):
-            self._remember(spec.name, [os.fspath(target) for target in targets], options)
-        if self.settings.download_embeds:
-            embeds = self.download_embeds()
-            report.media_stored += embeds.downloaded
-            report.notices.extend(embeds.failed)
-            if embeds.unavailable:
-                report.notices.append(SyncError(subject="video", message=embeds.unavailable))
-        if report.media_stored and self.settings.process_media:
-            processed = self.process_media()
-            report.media_processed = processed.processed
-            report.notices.extend(processed.failed)
-        self.plugins.notify("sync_finished", archive=self, report=report)
-        return report
+        return run_sync(self.context, source, targets, options=options,
+                        credentials=credentials, progress=progress, remember=remember,
+                        actor=actor)
 
     def process_media(self, *, processor: str | None = None, source: str | None = None,
                       progress: ProcessingProgress | None = None) -> ProcessingReport:
         """Run media processors over every stored file lacking their current output."""
-        processing = MediaProcessing(self.engine, self.settings, self.plugins, self.media)
-        report = processing.run(processor=processor, source=source, progress=progress)
-        if report.processed:
-            self.content_changed()  # new transcripts are searchable
-        return report
+        return process_media(self.context, processors=None if processor is None else [processor],
+                             source=source, progress=progress)
 
     def download_embeds(self) -> EmbedReport:
         """Download the embedded videos that are due (yt-dlp), with their subtitles."""
-        return EmbedDownloader(self.engine, self.settings, self.media, self.repository).run()
+        return download_embeds(self.context)
 
     def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Re-hash every stored file; the report lists missing and corrupt ones."""
@@ -207,139 +206,53 @@ class Archive:
 
     def subscriptions(self) -> list[dict[str, Any]]:
         """What the daily sync refreshes: every (source, targets, options) synced before."""
-        with self.engine.connect() as conn:
-            value = conn.execute(select(system_config.c.value).where(
-                system_config.c.key == SUBSCRIPTIONS_KEY)).scalar_one_or_none()
-        return list(value or [])
-
-    def _remember(self, source: str, targets: list[str], options: JsonDict | None) -> None:
-        entry = {"source": source, "targets": targets, "options": dict(options or {})}
-        with self.engine.begin() as conn:
-            current = conn.execute(select(system_config.c.value).where(
-                system_config.c.key == SUBSCRIPTIONS_KEY).with_for_update()).scalar_one_or_none()
-            entries = [e for e in (current or []) if
-                       (e["source"], e["targets"]) != (source, targets)] + [entry]
-            stmt = insert(system_config).values(
-                key=SUBSCRIPTIONS_KEY, value=entries,
-                description="(source, targets) the daily incremental sync refreshes")
-            conn.execute(stmt.on_conflict_do_update(index_elements=[system_config.c.key],
-                                                    set_={"value": entries}))
-
-    @property
-    def jobs(self) -> JobStore:
-        """The ``jobs`` table: what ran, runs or failed, and why."""
-        return JobStore(self.engine)
+        return subscriptions.subscriptions(self.engine)
 
     def submit(self, job_type: str, kwargs: dict[str, Any] | None = None, *,
                priority: int = 5) -> int:
         """Queue a job (``sync``, ``process_media``, ...) on the broker, or run it here when
         none is configured; returns the job id."""
-        from alejandria.queue.submit import submit
+        return submit(self.context, job_type, kwargs, priority=priority)
 
-        return submit(self, job_type, kwargs, priority=priority)
-
-    def _notify(self, event: str, **kwargs: Any) -> None:
-        self.plugins.notify(event, archive=self, **kwargs)
+    def retry_job(self, job_id: int) -> None:
+        """Run a failed or cancelled job again (a new task, the same ``jobs`` row)."""
+        retry(self.context, job_id)
 
     def search(self, query: str, *, mode: str = "auto", source: str | None = None,
                creator: str | None = None, collection: str | None = None,
                published_after: datetime | None = None,
                published_before: datetime | None = None, media_kind: str | None = None,
-               limit: int = 20, offset: int = 0) -> list[SearchHit]:
+               limit: int = 20, offset: int = 0, actor: Actor | None = None) -> list[SearchHit]:
         """Posts matching ``query``, best first; any string is a valid query."""
         request = SearchQuery(text=query, mode=mode, source=source, creator=creator,
                               collection=collection, published_after=published_after,
                               published_before=published_before,
                               media_kind=MediaKind(media_kind) if media_kind else None,
-                              limit=limit, offset=offset)
+                              limit=limit, offset=offset, actor=actor)
         return self.run_search(request)
 
     def run_search(self, request: SearchQuery) -> list[SearchHit]:
         """Answer ``request`` with the backend its mode picks, through the cache if any."""
-        name, backend = choose_backend(request.mode, request.text,
-                                       self.plugins.search_backends(), self.search_context())
-        cache = self.search_cache
-        key, cached = cache.get(name, request) if cache else ("", None)
-        if cached is not None:
-            return cached
-        hits = backend.search(request)
-        if cache:
-            cache.put(key, hits)
-        return hits
+        return search_service.search(self.context, request)
 
-    @property
-    def search_cache(self) -> SearchCache | None:
-        """The Redis search cache (``ALEJANDRIA_CACHE_URL``, else a Redis broker), or None."""
-        if self._search_cache is None:
-            url = self.settings.search_cache_url
-            if url is None:
-                return None
-            from alejandria.storage.search_cache import SearchCache
-
-            self._search_cache = SearchCache(url, self.settings.search_cache_ttl_s,
-                                             namespace=self.database.url_fingerprint)
-        return self._search_cache
+    def search_context(self) -> SearchContext:
+        """What search backends are built with (benchmarks build backends directly)."""
+        return search_service.search_context(self.context)
 
     def content_changed(self) -> None:
         """What searches can find changed: cached results are stale."""
-        cache = self.search_cache
-        if cache:
-            cache.invalidate()
-
-    def search_context(self) -> SearchContext:
-        caps = self.capabilities()
-        flags = {"vector"} if caps.vector_installed else set()
-        specs = self.plugins.search_backends()
-        context: SearchContext | None = None
-
-        def backend(name: str) -> SearchBackend:
-            assert context is not None
-            return specs[name].factory(context)
-
-        context = SearchContext(settings=self.settings, engine=self.engine,
-                                capabilities=frozenset(flags), backends=backend,
-                                plugins=self.plugins)
-        return context
+        self.context.content_changed()
 
     def embed_status(self) -> dict[str, object]:
         """The configured embedder, the model serving searches, and what is left to embed."""
-        from alejandria.search.embedding.select import embedder_name, load_embedder
-        from alejandria.storage.vector_store import VectorStore, active_model
-
-        status: dict[str, object] = {"configured": self.settings.embedder}
-        if not self.capabilities().vector_installed:
-            status["unavailable"] = self.capabilities().semantic_search_reason
-            return status
-        name = embedder_name(self.settings, self.plugins)
-        embedder, availability = load_embedder(self.settings, self.plugins, name)
-        with self.engine.connect() as conn:
-            active = active_model(conn)
-            status["serving_model"] = active.get("model") if active else None
-            if embedder is None:
-                status["unavailable"] = availability.reason
-                return status
-            store = VectorStore(embedder.model_name, embedder.dimensions)
-            status.update({"embedder": name, "model": embedder.model_name,
-                           "dimensions": embedder.dimensions, **store.counts(conn),
-                           "chunks_pending": store.count_pending_chunks(conn),
-                           "transcripts_pending": len(store.pending_transcriptions(conn))})
-        return status
+        return search_service.embed_status(self.context)
 
     def embed_backfill(self, *, progress: Callable[[int, int], None] | None = None,
                        batch_size: int | None = None) -> BackfillReport:
         """Embed every chunk and transcript lacking a vector for the configured model."""
-        from alejandria.search.embedding.backfill import backfill_embeddings
-
-        if not self.capabilities().vector_installed:
-            raise SearchUnavailable(f"cannot embed: {self.capabilities().semantic_search_reason}")
-
-        report = backfill_embeddings(self.engine, self.settings, self.plugins,
-                                     progress=progress, batch_size=batch_size)
-        if report.chunks or report.windows or report.dropped_models:
-            self.content_changed()
-        return report
+        return search_service.embed_backfill(self.context, progress=progress,
+                                             batch_size=batch_size)
 
     def stats(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return self.repository.stats(conn)
-

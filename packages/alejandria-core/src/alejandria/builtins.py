@@ -1,23 +1,60 @@
-"""Core's built-in plugin: registered through the same hooks as any third-party plugin."""
+"""Core's built-in plugin, registered through the same hooks as any third-party plugin, and the
+plugin manager that starts with it.
+
+Each hook imports what it registers only when called, so ``alejandria --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from alejandria.hookspecs import hookimpl
-from alejandria.models import MediaKind, SyncReport
+from alejandria.models import MediaKind
 from alejandria.plugin_types import (
     EmbedderSpec,
+    HealthCheckSpec,
+    JobTypeSpec,
     MigrationSpec,
     ProcessorSpec,
     SearchBackendSpec,
     SourceSpec,
     TranscriberSpec,
 )
+from alejandria.plugins import PluginManager
 
-if TYPE_CHECKING:
-    from alejandria.api import Archive
+BUILTIN_PLUGIN = "core"
+
+
+def build_plugin_manager(*, load_entrypoints: bool = True, disabled: Iterable[str] = (),
+                         only: Sequence[str] | None = None,
+                         extra: Iterable[tuple[str, object]] = ()) -> PluginManager:
+    """A fresh manager with core's built-ins, then installed plugins (unless told not to)."""
+    manager = PluginManager()
+    manager.register(sys.modules[__name__], BUILTIN_PLUGIN, package="alejandria-core",
+                     version=_core_version(), builtin=True)
+    if load_entrypoints:
+        manager.load_entrypoints(disabled=disabled, only=only)
+    for name, plugin in extra:
+        manager.register(plugin, name)
+    return manager
+
+
+@lru_cache(maxsize=8)
+def get_plugin_manager(load_entrypoints: bool = True,
+                       disabled: tuple[str, ...] = ()) -> PluginManager:
+    """The process-wide manager, built on first use (never at import)."""
+    return build_plugin_manager(load_entrypoints=load_entrypoints, disabled=disabled)
+
+
+def _core_version() -> str | None:
+    try:
+        return metadata.version("alejandria-core")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 @hookimpl(trylast=True)
@@ -44,6 +81,7 @@ def register_transcribers() -> list[TranscriberSpec]:
 
 @hookimpl(trylast=True)
 def register_processors() -> list[ProcessorSpec]:
+    from alejandria.media.processors.extract import ExtractProcessor
     from alejandria.media.processors.probe import ProbeProcessor
     from alejandria.media.processors.thumbnails import ACCEPTS as THUMBNAIL_KINDS
     from alejandria.media.processors.thumbnails import ThumbnailProcessor
@@ -60,6 +98,11 @@ def register_processors() -> list[ProcessorSpec]:
             order=10, description="150/300/600 px WebP thumbnails of images, PDFs and videos",
         ),
         ProcessorSpec(
+            name="extract", accepts=frozenset({MediaKind.DOCUMENT}), factory=ExtractProcessor,
+            order=20, description="The text of documents (PDFs, ...) any source stores, "
+                                  "searchable with the posts that hold them",
+        ),
+        ProcessorSpec(
             name="transcribe", accepts=SPEECH_KINDS, factory=TranscribeProcessor, order=50,
             queue="transcription", description="Speech to timestamped, searchable text",
         ),
@@ -72,7 +115,7 @@ def register_sources() -> list[SourceSpec]:
 
     return [
         SourceSpec(
-            name="files", factory=FilesSource, capabilities=frozenset({"files"}),
+            name="files", factory=FilesSource,
             description="Media files you already have: one post per file, folder as collection",
         )
     ]
@@ -87,19 +130,19 @@ def register_search_backends() -> list[SearchBackendSpec]:
 
     return [
         SearchBackendSpec(
-            name="fulltext", kind="fulltext", factory=FullTextBackend,
+            name="fulltext", factory=FullTextBackend,
             description="Weighted, accent-insensitive Postgres full-text search",
         ),
         SearchBackendSpec(
-            name="transcripts", kind="transcripts", factory=TranscriptsBackend,
+            name="transcripts", factory=TranscriptsBackend,
             description="Words spoken in audio and video, with the time they were said",
         ),
         SearchBackendSpec(
-            name="semantic", kind="semantic", factory=SemanticBackend,
+            name="semantic", factory=SemanticBackend,
             description="Meaning, not words: pgvector HNSW over post and transcript embeddings",
         ),
         SearchBackendSpec(
-            name="hybrid", kind="hybrid", factory=HybridBackend,
+            name="hybrid", factory=HybridBackend,
             description="Full-text, semantic and transcripts fused by reciprocal rank fusion",
         ),
     ]
@@ -128,12 +171,49 @@ def register_embedders() -> list[EmbedderSpec]:
 
 
 @hookimpl(trylast=True)
-def sync_finished(archive: Archive, report: SyncReport) -> None:
-    from alejandria.sync.after import after_sync
+def register_job_types() -> list[JobTypeSpec]:
+    from alejandria.media import jobs as media_jobs
+    from alejandria.ops import jobs as ops_jobs
+    from alejandria.search import jobs as search_jobs
+    from alejandria.sync import jobs as sync_jobs
 
-    after_sync(archive, report)
+    return [
+        JobTypeSpec(name="sync", function=sync_jobs.sync, queue="sources",
+                    description="Sync a source's targets"),
+        JobTypeSpec(name="daily_sync", function=sync_jobs.daily_sync, queue="sources",
+                    description="Queue a sync of everything synced before"),
+        JobTypeSpec(name="process_media", function=media_jobs.process_media, queue="media",
+                    description="Run media processors over files lacking their output"),
+        JobTypeSpec(name="download_embeds", function=media_jobs.download_embeds,
+                    queue="media", description="Download the embedded videos that are due"),
+        JobTypeSpec(name="embed", function=search_jobs.embed, queue="search",
+                    description="Embed whatever lacks vectors for semantic search"),
+        JobTypeSpec(name="cleanup", function=ops_jobs.cleanup, queue="sources",
+                    description="Delete old jobs, send lost ones again, collect media garbage"),
+        JobTypeSpec(name="noop", function=ops_jobs.noop, queue="sources",
+                    description="Does nothing (measures the queue's overhead)"),
+    ]
+
+
+@hookimpl(trylast=True)
+def register_health_checks() -> list[HealthCheckSpec]:
+    from alejandria.ops import checks
+
+    return [
+        HealthCheckSpec(name="data dir", check=checks.data_dir,
+                        description="The data dir exists, is writable and has room"),
+        HealthCheckSpec(name="plugins", check=checks.plugins,
+                        description="Every plugin loaded; sources and search backends"),
+        HealthCheckSpec(name="media tools", check=checks.media_tools,
+                        description="The transcriber and video downloader can run here"),
+        HealthCheckSpec(name="database", check=checks.database,
+                        description="Postgres version, schema up to date, pgvector"),
+        HealthCheckSpec(name="queue", check=checks.queue,
+                        description="The broker answers and workers listen"),
+    ]
 
 
 @hookimpl(trylast=True)
 def register_migrations() -> list[MigrationSpec]:
-    return [MigrationSpec(name="core", path=Path(__file__).parent / "storage/migrations/versions")]
+    return [MigrationSpec(name="core",
+                          path=Path(__file__).parent / "storage/migrations/versions")]

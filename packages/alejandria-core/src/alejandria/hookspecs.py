@@ -6,10 +6,14 @@ group::
     [project.entry-points.alejandria]
     myplugin = "my_package.plugin"
 
-Registration hooks (``register_*``) return a list of spec objects; names must be unique across
-plugins (a duplicate is a startup error naming both plugins). Event hooks (``post_stored``,
+Registration hooks (``register_*``) return a list of spec objects. They are called once when
+the archive opens (and again only if the set of plugins changes); names must be unique across
+plugins (a duplicate is a start-up error naming both plugins). Event hooks (``post_stored``,
 ``media_stored``, ``sync_finished``) are called for each plugin separately: one that raises is
 logged and the others still run.
+
+A package with extension points of its own (the web app) declares them with
+``PluginManager.add_hookspecs`` and calls them through ``PluginManager.hook``.
 '''
 
 from __future__ import annotations
@@ -25,9 +29,13 @@ if TYPE_CHECKING:
     from alejandria.models import PostIn, StoredMedia, SyncReport
     from alejandria.plugin_types import (
         EmbedderSpec,
+        ExtractorSpec,
+        HealthCheckSpec,
+        JobTypeSpec,
         MigrationSpec,
         ProcessorSpec,
         SearchBackendSpec,
+        SettingsSpec,
         SourceSpec,
         TranscriberSpec,
     )
@@ -141,7 +149,7 @@ def register_search_backends() -> list[SearchBackendSpec]:
 
         @hookimpl
         def register_search_backends():
-            return [SearchBackendSpec(name="prefix", kind="fulltext", factory=TitlePrefix)]
+            return [SearchBackendSpec(name="prefix", factory=TitlePrefix)]
     """
     raise NotImplementedError
 
@@ -234,6 +242,132 @@ def register_migrations() -> list[MigrationSpec]:
         @hookimpl
         def register_migrations():
             return [MigrationSpec(name="myplugin", path=Path(__file__).parent / "migrations")]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_settings() -> list[SettingsSpec]:
+    """Add a plugin's own typed settings, read once from ``ALEJANDRIA_<NAME>_<FIELD>``.
+
+    Core reads them when the archive opens (a bad value is a start-up error naming the
+    variable); a source gets them, with the sync's ``-o`` options validated on top, from
+    ``SourceContext.settings_for(Model)``.
+
+    Example — a source whose page size is a setting (``ALEJANDRIA_PAGED_PAGE_SIZE=50``)::
+
+        from alejandria import hookimpl
+        from alejandria.plugin_types import PluginSettings, SettingsSpec
+
+
+        class PagedSettings(PluginSettings):
+            page_size: int = 20
+            verbose: bool = False
+
+
+        @hookimpl
+        def register_settings():
+            return [SettingsSpec(name="paged", model=PagedSettings)]
+
+
+        # in the source: context.settings_for(PagedSettings).page_size
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_extractors() -> list[ExtractorSpec]:
+    """Add text extraction for media types, so documents any source stores become searchable.
+
+    Core's ``extract`` processor runs the extractor registered for a stored file's MIME type
+    and indexes its passages as part of every post that holds the file (with their page):
+    a PDF attached to a Patreon post is found by its contents.
+
+    Example — plain text attachments::
+
+        from alejandria import hookimpl
+        from alejandria.models import Availability, ChunkIn
+        from alejandria.plugin_types import ExtractorSpec
+
+
+        class PlainText:
+            def __init__(self, settings):
+                self.settings = settings
+
+            def availability(self):
+                return Availability.yes()
+
+            def extract(self, path, media):
+                text = path.read_text(errors="replace")
+                return [ChunkIn(text=part) for part in text.split("\\n\\n") if part.strip()]
+
+
+        @hookimpl
+        def register_extractors():
+            return [ExtractorSpec(name="plain-text", mime_types=frozenset({"text/plain"}),
+                                  factory=PlainText)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_job_types() -> list[JobTypeSpec]:
+    """Add kinds of jobs: ``Archive.submit(NAME, kwargs)`` runs them on a worker's queue (or
+    inline without a broker), retried with backoff and mirrored in ``alejandria jobs``.
+
+    A job's function gets the archive's ``ArchiveContext`` (settings, engine, plugins, stores)
+    and its JSON keyword arguments, reports ``progress(done, total)`` and returns JSON. It must
+    be idempotent: a job whose worker died runs again.
+
+    Example — count the posts of one source::
+
+        from sqlalchemy import func, select
+
+        from alejandria import hookimpl
+        from alejandria.plugin_types import JobTypeSpec
+        from alejandria.storage.schema import posts
+
+
+        def count_posts(context, *, source, progress):
+            with context.engine.connect() as conn:
+                total = conn.execute(select(func.count()).select_from(posts)
+                                     .where(posts.c.source == source)).scalar_one()
+            progress(1, 1)
+            return {"source": source, "posts": total}
+
+
+        @hookimpl
+        def register_job_types():
+            return [JobTypeSpec(name="count_posts", function=count_posts, queue="search")]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_health_checks() -> list[HealthCheckSpec]:
+    """Add health checks to ``alejandria doctor`` (and the web app's health page).
+
+    A check gets a ``HealthContext`` (settings, plugins, and the database engine, None when it
+    cannot be opened) and returns ``HealthResult`` lines: ``ok``, ``warn`` or ``fail``, each
+    saying what to do. A check that raises is shown as failed, naming its plugin.
+
+    Example — warn when an API key is missing::
+
+        import os
+
+        from alejandria import hookimpl
+        from alejandria.plugin_types import HealthCheckSpec, HealthResult
+
+
+        def api_key(context):
+            if os.environ.get("ACME_API_KEY"):
+                return [HealthResult("acme", "ok", "API key set")]
+            return [HealthResult("acme", "warn", "set ACME_API_KEY to sync Acme")]
+
+
+        @hookimpl
+        def register_health_checks():
+            return [HealthCheckSpec(name="acme", check=api_key)]
     """
     raise NotImplementedError
 

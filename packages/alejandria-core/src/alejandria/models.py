@@ -213,10 +213,22 @@ class SyncReport(BaseModel):
 SearchMode = Literal["auto", "fulltext", "semantic", "transcripts", "hybrid"]
 
 
+class Actor(Frozen):
+    """Who asks: the signed-in user a request acts for. ``None`` wherever an actor is optional
+    means the installation itself (the CLI, the daily sync, a script with full access)."""
+
+    user_id: int
+    username: str
+    role: Literal["admin", "user", "readonly"] = "user"
+
+
 class SearchQuery(Frozen):
     """A user's query with its filters. Any string is a valid ``text``."""
 
     text: str
+    #: Who searches (None: the installation itself). Backends that know per-user data (lists,
+    #: reading status) use it; it is part of the cache key, so users never share cached hits.
+    actor: Actor | None = None
     mode: str = "auto"
     source: str | None = None
     creator: str | None = None

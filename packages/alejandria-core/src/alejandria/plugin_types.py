@@ -8,17 +8,21 @@ is actually used, so heavy imports stay out of start-up.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeVar, runtime_checkable
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlalchemy.engine import Engine
 
     from alejandria.models import (
+        Actor,
         Availability,
+        ChunkIn,
         JsonDict,
         MediaIn,
         MediaKind,
@@ -27,10 +31,48 @@ if TYPE_CHECKING:
         SyncItem,
         SyncTarget,
     )
-    from alejandria.plugins import PluginManager
     from alejandria.settings import Settings
 
-SearchKind = Literal["fulltext", "semantic", "transcripts", "hybrid"]
+
+class Plugins(Protocol):
+    """What contexts hand to plugins of the host's registry: other plugins' specs by name
+    (the semantic backend finds embedders here, the transcribe processor transcribers)."""
+
+    def embedders(self) -> Mapping[str, EmbedderSpec]: ...
+
+    def transcribers(self) -> Mapping[str, TranscriberSpec]: ...
+
+    def transcriber(self, name: str) -> TranscriberSpec: ...
+
+    def extractors(self) -> Mapping[str, ExtractorSpec]: ...
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+class PluginSettings(BaseSettings):
+    """Base of a plugin's typed settings (``register_settings``).
+
+    Core reads them once, when the archive opens, from ``ALEJANDRIA_<NAME>_<FIELD>``
+    environment variables (``NAME`` is the ``SettingsSpec`` name), so a wrong value is a
+    start-up error naming the variable. A source's ``-o key=value`` options are validated by the
+    same model (``SourceContext.settings_for``): an option that is not a field is an error.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+
+SettingsT = TypeVar("SettingsT", bound=PluginSettings)
+
+
+@dataclass(frozen=True)
+class SettingsSpec:
+    """A plugin's settings model, read from ``ALEJANDRIA_<NAME>_*``."""
+
+    name: str
+    model: type[PluginSettings]
+    description: str = ""
+    plugin: str = ""
 
 
 # --- sources -------------------------------------------------------------------------------
@@ -38,11 +80,37 @@ SearchKind = Literal["fulltext", "semantic", "transcripts", "hybrid"]
 
 @dataclass(frozen=True)
 class SourceContext:
-    """What a source factory receives: settings, the user's credentials and per-sync options."""
+    """What a source factory receives: settings, the user's credentials and per-sync options.
+
+    ``actor`` is who asked for the sync (None: the installation itself, e.g. the daily sync);
+    ``plugin_settings`` holds every plugin's settings as read when the archive opened (use
+    ``settings_for``).
+    """
 
     settings: Settings
     credentials: JsonDict | None = None
     options: JsonDict = field(default_factory=dict)
+    actor: Actor | None = None
+    plugin_settings: Mapping[type[PluginSettings], PluginSettings] = field(
+        default_factory=dict)
+
+    def settings_for(self, model: type[SettingsT]) -> SettingsT:
+        """Your plugin's settings with this sync's ``-o`` options applied on top, validated by
+        ``model`` (``ConfigurationError`` names a bad or unknown option)."""
+        from alejandria.errors import ConfigurationError
+
+        loaded = self.plugin_settings.get(model)
+        if loaded is None:
+            raise ConfigurationError(
+                f"{model.__name__} is not registered: return a SettingsSpec for it from your "
+                "plugin's register_settings hook")
+        if not self.options:
+            return loaded  # type: ignore[return-value]
+        try:
+            return model.model_validate({**loaded.model_dump(), **self.options})
+        except ValueError as exc:
+            raise ConfigurationError(settings_error(model.__name__, exc,
+                                                    options=self.options)) from None
 
 
 @runtime_checkable
@@ -98,7 +166,8 @@ class SourceSpec:
     factory: Callable[[SourceContext], Source]
     description: str = ""
     credentials_model: type[BaseModel] | None = None
-    capabilities: frozenset[str] = frozenset()
+    #: Regular expressions of the URLs this source archives: ``alejandria sync URL`` (no
+    #: source name) picks the source whose pattern matches.
     url_patterns: tuple[str, ...] = ()
     plugin: str = ""
 
@@ -116,7 +185,7 @@ class ProcessorContext:
     name: str
     options: JsonDict = field(default_factory=dict)
     engine: Engine | None = None
-    plugins: PluginManager | None = None
+    plugins: Plugins | None = None
 
     def derived_dir(self, sha256: str) -> Path:
         """Where this processor may write files derived from the media file ``sha256``."""
@@ -142,7 +211,10 @@ class Processor(Protocol):
 @dataclass(frozen=True)
 class ProcessorSpec:
     """A media processor. ``order`` sorts processors (probe runs first, at 0); ``version``
-    keys its stored results, so a new version re-processes existing files."""
+    keys its stored results, so a new version re-processes existing files. ``queue``: with a
+    broker, processors of the ``media`` queue run right after the sync that stored the files,
+    those of another queue (``transcription``) as a job on that queue, so that slow work runs
+    on the workers that consume it (a GPU box) and never holds up the next sync."""
 
     name: str
     accepts: frozenset[MediaKind]
@@ -167,7 +239,7 @@ class SearchContext:
     #: Another registered backend by name (the hybrid backend fuses others).
     backends: Callable[[str], SearchBackend] | None = None
     #: The host's plugins (embedders for the semantic backend).
-    plugins: PluginManager | None = None
+    plugins: Plugins | None = None
 
 
 class SearchBackend(Protocol):
@@ -182,8 +254,9 @@ class SearchBackend(Protocol):
 
 @dataclass(frozen=True)
 class SearchBackendSpec:
+    """A search backend: ``alejandria search --mode NAME``."""
+
     name: str
-    kind: SearchKind
     factory: Callable[[SearchContext], SearchBackend]
     description: str = ""
     plugin: str = ""
@@ -274,7 +347,116 @@ class MigrationSpec:
     plugin: str = ""
 
 
+# --- text extraction -----------------------------------------------------------------------
+
+
+class Extractor(Protocol):
+    """Turns a stored document (a PDF, an EPUB) into searchable passages."""
+
+    def availability(self) -> Availability:
+        """Whether it can run here; if not, the reason names what to install."""
+        ...
+
+    def extract(self, path: Path, media: JsonDict) -> Sequence[ChunkIn]:
+        """The text of the file at ``path`` as passages (with their page where there is one).
+
+        ``media`` holds sha256, size, mime_type and kind. Raise ``MediaError`` with a readable
+        reason for a file that cannot be read (encrypted, damaged).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """Text extraction for the media types in ``mime_types``: a file of one of them that any
+    source stores (a PDF attached to a Patreon post) becomes searchable as part of every post
+    that holds it. ``version`` keys the stored text: a new version extracts again."""
+
+    name: str
+    mime_types: frozenset[str]
+    factory: Callable[[Settings], Extractor]
+    version: str = "1"
+    description: str = ""
+    plugin: str = ""
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobTypeSpec:
+    """A kind of job the queue runs: ``Archive.submit(NAME, kwargs)``.
+
+    ``function(context, *, progress, **kwargs)`` gets the open archive's context
+    (``alejandria.context.ArchiveContext``: settings, engine, plugins, stores) and the job's
+    keyword arguments (JSON), calls ``progress(done, total)`` now and then, and returns a JSON
+    result. It must be idempotent: a job whose worker died runs again.
+    """
+
+    name: str
+    function: Callable[..., JsonDict]
+    queue: str = "sources"
+    description: str = ""
+    plugin: str = ""
+
+
+# --- health checks -------------------------------------------------------------------------
+
+HealthStatus = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    """One line of ``alejandria doctor`` (and of the web app's health page)."""
+
+    name: str
+    status: HealthStatus
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HealthContext:
+    """What a health check receives. ``engine`` is None when the database cannot be opened
+    (``database_error`` says why); a check that needs it then reports nothing."""
+
+    settings: Settings
+    plugins: Plugins
+    engine: Engine | None = None
+    database: str = ""
+    database_error: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCheckSpec:
+    """A health check: ``check(context)`` returns its results (say what to do on warn/fail)."""
+
+    name: str
+    check: Callable[[HealthContext], Iterable[HealthResult]]
+    description: str = ""
+    plugin: str = ""
+
+
 AnySpec = (
-    SourceSpec | ProcessorSpec | SearchBackendSpec | EmbedderSpec | TranscriberSpec | MigrationSpec
+    SourceSpec | ProcessorSpec | SearchBackendSpec | EmbedderSpec | TranscriberSpec
+    | MigrationSpec | SettingsSpec | ExtractorSpec | JobTypeSpec | HealthCheckSpec
 )
 
+
+def settings_error(title: str, error: ValueError, *, options: Mapping[str, Any] = {},
+                   env_prefix: str = "") -> str:
+    """One readable line for a ``ValidationError`` of plugin settings: each field named as the
+    ``-o`` option or the environment variable it came from."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return f"{title}: {error}"
+    parts = []
+    for item in errors():
+        name = ".".join(str(part) for part in item.get("loc", ())) or "?"
+        where = (f"option {name}" if name in options
+                 else f"{env_prefix}{name.upper()}" if env_prefix else name)
+        message = "no such option" if item.get("type") == "extra_forbidden" else item["msg"]
+        parts.append(f"{where}: {message}")
+    return f"{title}: " + "; ".join(parts)

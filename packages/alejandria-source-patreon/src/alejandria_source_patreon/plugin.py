@@ -34,7 +34,6 @@ def register_sources() -> list[SourceSpec]:
             factory=create_source,
             description="Posts of the Patreon creators you support",
             credentials_model=PatreonCredentials,
-            capabilities=frozenset({"http", "credentials", "incremental"}),
             url_patterns=(r"https?://(www\.)?patreon\.com/.+",),
         )
     ]

@@ -20,6 +20,5 @@ def register_sources() -> list[SourceSpec]:
             name="pdf",
             factory=create_source,
             description="Local PDF books and documents",
-            capabilities=frozenset({"files"}),
         )
     ]

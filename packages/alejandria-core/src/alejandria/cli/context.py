@@ -24,7 +24,7 @@ def open_archive(ctx: click.Context, *, migrate: bool | None = None) -> Archive:
 
 def plugin_manager(ctx: click.Context, settings: Settings) -> PluginManager:
     """The plugins of this command: all installed ones unless ``--no-plugins`` was given."""
-    from alejandria.plugins import get_plugin_manager
+    from alejandria.builtins import get_plugin_manager
 
     no_plugins = bool((ctx.find_root().obj or {}).get("no_plugins"))
     return get_plugin_manager(settings.load_plugins and not no_plugins,

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from alejandria.cli.context import open_archive
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 
 from alejandria.cli.context import plugin_manager
 from alejandria.cli.output import print_json, stdout_console
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()

@@ -62,10 +62,8 @@ def jobs_show(ctx: click.Context, job_id: int, as_json: bool) -> None:
 @click.pass_context
 def jobs_retry(ctx: click.Context, job_id: int) -> None:
     """Run a failed or cancelled job again."""
-    from alejandria.queue.submit import retry
-
     with open_archive(ctx) as archive:
-        retry(archive, job_id)
+        archive.retry_job(job_id)
         job = archive.jobs.get(job_id)
     click.echo(f"job {job_id}: {job.status if job else 'gone'}")
 

@@ -22,7 +22,7 @@ class AlejandriaGroup(click.Group):
         self._plugins_added = True
         if ctx.params.get("no_plugins"):
             return
-        from alejandria.plugins import get_plugin_manager
+        from alejandria.builtins import get_plugin_manager
         from alejandria.settings import Settings
 
         settings = Settings()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -11,9 +10,6 @@ from rich.table import Table
 
 from alejandria.cli.context import plugin_manager
 from alejandria.cli.output import print_json, stdout_console
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -11,9 +10,6 @@ from rich.markup import escape
 from alejandria.cli.context import open_archive
 from alejandria.cli.output import highlighted, print_json, stdout_console
 from alejandria.models import MediaKind
-
-if TYPE_CHECKING:
-    pass
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from alejandria.cli.context import open_archive
 from alejandria.cli.output import print_json
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()

@@ -18,8 +18,8 @@ from alejandria.cli.output import fail
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
     """Run a Celery worker for ALEJANDRIA_BROKER_URL (plugins load once per process)."""
-    from alejandria.queue.celery_app import make_celery
     from alejandria.settings import Settings
+    from alejandria.worker import make_worker_app
 
     settings = Settings()
     if settings.broker_url is None:
@@ -28,7 +28,7 @@ def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
     argv = ["worker", "-Q", queues, "--loglevel", loglevel]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
-    make_celery(settings).worker_main(argv)
+    make_worker_app(settings).worker_main(argv)
     sys.exit(0)
 
 
@@ -42,7 +42,7 @@ def beat(ctx: click.Context, hour: int | None, loglevel: str) -> None:
     from sqlalchemy import select
     from sqlalchemy.dialects.postgresql import insert
 
-    from alejandria.queue.celery_app import beat_schedule, make_celery
+    from alejandria.queue.broker import beat_schedule, configured_app
     from alejandria.storage.schema import system_config
 
     with open_archive(ctx) as archive:
@@ -59,7 +59,7 @@ def beat(ctx: click.Context, hour: int | None, loglevel: str) -> None:
             saved = conn.execute(select(system_config.c.value)
                                  .where(system_config.c.key == "schedule")).scalar_one_or_none()
     daily_hour = (saved or {}).get("daily_sync_hour", settings.daily_sync_hour)
-    app = make_celery(settings)
+    app = configured_app(settings)
     app.conf.beat_schedule = beat_schedule(settings, daily_hour)
     click.echo(f"daily sync at {daily_hour:02d}:00, cleanup at {(daily_hour + 1) % 24:02d}:00")
     app.Beat(loglevel=loglevel).run()

@@ -10,7 +10,7 @@ file itself (``mime_type``, ``kind``, ``width``, ...) also update ``media_files`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import String, column, exists, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
+from alejandria.context import ArchiveContext
 from alejandria.errors import MediaError
 from alejandria.models import MediaKind, SyncError
 from alejandria.plugin_types import Processor, ProcessorContext, ProcessorSpec
@@ -51,6 +52,19 @@ class ProcessingReport:
 ProcessingProgress = Callable[[int, int, str], None]
 
 
+def process_media(context: ArchiveContext, *, processors: Collection[str] | None = None,
+                  source: str | None = None,
+                  progress: ProcessingProgress | None = None) -> ProcessingReport:
+    """Run media processors over every stored file lacking their output; what they derived
+    (transcripts, extracted text) is searchable at once."""
+    processing = MediaProcessing(context.engine, context.settings, context.plugins,
+                                 context.media)
+    report = processing.run(processors=processors, source=source, progress=progress)
+    if report.processed:
+        context.content_changed()
+    return report
+
+
 class MediaProcessing:
     def __init__(self, engine: Engine, settings: Settings, plugins: PluginManager,
                  store: MediaStore) -> None:
@@ -62,10 +76,14 @@ class MediaProcessing:
         self.store = store
         self._instances: dict[str, tuple[Processor | None, str | None]] = {}
 
-    def run(self, *, processor: str | None = None, source: str | None = None,
+    def run(self, *, processors: Collection[str] | None = None, source: str | None = None,
             progress: ProcessingProgress | None = None) -> ProcessingReport:
-        """Run processors over every stored file that lacks their current output."""
-        specs = [spec for spec in self.specs if processor in (None, spec.name)]
+        """Run processors (all, or those named) over every stored file that lacks their
+        current output."""
+        if processors is not None:
+            for name in processors:
+                self.plugins.processor(name)  # an unknown name is an error, not a no-op
+        specs = [spec for spec in self.specs if processors is None or spec.name in processors]
         report = ProcessingReport()
         rows = self._candidates(specs, source)
         for done, row in enumerate(rows):

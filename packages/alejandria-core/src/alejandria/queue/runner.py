@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
@@ -20,11 +21,21 @@ from alejandria.errors import (
     SourceAuthError,
     SourceError,
 )
-from alejandria.queue.functions import JobFunction
 from alejandria.queue.running import RunningMark
 
 if TYPE_CHECKING:
-    from alejandria.api import Archive
+    from alejandria.queue.host import JobHost
+    from alejandria.queue.ledger import JobStore
+
+#: A job type's function: ``function(host, *, progress, **kwargs) -> JSON``.
+JobFunction = Callable[..., dict[str, Any]]
+#: ``progress(done, total)``: how far a job is (shown by ``jobs list`` and a waiting CLI).
+Progress = Callable[[int, int | None], None]
+
+
+def quiet(_done: int, _total: int | None) -> None:
+    """The progress of a job nobody watches."""
+    return None
 
 
 MAX_RETRIES = 5
@@ -60,8 +71,8 @@ class ProgressWriter:
 
     INTERVAL_S = 0.5
 
-    def __init__(self, archive: Archive, job_id: int, mark: RunningMark) -> None:
-        self.archive = archive
+    def __init__(self, jobs: JobStore, job_id: int, mark: RunningMark) -> None:
+        self.jobs = jobs
         self.job_id = job_id
         self.mark = mark
         self._last = 0.0
@@ -71,19 +82,19 @@ class ProgressWriter:
         if now - self._last >= self.INTERVAL_S or (total is not None and done >= total):
             self._last = now
             self.mark.write()
-            self.archive.jobs.progress(self.job_id, done, total)
+            self.jobs.progress(self.job_id, done, total)
 
 
-def run_job(archive: Archive, job_id: int, function: JobFunction, kwargs: dict[str, Any],
+def run_job(host: JobHost, job_id: int, function: JobFunction, kwargs: dict[str, Any],
             attempt: int, max_retries: int = MAX_RETRIES) -> dict[str, Any] | None:
     """Run one attempt of a job. Returns its result (None when it was cancelled); raises
     ``RetryLater`` for a transient failure with retries left, or the error itself."""
-    jobs = archive.jobs
+    jobs = host.jobs
     if not jobs.may_run(job_id):
         return None
     mark = RunningMark(jobs, job_id)
     try:
-        result = function(archive, progress=ProgressWriter(archive, job_id, mark), **kwargs)
+        result = function(host, progress=ProgressWriter(jobs, job_id, mark), **kwargs)
     except PERMANENT as exc:
         jobs.failed(job_id, exc, unmarked_s=mark.finish())
         raise

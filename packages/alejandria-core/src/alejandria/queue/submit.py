@@ -12,54 +12,55 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from alejandria.errors import ConfigurationError
-from alejandria.queue.functions import JOB_TYPES
+from alejandria.errors import ConfigurationError, UnknownName
+from alejandria.queue import broker as brokers
 from alejandria.queue.held import hold_connection
 from alejandria.queue.runner import RetryLater, run_job
 
 if TYPE_CHECKING:
     from celery import Celery
 
-    from alejandria.api import Archive
+    from alejandria.queue.host import JobHost
 
 #: Longest single wait between inline retries (a rate limit asking for more is capped).
 INLINE_MAX_WAIT_S = 120.0
 
 
-def submit(archive: Archive, job_type: str, kwargs: dict[str, Any] | None = None, *,
-           priority: int = 5) -> int:
-    """Record and start a job; returns its id (inline jobs have finished when this returns)."""
-    queue = _queue_of(job_type)
+def submit(host: JobHost, job_type: str, kwargs: dict[str, Any] | None = None, *,
+           priority: int = 5, queue: str | None = None) -> int:
+    """Record and start a job; returns its id (inline jobs have finished when this returns).
+    ``queue`` overrides the job type's queue (processors that run on a queue of their own)."""
+    queue = queue or _queue_of(host, job_type)
     kwargs = dict(kwargs or {})
     task_id = str(uuid.uuid4())
-    if archive.settings.broker_url is not None:
+    if host.settings.broker_url is not None:
         # A thread that submits often (a script, the web app's threads) keeps one connection
         # for its job rows: from the pool, each row cost a ping and a reset besides the INSERT.
-        hold_connection(archive.engine)
-    job_id = archive.jobs.create(job_type, kwargs, queue=queue, priority=priority,
+        hold_connection(host.engine)
+    job_id = host.jobs.create(job_type, kwargs, queue=queue, priority=priority,
                                  task_id=task_id)
-    dispatch(archive, job_id, job_type, kwargs, queue=queue, priority=priority,
+    dispatch(host, job_id, job_type, kwargs, queue=queue, priority=priority,
              task_id=task_id)
     return job_id
 
 
-def submit_many(archive: Archive, job_type: str, many_kwargs: Sequence[dict[str, Any]], *,
+def submit_many(host: JobHost, job_type: str, many_kwargs: Sequence[dict[str, Any]], *,
                 priority: int = 5) -> list[int]:
     """Record and start many jobs of one type (one per item of ``many_kwargs``); their ids,
     in order. The rows are written with one statement and the tasks sent over one broker
     connection, which is much faster than a ``submit`` per job."""
-    queue = _queue_of(job_type)
+    queue = _queue_of(host, job_type)
     payloads = [dict(kwargs) for kwargs in many_kwargs]
     task_ids = [str(uuid.uuid4()) for _ in payloads]
-    job_ids = archive.jobs.create_many(job_type, payloads, queue=queue, priority=priority,
+    job_ids = host.jobs.create_many(job_type, payloads, queue=queue, priority=priority,
                                        task_ids=task_ids)
-    settings = archive.settings
+    settings = host.settings
     if settings.broker_url is None:
         for job_id, kwargs in zip(job_ids, payloads, strict=True):
-            run_inline(archive, job_id, job_type, kwargs)
+            run_inline(host, job_id, job_type, kwargs)
         return job_ids
     broker = settings.broker_url.get_secret_value()
-    app = _app(archive)
+    app = _app(host)
     sent = 0
     try:
         with app.producer_or_acquire() as producer:
@@ -69,65 +70,53 @@ def submit_many(archive: Archive, job_type: str, many_kwargs: Sequence[dict[str,
                 sent += 1
     except Exception as exc:
         for job_id in job_ids[sent:]:
-            archive.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
+            host.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
         raise ConfigurationError(f"cannot reach the broker: {exc}") from exc
     return job_ids
 
 
-def dispatch(archive: Archive, job_id: int, job_type: str, kwargs: dict[str, Any], *,
+def dispatch(host: JobHost, job_id: int, job_type: str, kwargs: dict[str, Any], *,
              queue: str, priority: int, task_id: str) -> None:
-    settings = archive.settings
+    settings = host.settings
     if settings.broker_url is None:
-        run_inline(archive, job_id, job_type, kwargs)
+        run_inline(host, job_id, job_type, kwargs)
         return
     try:
-        _send(_app(archive), settings.broker_url.get_secret_value(), job_id, job_type, kwargs,
+        _send(_app(host), settings.broker_url.get_secret_value(), job_id, job_type, kwargs,
               queue=queue, priority=priority, task_id=task_id)
     except Exception as exc:
-        archive.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
+        host.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
         raise ConfigurationError(f"cannot reach the broker: {exc}") from exc
 
 
-def _queue_of(job_type: str) -> str:
-    if job_type not in JOB_TYPES:
-        raise ConfigurationError(f"unknown job type {job_type!r} "
-                                 f"(known: {', '.join(sorted(JOB_TYPES))})")
-    return JOB_TYPES[job_type][1]
+def _queue_of(host: JobHost, job_type: str) -> str:
+    try:
+        return host.job_type(job_type).queue
+    except UnknownName as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
-def _app(archive: Archive) -> Celery:
-    from alejandria.queue.celery_app import celery_app_for
-
-    settings = archive.settings
+def _app(host: JobHost) -> Celery:
+    settings = host.settings
     assert settings.broker_url is not None
-    return celery_app_for(settings.broker_url.get_secret_value(),
-                          settings.broker_visibility_timeout)
+    return brokers.celery_app_for(settings.broker_url.get_secret_value(),
+                                  settings.broker_visibility_timeout)
 
 
 def _send(app: Celery, broker: str, job_id: int, job_type: str, kwargs: dict[str, Any], *,
           queue: str, priority: int, task_id: str, producer: Any = None) -> None:
-    from alejandria.queue.celery_app import TASK_NAME
-
-    app.send_task(TASK_NAME, kwargs={"job_id": job_id, "job_type": job_type, "kwargs": kwargs},
-                  task_id=task_id, queue=queue, priority=broker_priority(broker, priority),
+    app.send_task(brokers.TASK_NAME,
+                  kwargs={"job_id": job_id, "job_type": job_type, "kwargs": kwargs},
+                  task_id=task_id, queue=queue, priority=brokers.broker_priority(broker, priority),
                   producer=producer)
 
 
-def broker_priority(broker_url: str, priority: int) -> int:
-    """Our priorities: 0 (backlog) .. 9 (a user waiting), as RabbitMQ reads them. Redis reads
-    them the other way round (0 first), so they are mirrored for it."""
-    from alejandria.queue.celery_app import MAX_PRIORITY
-
-    priority = max(0, min(MAX_PRIORITY, priority))
-    return MAX_PRIORITY - priority if broker_url.startswith(("redis", "rediss")) else priority
-
-
-def run_inline(archive: Archive, job_id: int, job_type: str, kwargs: dict[str, Any]) -> None:
-    function, _queue = JOB_TYPES[job_type]
+def run_inline(host: JobHost, job_id: int, job_type: str, kwargs: dict[str, Any]) -> None:
+    function = host.job_type(job_type).function
     attempt = 1
     while True:
         try:
-            run_job(archive, job_id, function, kwargs, attempt=attempt)
+            run_job(host, job_id, function, kwargs, attempt=attempt)
             return
         except RetryLater as later:
             time.sleep(min(later.delay_s, INLINE_MAX_WAIT_S))
@@ -136,24 +125,24 @@ def run_inline(archive: Archive, job_id: int, job_type: str, kwargs: dict[str, A
             return
 
 
-def retry(archive: Archive, job_id: int) -> None:
+def retry(host: JobHost, job_id: int) -> None:
     """Run a failed or cancelled job again (a new task, the same row)."""
-    job = archive.jobs.get(job_id)
+    job = host.jobs.get(job_id)
     if job is None:
         raise ConfigurationError(f"no job {job_id}")
     task_id = str(uuid.uuid4())
-    archive.jobs.requeue(job_id, task_id)
-    dispatch(archive, job_id, job.job_type, job.payload, queue=job.queue or "sources",
+    host.jobs.requeue(job_id, task_id)
+    dispatch(host, job_id, job.job_type, job.payload, queue=job.queue or "sources",
              priority=job.priority, task_id=task_id)
 
 
-def recover_lost(archive: Archive) -> list[int]:
+def recover_lost(host: JobHost) -> list[int]:
     """Send again the jobs whose "completed" a restart of Postgres may have lost (see
     ``JobStore.lost``); their ids. Without a broker there is nothing to recover: inline jobs
     run in the process that submitted them."""
-    if archive.settings.broker_url is None:
+    if host.settings.broker_url is None:
         return []
-    lost = list(archive.jobs.lost(archive.settings.broker_visibility_timeout))
+    lost = list(host.jobs.lost(host.settings.broker_visibility_timeout))
     for job_id in lost:
-        retry(archive, job_id)
+        retry(host, job_id)
     return lost

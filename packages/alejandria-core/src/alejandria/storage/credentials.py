@@ -1,6 +1,8 @@
 """Per-source secrets (a session cookie, an API token), stored encrypted in the database.
 
-Each source's secrets are one JSON object encrypted with Fernet (AES-128-CBC + HMAC-SHA256).
+Each account's secrets at a source are one JSON object encrypted with Fernet (AES-128-CBC +
+HMAC-SHA256), keyed by (source, account): ``default`` unless a user keeps several accounts of
+one source.
 The key comes from ``ALEJANDRIA_SECRET_KEY`` when set (a Fernet key, or any passphrase, which
 is stretched into one), otherwise from ``secret.key`` in the data dir, created on first use
 with mode 0600. The database alone is not enough to read a secret: a leaked dump or backup
@@ -42,6 +44,10 @@ class Secrets(dict[str, Any]):
     __str__ = __repr__
 
 
+#: The account name when none is given.
+DEFAULT_ACCOUNT = "default"
+
+
 @dataclass(frozen=True)
 class StoredCredential:
     """What ``list`` shows about stored credentials: never the values."""
@@ -49,6 +55,7 @@ class StoredCredential:
     source: str
     fields: tuple[str, ...]
     updated_at: datetime
+    account: str = DEFAULT_ACCOUNT
 
 
 def _fernet(key: bytes) -> Any:
@@ -105,41 +112,46 @@ class CredentialStore:
         self.data_dir = data_dir
         self.env = env
 
-    def set(self, source: str, secrets: Mapping[str, Any]) -> None:
-        """Store (or replace) the secrets of ``source``."""
+    def set(self, source: str, secrets: Mapping[str, Any], *,
+            account: str = DEFAULT_ACCOUNT) -> None:
+        """Store (or replace) the secrets of one account at ``source``."""
         key = load_key(self.data_dir, self.env, create=True)
         assert key is not None
         token = _fernet(key).encrypt(json.dumps(dict(secrets), sort_keys=True).encode())
-        stmt = insert(source_credentials).values(source=source, ciphertext=token)
+        stmt = insert(source_credentials).values(source=source, account=account,
+                                                 ciphertext=token)
         with self.engine.begin() as conn:
             conn.execute(stmt.on_conflict_do_update(
-                index_elements=[source_credentials.c.source],
+                index_elements=[source_credentials.c.source, source_credentials.c.account],
                 set_={"ciphertext": token, "updated_at": func.now()}))
 
-    def get(self, source: str) -> Secrets | None:
-        """The secrets of ``source``, or None when none are stored."""
+    def get(self, source: str, *, account: str = DEFAULT_ACCOUNT) -> Secrets | None:
+        """The secrets of one account at ``source``, or None when none are stored."""
         with self.engine.connect() as conn:
             token = conn.execute(select(source_credentials.c.ciphertext).where(
-                source_credentials.c.source == source)).scalar_one_or_none()
+                source_credentials.c.source == source,
+                source_credentials.c.account == account)).scalar_one_or_none()
         if token is None:
             return None
         return Secrets(self._decrypt(source, bytes(token)))
 
-    def delete(self, source: str) -> bool:
-        """Forget the secrets of ``source``; False when there were none."""
+    def delete(self, source: str, *, account: str = DEFAULT_ACCOUNT) -> bool:
+        """Forget the secrets of one account at ``source``; False when there were none."""
         with self.engine.begin() as conn:
             result = conn.execute(delete(source_credentials).where(
-                source_credentials.c.source == source))
+                source_credentials.c.source == source,
+                source_credentials.c.account == account))
         return bool(result.rowcount)
 
     def list(self) -> list[StoredCredential]:
-        """Which sources have stored secrets, with their field names (never the values)."""
+        """Which accounts of which sources have stored secrets, with their field names (never
+        the values)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(source_credentials).order_by(
-                source_credentials.c.source)).all()
+                source_credentials.c.source, source_credentials.c.account)).all()
         return [StoredCredential(row.source, tuple(sorted(self._decrypt(row.source,
                                                                          bytes(row.ciphertext)))),
-                                 row.updated_at)
+                                 row.updated_at, row.account)
                 for row in rows]
 
     def _decrypt(self, source: str, token: bytes) -> dict[str, Any]:

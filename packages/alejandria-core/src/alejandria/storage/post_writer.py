@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import Integer, String, Text
 
 from alejandria.models import ChunkIn, MediaKind, PostIn
+from alejandria.storage.passages import FIRST_ORDINAL
 from alejandria.storage.schema import post_collections, posts
 from alejandria.storage.unnest import as_columns
 from alejandria.text.accents import strip_nul
@@ -68,10 +69,10 @@ STORED_HASHES = select(posts.c.external_id, posts.c.id, posts.c.content_hash).wh
     posts.c.external_id == func.any(bindparam("external_ids", type_=ARRAY(String))),
 )
 
-TRIM_CHUNKS = text("""
+TRIM_CHUNKS = text(f"""
     DELETE FROM chunks c
     USING unnest(CAST(:post_ids AS int[]), CAST(:counts AS int[])) AS keep(post_id, n)
-    WHERE c.post_id = keep.post_id AND c.ordinal >= keep.n
+    WHERE c.post_id = keep.post_id AND c.ordinal >= keep.n AND c.ordinal < {FIRST_ORDINAL}
 """).bindparams(bindparam("post_ids", type_=ARRAY(Integer)),
                 bindparam("counts", type_=ARRAY(Integer)))
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB, REGCONFIG, TSVECTOR
 
@@ -222,6 +223,8 @@ chunks = Table(
     Column("search_vector", TSVECTOR, Computed(CHUNK_VECTOR, persisted=True)),
     UniqueConstraint("post_id", "ordinal"),
     Index("ix_chunks_search", "search_vector", postgresql_using="gin"),
+    #: Chunks of a document attached to the post (see ``storage.passages``).
+    Index("ix_chunks_media_id", "media_id", postgresql_where=text("media_id IS NOT NULL")),
 )
 
 sync_cursors = Table(
@@ -363,6 +366,8 @@ media_embeds = Table(
 source_credentials = Table(
     "source_credentials", metadata,
     Column("source", String(50), primary_key=True),
+    #: Which of the user's accounts at the source ("default" unless they have several).
+    Column("account", String(100), primary_key=True, server_default="default"),
     #: Fernet token of the JSON secrets (see ``alejandria.storage.credentials``); never plaintext.
     Column("ciphertext", LargeBinary, nullable=False),
     _created(), _updated(),
@@ -383,4 +388,17 @@ post_versions = Table(
     #: When this version was replaced by a newer one.
     Column("replaced_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index(None, "post_id"),
+)
+
+
+#: The text extracted from a stored document (``register_extractors``), one row per passage;
+#: copied into ``chunks`` for every post that holds the file (``storage.passages``).
+media_passages = Table(
+    "media_passages", metadata,
+    Column("media_id", Integer, ForeignKey("media_files.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("page", Integer),
+    Column("text", Text, nullable=False),
+    Column("ts_config", REGCONFIG, nullable=False),
 )

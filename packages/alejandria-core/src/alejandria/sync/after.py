@@ -1,40 +1,91 @@
-"""Keeping search current after a sync: stale cached results dropped, new text embedded."""
+"""The work after a sync, in one place and in this order:
+
+1. **Embedded videos** the sync recorded are downloaded (yt-dlp), with their subtitles as
+   transcripts (``download_embeds``, on by default).
+2. **Media processing** of the files now stored: probe, thumbnails, text extraction, ... run
+   here; with a broker, processors of another queue (``transcribe`` on ``transcription``) run
+   as a job there instead, so slow work never holds up the worker that synced.
+3. **Search upkeep**: when the sync changed what searches can find, the text of documents the
+   posts hold is attached to them (``storage.passages``), cached results are dropped, then the
+   new passages are embedded for semantic search, here or, with a broker, as an ``embed`` job
+   on the ``search`` queue.
+
+Each step's failure is a notice on the report, never a failed sync: ``process backfill`` and
+``embed backfill`` catch up. Plugins hear of the sync afterwards through ``sync_finished``.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
+from alejandria.context import ArchiveContext
 from alejandria.errors import AlejandriaError
+from alejandria.media.processing import process_media
+from alejandria.media.video.embeds import download_embeds
 from alejandria.models import SyncError, SyncReport
+from alejandria.queue.submit import submit
 from alejandria.search.embedding.select import embedder_name
-
-if TYPE_CHECKING:
-    from alejandria.api import Archive
+from alejandria.search.service import embed_backfill
+from alejandria.storage.passages import attach
 
 log = logging.getLogger(__name__)
 
+#: Processors of this queue run right after the sync, in the process that synced.
+SYNC_QUEUE = "media"
 
-def after_sync(archive: Archive, report: SyncReport) -> None:
-    """Invalidate cached searches when the sync changed anything, then embed what is new
-    (when an embedder and pgvector are there and ``embed_after_sync`` is on): here, or as an
-    ``embed`` job on the search queue when a broker is configured. An embedding failure is a
-    notice on the report, never a failed sync: ``embed backfill`` catches up."""
-    if not (report.writes or report.media_processed):
+
+def after_sync(context: ArchiveContext, report: SyncReport) -> None:
+    """Download embeds, process new media, keep search current; each noted on ``report``."""
+    settings = context.settings
+    if settings.download_embeds:
+        _download_embeds(context, report)
+    if report.media_stored and settings.process_media:
+        _process_media(context, report)
+    if report.writes:
+        with context.engine.begin() as conn:
+            attach(conn)  # a known document in a new post; a link that is gone
+    if report.writes or report.media_processed:
+        context.content_changed()
+        _embed(context, report)
+
+
+def _download_embeds(context: ArchiveContext, report: SyncReport) -> None:
+    embeds = download_embeds(context)
+    report.media_stored += embeds.downloaded
+    report.notices.extend(embeds.failed)
+    if embeds.unavailable:
+        report.notices.append(SyncError(subject="video", message=embeds.unavailable))
+
+
+def _process_media(context: ArchiveContext, report: SyncReport) -> None:
+    """Run the processors here, or those of another queue as jobs there (with a broker)."""
+    specs = context.plugins.processors().values()
+    elsewhere = sorted({spec.queue for spec in specs if spec.queue != SYNC_QUEUE})
+    queued = elsewhere if context.settings.broker_url is not None else []
+    here = [spec.name for spec in specs if spec.queue not in queued]
+    processed = process_media(context, processors=here)
+    report.media_processed = processed.processed
+    report.notices.extend(processed.failed)
+    for queue in queued:
+        names = sorted(spec.name for spec in specs if spec.queue == queue)
+        submit(context, "process_media", {"processors": names}, priority=4, queue=queue)
+
+
+def _embed(context: ArchiveContext, report: SyncReport) -> None:
+    """Embed the new passages when an embedder and pgvector are there and
+    ``embed_after_sync`` is on: here, or as an ``embed`` job when a broker is configured."""
+    settings = context.settings
+    if not settings.embed_after_sync or not context.capabilities().vector_installed:
         return
-    archive.content_changed()
-    settings = archive.settings
-    if not settings.embed_after_sync or not archive.capabilities().vector_installed:
-        return
-    if embedder_name(settings, archive.plugins) is None:
+    if embedder_name(settings, context.plugins) is None:
         return
     if settings.broker_url is not None:
         # with workers, embedding is its own job on the search queue: the sync's worker is
         # free for the next source at once
-        archive.submit("embed", priority=4)
+        submit(context, "embed", priority=4)
         return
     try:
-        embedded = archive.embed_backfill()
+        embedded = embed_backfill(context)
     except AlejandriaError as exc:
         log.warning("embedding after the sync failed: %s", exc)
         report.notices.append(SyncError(subject="embeddings", message=str(exc)))

@@ -125,7 +125,7 @@ def alejandria_template_url(alejandria_server_url: str) -> Iterator[str]:
     """A database migrated once per session; each test copies it."""
     from sqlalchemy import create_engine
 
-    from alejandria.plugins import build_plugin_manager
+    from alejandria.builtins import build_plugin_manager
     from alejandria.storage.migrate import upgrade
 
     name = f"alejandria_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -185,7 +185,7 @@ def alejandria_redis_url() -> Iterator[str]:
 @pytest.fixture
 def plugin_manager() -> PluginManager:
     """A fresh plugin manager: core's built-ins plus the installed entry points."""
-    from alejandria.plugins import build_plugin_manager
+    from alejandria.builtins import build_plugin_manager
 
     return build_plugin_manager()
 

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
+from alejandria.context import ArchiveContext
 from alejandria.errors import ItemRejected, MediaError, RateLimited
 from alejandria.models import MediaKind, StoredMedia, SyncError
 from alejandria.settings import Settings
@@ -51,6 +52,12 @@ def backoff(attempts: int) -> timedelta:
     """Exponential backoff with jitter: about 1, 2, 4, ... minutes, at most an hour."""
     base = min(3600.0, 60.0 * 2 ** max(attempts - 1, 0))
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def download_embeds(context: ArchiveContext) -> EmbedReport:
+    """Download the embedded videos that are due (yt-dlp), with their subtitles."""
+    return EmbedDownloader(context.engine, context.settings, context.media,
+                           context.repository).run()
 
 
 class EmbedDownloader:

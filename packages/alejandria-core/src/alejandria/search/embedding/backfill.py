@@ -21,8 +21,7 @@ from alejandria.search.embedding.select import embedder_name, load_embedder
 from alejandria.storage.vector_store import VectorStore, active_model, mark_active
 
 if TYPE_CHECKING:
-    from alejandria.plugin_types import Embedder
-    from alejandria.plugins import PluginManager
+    from alejandria.plugin_types import Embedder, Plugins
     from alejandria.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ class BackfillReport:
                 "dropped_models": list(self.dropped_models)}
 
 
-def configured_embedder(settings: Settings, plugins: PluginManager) -> tuple[str, Embedder]:
+def configured_embedder(settings: Settings, plugins: Plugins) -> tuple[str, Embedder]:
     """The configured embedder, or ``SearchUnavailable`` saying why there is none."""
     name = embedder_name(settings, plugins)
     embedder, availability = load_embedder(settings, plugins, name)
@@ -55,7 +54,7 @@ def configured_embedder(settings: Settings, plugins: PluginManager) -> tuple[str
     return name, embedder
 
 
-def backfill_embeddings(engine: Engine, settings: Settings, plugins: PluginManager, *,
+def backfill_embeddings(engine: Engine, settings: Settings, plugins: Plugins, *,
                         progress: Progress | None = None,
                         batch_size: int | None = None) -> BackfillReport:
     """Embed every chunk and transcript lacking a current vector for the configured model

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from alejandria.models import Availability
 
 if TYPE_CHECKING:
-    from alejandria.plugin_types import Embedder
-    from alejandria.plugins import PluginManager
+    from alejandria.plugin_types import Embedder, Plugins
     from alejandria.settings import Settings
 
 #: Local embedders ``auto`` tries, best first (see bench/search_eval for the numbers).
@@ -25,7 +24,7 @@ _cache: dict[tuple[object, ...], Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def embedder_name(settings: Settings, plugins: PluginManager) -> str | None:
+def embedder_name(settings: Settings, plugins: Plugins) -> str | None:
     """The registered embedder the settings ask for, or None when none is wanted or found."""
     wanted = settings.embedder.strip().lower()
     if wanted in NONE_VALUES:
@@ -39,7 +38,7 @@ def embedder_name(settings: Settings, plugins: PluginManager) -> str | None:
     return None
 
 
-def _why_none(settings: Settings, plugins: PluginManager) -> str:
+def _why_none(settings: Settings, plugins: Plugins) -> str:
     wanted = settings.embedder.strip().lower()
     if wanted in NONE_VALUES:
         return "no embedder is configured (ALEJANDRIA_EMBEDDER=none)"
@@ -50,7 +49,7 @@ def _why_none(settings: Settings, plugins: PluginManager) -> str:
     return f"unknown embedder {wanted!r} in ALEJANDRIA_EMBEDDER (installed: {known})"
 
 
-def load_embedder(settings: Settings, plugins: PluginManager,
+def load_embedder(settings: Settings, plugins: Plugins,
                   name: str | None = None) -> tuple[Embedder | None, Availability]:
     """The embedder ``name`` (default: the configured one), shared per process, and whether it
     can run here."""

@@ -1,17 +1,18 @@
 """The plugin manager: loads the ``alejandria`` entry points lazily and isolates failures.
 
-Nothing here runs at import time. ``build_plugin_manager`` makes a fresh manager (tests use it
-with ``load_entrypoints=False``); ``get_plugin_manager`` caches one per process. The rest of the
-code calls the typed getters (``sources()``, ``search_backends()``, ...), never ``pm.hook``.
+Nothing here runs at import time. The rest of the code calls the typed getters
+(``sources()``, ``search_backends()``, ...), never ``pm.hook``; they read the ``Registry``,
+built once from the ``register_*`` hooks (``validate`` builds it at start-up) and again only
+when a plugin is registered or unregistered.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
 from typing import Any, TypeVar
@@ -19,23 +20,28 @@ from typing import Any, TypeVar
 import pluggy
 
 from alejandria import hookspecs
-from alejandria.errors import DuplicatePluginName, UnknownName
+from alejandria.errors import UnknownName
 from alejandria.plugin_types import (
     EmbedderSpec,
+    ExtractorSpec,
+    HealthCheckSpec,
+    JobTypeSpec,
     MigrationSpec,
     ProcessorSpec,
     SearchBackendSpec,
+    SettingsSpec,
     SourceSpec,
     TranscriberSpec,
 )
+from alejandria.plugins.registry import Registry
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "alejandria"
-BUILTIN_PLUGIN = "core"
 
 SpecT = TypeVar("SpecT", SourceSpec, ProcessorSpec, SearchBackendSpec, EmbedderSpec,
-                TranscriberSpec, MigrationSpec)
+                TranscriberSpec, MigrationSpec, JobTypeSpec)
+
 
 @dataclass
 class PluginInfo:
@@ -58,6 +64,7 @@ class PluginInfo:
             "builtin": self.builtin,
         }
 
+
 class PluginManager:
     """A pluggy manager with error isolation, provenance and typed getters."""
 
@@ -65,12 +72,20 @@ class PluginManager:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
+        self._registry: Registry | None = None
 
     # -- loading -------------------------------------------------------------------------
 
     @property
     def hook(self) -> Any:
+        """pluggy's hook relay, for packages that call hooks of their own (``add_hookspecs``)."""
         return self._pm.hook
+
+    def add_hookspecs(self, module_or_class: ModuleType | type) -> None:
+        """Declare more hooks: a package with its own extension points (the web app's
+        routes and menu links) adds its hookspecs here, then calls them through ``hook``."""
+        self._pm.add_hookspecs(module_or_class)
+        self._changed()
 
     def register(self, plugin: object, name: str, *, package: str | None = None,
                  version: str | None = None, builtin: bool = False) -> None:
@@ -79,10 +94,12 @@ class PluginManager:
         hooks = sorted(caller.name for caller in self._pm.get_hookcallers(plugin) or [])
         self._info[name] = PluginInfo(name=name, package=package, version=version, hooks=hooks,
                                       builtin=builtin)
+        self._changed()
 
     def unregister(self, name: str) -> None:
         self._pm.unregister(name=name)
         self._info.pop(name, None)
+        self._changed()
 
     def load_entrypoints(self, *, disabled: Iterable[str] = (),
                          only: Sequence[str] | None = None) -> None:
@@ -112,60 +129,82 @@ class PluginManager:
                                               error=summary)
 
     def plugins(self) -> list[PluginInfo]:
+        """Every plugin, core's built-ins first, with the error of any hook that raised."""
+        registry = self._registry
+        if registry is None:
+            try:
+                registry = self.registry
+            except Exception:  # noqa: BLE001 - listed below; validate() raises it
+                registry = None
+        for name, error in (registry.broken if registry else {}).items():
+            info = self._info.get(name)
+            if info is not None and info.error is None:
+                info.error = error
         return sorted(self._info.values(), key=lambda info: (not info.builtin, info.name))
 
-    # -- typed getters -------------------------------------------------------------------
+    # -- the registry --------------------------------------------------------------------
 
-    def _collect(self, hook_name: str, kind: str) -> list[tuple[str, list[Any]]]:
-        results: list[tuple[str, list[Any]]] = []
+    @property
+    def registry(self) -> Registry:
+        """Every plugin's specs, built on first use and after each change of plugins."""
+        if self._registry is None:
+            self._registry = Registry.build(self._hook_results, self.describe)
+        return self._registry
+
+    def validate(self) -> None:
+        """Build the registry now: a duplicate name or a malformed spec raises here, at
+        start-up (``Archive.open``), with the plugins and packages involved."""
+        _ = self.registry
+
+    def _changed(self) -> None:
+        self._registry = None
+
+    def _hook_results(self, hook_name: str) -> Iterator[tuple[str, list[Any] | Exception]]:
         caller = getattr(self._pm.hook, hook_name)
         for impl in reversed(caller.get_hookimpls()):  # registration order
             try:
-                specs = impl.function()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("plugin %s failed in %s: %s", impl.plugin_name, hook_name, exc)
-                info = self._info.get(impl.plugin_name)
-                if info is not None and info.error is None:
-                    info.error = f"{hook_name}: {exc}"
-                continue
-            results.append((impl.plugin_name, list(specs or [])))
-        return results
+                yield impl.plugin_name, list(impl.function() or [])
+            except Exception as exc:  # noqa: BLE001 - isolated: see Registry.build
+                yield impl.plugin_name, exc
 
-    def _by_name(self, hook_name: str, kind: str) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for plugin_name, specs in self._collect(hook_name, kind):
-            for spec in specs:
-                stamped = replace(spec, plugin=plugin_name)
-                if spec.name in found:
-                    raise DuplicatePluginName(kind, spec.name,
-                                              self._describe(found[spec.name].plugin),
-                                              self._describe(plugin_name))
-                found[spec.name] = stamped
-        return found
-
-    def _describe(self, plugin_name: str) -> str:
+    def describe(self, plugin_name: str) -> str:
+        """How errors name a plugin: with its package when it came from one."""
         info = self._info.get(plugin_name)
         if info and info.package:
             return f"plugin {plugin_name!r} from package {info.package}"
         return f"plugin {plugin_name!r}"
 
+    # -- typed getters -------------------------------------------------------------------
+
     def sources(self) -> dict[str, SourceSpec]:
-        return self._by_name("register_sources", "source")
+        return self.registry.table("register_sources")
 
     def processors(self) -> dict[str, ProcessorSpec]:
-        return self._by_name("register_processors", "processor")
+        return self.registry.table("register_processors")
 
     def search_backends(self) -> dict[str, SearchBackendSpec]:
-        return self._by_name("register_search_backends", "search backend")
+        return self.registry.table("register_search_backends")
 
     def embedders(self) -> dict[str, EmbedderSpec]:
-        return self._by_name("register_embedders", "embedder")
+        return self.registry.table("register_embedders")
 
     def transcribers(self) -> dict[str, TranscriberSpec]:
-        return self._by_name("register_transcribers", "transcriber")
+        return self.registry.table("register_transcribers")
 
     def migrations(self) -> dict[str, MigrationSpec]:
-        return self._by_name("register_migrations", "migration branch")
+        return self.registry.table("register_migrations")
+
+    def settings_specs(self) -> dict[str, SettingsSpec]:
+        return self.registry.table("register_settings")
+
+    def extractors(self) -> dict[str, ExtractorSpec]:
+        return self.registry.table("register_extractors")
+
+    def job_types(self) -> dict[str, JobTypeSpec]:
+        return self.registry.table("register_job_types")
+
+    def health_checks(self) -> dict[str, HealthCheckSpec]:
+        return self.registry.table("register_health_checks")
 
     def source(self, name: str) -> SourceSpec:
         return _pick(self.sources(), "source", name)
@@ -178,6 +217,16 @@ class PluginManager:
 
     def search_backend(self, name: str) -> SearchBackendSpec:
         return _pick(self.search_backends(), "search mode", name)
+
+    def job_type(self, name: str) -> JobTypeSpec:
+        return _pick(self.job_types(), "job type", name)
+
+    def source_for_url(self, url: str) -> SourceSpec | None:
+        """The source whose ``url_patterns`` match ``url`` (the first registered), or None."""
+        for spec in self.sources().values():
+            if any(re.fullmatch(pattern, url) for pattern in spec.url_patterns):
+                return spec
+        return None
 
     # -- events --------------------------------------------------------------------------
 
@@ -194,41 +243,9 @@ class PluginManager:
     def register_commands(self, cli: Any) -> None:
         self.notify("register_commands", cli=cli)
 
+
 def _pick(found: dict[str, SpecT], kind: str, name: str) -> SpecT:
     try:
         return found[name]
     except KeyError:
         raise UnknownName(kind, name, list(found)) from None
-
-def _builtin_modules() -> list[tuple[str, ModuleType]]:
-    from alejandria import builtins
-
-    return [(BUILTIN_PLUGIN, builtins)]
-
-def build_plugin_manager(*, load_entrypoints: bool = True, disabled: Iterable[str] = (),
-                         only: Sequence[str] | None = None,
-                         extra: Iterable[tuple[str, object]] = ()) -> PluginManager:
-    """A fresh manager with core's built-ins, then installed plugins (unless told not to)."""
-    manager = PluginManager()
-    version = _core_version()
-    for name, module in _builtin_modules():
-        manager.register(module, name, package="alejandria-core", version=version, builtin=True)
-    if load_entrypoints:
-        manager.load_entrypoints(disabled=disabled, only=only)
-    for name, plugin in extra:
-        manager.register(plugin, name)
-    return manager
-
-@lru_cache(maxsize=8)
-def get_plugin_manager(load_entrypoints: bool = True,
-                       disabled: tuple[str, ...] = ()) -> PluginManager:
-    """The process-wide manager, built on first use (never at import)."""
-    return build_plugin_manager(load_entrypoints=load_entrypoints, disabled=disabled)
-
-def _core_version() -> str | None:
-    try:
-        return metadata.version("alejandria-core")
-    except metadata.PackageNotFoundError:
-        return None
-
-HookCallable = Callable[..., Any]

@@ -1,0 +1,82 @@
+"""Searching an open archive, and the embeddings behind semantic search: the functions the
+``Archive`` facade, the CLI and the jobs call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from alejandria.context import ArchiveContext
+from alejandria.errors import SearchUnavailable
+from alejandria.models import SearchHit, SearchQuery
+from alejandria.plugin_types import SearchBackend, SearchContext
+from alejandria.search.dispatch import choose_backend
+from alejandria.search.embedding.backfill import BackfillReport, backfill_embeddings
+from alejandria.search.embedding.select import embedder_name, load_embedder
+from alejandria.storage.vector_store import VectorStore, active_model
+
+
+def search(context: ArchiveContext, request: SearchQuery) -> list[SearchHit]:
+    """Answer ``request`` with the backend its mode picks, through the cache if any."""
+    name, backend = choose_backend(request.mode, request.text,
+                                   context.plugins.search_backends(), search_context(context))
+    cache = context.search_cache
+    key, cached = cache.get(name, request) if cache else ("", None)
+    if cached is not None:
+        return cached
+    hits = backend.search(request)
+    if cache:
+        cache.put(key, hits)
+    return hits
+
+
+def search_context(context: ArchiveContext) -> SearchContext:
+    """What a search backend's factory receives (``backends`` builds another by name)."""
+    flags = {"vector"} if context.capabilities().vector_installed else set()
+    specs = context.plugins.search_backends()
+    made: SearchContext | None = None
+
+    def backend(name: str) -> SearchBackend:
+        assert made is not None
+        return specs[name].factory(made)
+
+    made = SearchContext(settings=context.settings, engine=context.engine,
+                         capabilities=frozenset(flags), backends=backend,
+                         plugins=context.plugins)
+    return made
+
+
+def embed_status(context: ArchiveContext) -> dict[str, object]:
+    """The configured embedder, the model serving searches, and what is left to embed."""
+    settings, plugins = context.settings, context.plugins
+    status: dict[str, object] = {"configured": settings.embedder}
+    if not context.capabilities().vector_installed:
+        status["unavailable"] = context.capabilities().semantic_search_reason
+        return status
+    name = embedder_name(settings, plugins)
+    embedder, availability = load_embedder(settings, plugins, name)
+    with context.engine.connect() as conn:
+        active = active_model(conn)
+        status["serving_model"] = active.get("model") if active else None
+        if embedder is None:
+            status["unavailable"] = availability.reason
+            return status
+        store = VectorStore(embedder.model_name, embedder.dimensions)
+        status.update({"embedder": name, "model": embedder.model_name,
+                       "dimensions": embedder.dimensions, **store.counts(conn),
+                       "chunks_pending": store.count_pending_chunks(conn),
+                       "transcripts_pending": len(store.pending_transcriptions(conn))})
+    return status
+
+
+def embed_backfill(context: ArchiveContext, *,
+                   progress: Callable[[int, int], None] | None = None,
+                   batch_size: int | None = None) -> BackfillReport:
+    """Embed every chunk and transcript lacking a vector for the configured model."""
+    if not context.capabilities().vector_installed:
+        raise SearchUnavailable(
+            f"cannot embed: {context.capabilities().semantic_search_reason}")
+    report = backfill_embeddings(context.engine, context.settings, context.plugins,
+                                 progress=progress, batch_size=batch_size)
+    if report.chunks or report.windows or report.dropped_models:
+        context.content_changed()
+    return report

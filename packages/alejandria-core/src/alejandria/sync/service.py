@@ -1,0 +1,41 @@
+"""A sync from start to finish: the source built with its credentials and settings, the
+pipeline over its targets, the subscription remembered, then the work after a sync."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from alejandria.context import ArchiveContext
+from alejandria.models import Actor, JsonDict, SyncReport
+from alejandria.plugin_types import SourceContext
+from alejandria.storage.credentials import CredentialStore
+from alejandria.sync.after import after_sync
+from alejandria.sync.pipeline import ProgressCallback, SyncRunner
+from alejandria.sync.subscriptions import remember as remember_subscription
+
+
+def run_sync(context: ArchiveContext, source: str, targets: Sequence[str | os.PathLike[str]], *,
+             options: JsonDict | None = None, credentials: JsonDict | None = None,
+             progress: ProgressCallback | None = None, remember: bool = True,
+             actor: Actor | None = None) -> SyncReport:
+    """Archive ``targets`` with the source called ``source`` (see ``Archive.sync``)."""
+    spec = context.plugins.source(source)
+    if credentials is None:
+        credentials = CredentialStore(context.engine, context.settings.data_dir).get(spec.name)
+    source_context = SourceContext(settings=context.settings, credentials=credentials,
+                                   options=dict(options or {}), actor=actor,
+                                   plugin_settings=context.plugin_settings)
+    runner = SyncRunner(
+        engine=context.engine, repository=context.repository, store=context.media,
+        source_name=spec.name, source=spec.factory(source_context),
+        notify=context.notify, progress=progress,
+    )
+    paths = [os.fspath(target) for target in targets]
+    report = runner.run(paths)
+    # a dry run ("show me what would be archived") is not a subscription
+    if report.targets and remember and not (options or {}).get("dry_run"):
+        remember_subscription(context.engine, spec.name, paths, options)
+    after_sync(context, report)
+    context.notify("sync_finished", report=report)
+    return report
