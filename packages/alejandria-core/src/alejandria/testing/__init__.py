@@ -33,7 +33,10 @@ import pytest
 
 if TYPE_CHECKING:
     from alejandria.api import Archive
+    from alejandria.models import Actor, JsonDict
+    from alejandria.plugin_types import SourceContext
     from alejandria.plugins import PluginManager
+    from alejandria.settings import Settings
 
 TEST_DATABASE_ENV = "ALEJANDRIA_TEST_DATABASE_URL"
 
@@ -63,6 +66,19 @@ def run_cli(env: dict[str, str], *args: str | Path, timeout: float = 120) -> Cli
                           capture_output=True, text=True, env=env, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def source_context(plugins: PluginManager, settings: Settings, *,
+                   options: JsonDict | None = None, credentials: JsonDict | None = None,
+                   actor: Actor | None = None) -> SourceContext:
+    """A ``SourceContext`` as a sync builds one (every plugin's settings read from the
+    environment now), to test a source's ``resolve``/``fetch`` without the pipeline."""
+    from alejandria.plugin_types import SourceContext
+    from alejandria.plugins.settings import load_plugin_settings
+
+    return SourceContext(settings=settings, credentials=credentials, options=dict(options or {}),
+                         actor=actor,
+                         plugin_settings=load_plugin_settings(plugins.settings_specs().values()))
 
 
 def _admin_url(url: str) -> str:
