@@ -31,6 +31,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     install_all(session)
     session.run("mypy")
+    session.run("lint-imports", env={"PYTHONPATH": "examples/plugin-notes/src"})
 
 
 @nox.session

@@ -26,7 +26,7 @@ from alejandria.media.processing import ProcessingProgress, ProcessingReport, pr
 from alejandria.media.verify import VerifyReport, verify_media
 from alejandria.media.video.embeds import EmbedReport, download_embeds
 from alejandria.models import Actor, JsonDict, MediaKind, SearchHit, SearchQuery, SyncReport
-from alejandria.plugin_types import SearchContext
+from alejandria.plugin_types import SearchContext, Source
 from alejandria.plugins import PluginManager
 from alejandria.plugins.settings import load_plugin_settings
 from alejandria.queue.ledger import JobStore
@@ -42,7 +42,7 @@ from alejandria.storage.repository import Repository
 from alejandria.storage.search_cache import SearchCache
 from alejandria.sync import subscriptions
 from alejandria.sync.pipeline import ProgressCallback
-from alejandria.sync.service import run_sync
+from alejandria.sync.service import build_source, run_sync
 
 
 class Archive:
@@ -176,6 +176,13 @@ class Archive:
         return run_sync(self.context, source, targets, options=options,
                         credentials=credentials, progress=progress, remember=remember,
                         actor=actor)
+
+    def source(self, name: str, *, options: JsonDict | None = None,
+               credentials: JsonDict | None = None, actor: Actor | None = None) -> Source:
+        """The source called ``name``, built as a sync builds it (to check credentials with
+        ``authenticate()``, or to look at what it would fetch)."""
+        return build_source(self.context, name, options=options, credentials=credentials,
+                            actor=actor)
 
     def process_media(self, *, processor: str | None = None, source: str | None = None,
                       progress: ProcessingProgress | None = None) -> ProcessingReport:

@@ -76,27 +76,33 @@ def credentials() -> None:
     """Store, list and delete the secrets sources log in with (encrypted at rest)."""
 
 
+ACCOUNT = click.option("--account", default="default", show_default=True,
+                       help="Which of your accounts at the source (when you keep several).")
+
+
 @credentials.command("set")
 @click.argument("source")
 @click.option("--from-env", is_flag=True,
               help="Read the values from ALEJANDRIA_<SOURCE>_<FIELD> instead of prompting.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Log in with the new values before storing them.")
+@ACCOUNT
 @click.pass_context
-def credentials_set(ctx: click.Context, source: str, from_env: bool, check: bool) -> None:
+def credentials_set(ctx: click.Context, source: str, from_env: bool, check: bool,
+                    account: str) -> None:
     """Store the credentials of SOURCE (e.g. patreon), replacing any stored before."""
-    from alejandria.plugin_types import SourceContext
     from alejandria.storage.credentials import CredentialStore
 
     with open_archive(ctx) as archive:
         spec = archive.plugins.source(source)
         values = _validated(spec, _collect(spec, from_env))
         if check:
-            spec.factory(SourceContext(settings=archive.settings,
-                                       credentials=values)).authenticate()
-        CredentialStore(archive.engine, archive.settings.data_dir).set(spec.name, values)
-    click.echo(f"stored {spec.name} credentials ({', '.join(sorted(values))}), encrypted",
-               err=True)
+            archive.source(spec.name, credentials=values).authenticate()
+        CredentialStore(archive.engine, archive.settings.data_dir).set(spec.name, values,
+                                                                       account=account)
+    shown = "" if account == "default" else f" for account {account!r}"
+    click.echo(f"stored {spec.name} credentials{shown} ({', '.join(sorted(values))}), "
+               "encrypted", err=True)
 
 
 @credentials.command("list")
@@ -109,29 +115,32 @@ def credentials_list(ctx: click.Context, as_json: bool) -> None:
     with open_archive(ctx) as archive:
         stored = CredentialStore(archive.engine, archive.settings.data_dir).list()
     if as_json:
-        print_json([{"source": s.source, "fields": list(s.fields),
+        print_json([{"source": s.source, "account": s.account, "fields": list(s.fields),
                      "updated_at": s.updated_at.isoformat()} for s in stored])
         return
     console = stdout_console()
     if not stored:
         console.print("no stored credentials")
     for item in stored:
-        console.print(f"{item.source:<15} {', '.join(item.fields):<25} "
+        console.print(f"{item.source:<15} {item.account:<12} {', '.join(item.fields):<25} "
                       f"updated {item.updated_at:%Y-%m-%d %H:%M}")
 
 
 @credentials.command("delete")
 @click.argument("source")
+@ACCOUNT
 @click.pass_context
-def credentials_delete(ctx: click.Context, source: str) -> None:
+def credentials_delete(ctx: click.Context, source: str, account: str) -> None:
     """Forget the stored credentials of SOURCE."""
     from alejandria.storage.credentials import CredentialStore
 
     with open_archive(ctx) as archive:
-        deleted = CredentialStore(archive.engine, archive.settings.data_dir).delete(source)
+        deleted = CredentialStore(archive.engine, archive.settings.data_dir).delete(
+            source, account=account)
+    shown = "" if account == "default" else f" (account {account!r})"
     if not deleted:
-        fail(f"no stored credentials for {source!r}")
-    click.echo(f"deleted {source} credentials", err=True)
+        fail(f"no stored credentials for {source!r}{shown}")
+    click.echo(f"deleted {source} credentials{shown}", err=True)
 
 
 COMMANDS = [credentials]

@@ -34,7 +34,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @click.command()
 @click.argument("source")
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("targets", nargs=-1)
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Source option, e.g. -o pages_per_post=20 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON.")
@@ -45,12 +45,14 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
          as_json: bool, no_wait: bool) -> None:
     """Archive TARGETS (files, folders, URLs, names) with SOURCE (e.g. pdf).
 
-    With ALEJANDRIA_BROKER_URL set the work runs on a worker (``alejandria worker``), as a job
-    visible in ``alejandria jobs list``.
+    SOURCE may also be a URL (``alejandria sync https://www.patreon.com/c/someone``): the
+    source whose URL patterns match it archives it. With ALEJANDRIA_BROKER_URL set the work
+    runs on a worker (``alejandria worker``), as a job visible in ``alejandria jobs list``.
     """
     parsed = _parse_options(options)
     console = stderr_console()
     with open_archive(ctx) as archive:
+        source, targets = _source_and_targets(archive, source, targets)
         if archive.settings.broker_url is not None:
             archive.plugins.source(source)  # an unknown source fails here, not on the worker
             paths = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
@@ -85,6 +87,21 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
     else:
         _print_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+def _source_and_targets(archive: Any, source: str,
+                        targets: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """``sync URL...``: the source whose ``url_patterns`` match the URL, and the URL itself as
+    the first target; otherwise SOURCE names the source and TARGETS are needed."""
+    if source not in archive.plugins.sources() and "://" in source:
+        spec = archive.plugins.source_for_url(source)
+        if spec is None:
+            raise click.UsageError(f"no installed source archives {source}; name one: "
+                                   f"alejandria sync SOURCE {source}")
+        return spec.name, (source, *targets)
+    if not targets:
+        raise click.UsageError("give at least one target: alejandria sync SOURCE TARGET...")
+    return source, targets
 
 
 def _wait_for(archive: Any, job_id: int) -> dict[str, Any]:

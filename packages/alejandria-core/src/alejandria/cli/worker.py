@@ -39,26 +39,14 @@ def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
 @click.pass_context
 def beat(ctx: click.Context, hour: int | None, loglevel: str) -> None:
     """Run Celery beat: the daily incremental sync of everything synced before, and cleanup."""
-    from sqlalchemy import select
-    from sqlalchemy.dialects.postgresql import insert
-
+    from alejandria.ops.schedule import daily_sync_hour
     from alejandria.queue.broker import beat_schedule, configured_app
-    from alejandria.storage.schema import system_config
 
     with open_archive(ctx) as archive:
         settings = archive.settings
         if settings.broker_url is None:
             fail("set ALEJANDRIA_BROKER_URL to run beat", code=2)
-        with archive.engine.begin() as conn:
-            if hour is not None:
-                value = {"daily_sync_hour": hour}
-                conn.execute(insert(system_config).values(
-                    key="schedule", value=value, description="when beat runs daily jobs")
-                    .on_conflict_do_update(index_elements=[system_config.c.key],
-                                           set_={"value": value}))
-            saved = conn.execute(select(system_config.c.value)
-                                 .where(system_config.c.key == "schedule")).scalar_one_or_none()
-    daily_hour = (saved or {}).get("daily_sync_hour", settings.daily_sync_hour)
+        daily_hour = daily_sync_hour(archive.context, save=hour)
     app = configured_app(settings)
     app.conf.beat_schedule = beat_schedule(settings, daily_hour)
     click.echo(f"daily sync at {daily_hour:02d}:00, cleanup at {(daily_hour + 1) % 24:02d}:00")

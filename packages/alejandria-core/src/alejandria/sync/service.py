@@ -8,11 +8,23 @@ from collections.abc import Sequence
 
 from alejandria.context import ArchiveContext
 from alejandria.models import Actor, JsonDict, SyncReport
-from alejandria.plugin_types import SourceContext
+from alejandria.plugin_types import Source, SourceContext
 from alejandria.storage.credentials import CredentialStore
 from alejandria.sync.after import after_sync
 from alejandria.sync.pipeline import ProgressCallback, SyncRunner
 from alejandria.sync.subscriptions import remember as remember_subscription
+
+
+def build_source(context: ArchiveContext, source: str, *, options: JsonDict | None = None,
+                 credentials: JsonDict | None = None, actor: Actor | None = None) -> Source:
+    """The source called ``source``, built as a sync builds it: with the given credentials or
+    the stored ones, the plugins' settings, and ``options``."""
+    spec = context.plugins.source(source)
+    if credentials is None:
+        credentials = CredentialStore(context.engine, context.settings.data_dir).get(spec.name)
+    return spec.factory(SourceContext(settings=context.settings, credentials=credentials,
+                                      options=dict(options or {}), actor=actor,
+                                      plugin_settings=context.plugin_settings))
 
 
 def run_sync(context: ArchiveContext, source: str, targets: Sequence[str | os.PathLike[str]], *,
@@ -21,14 +33,11 @@ def run_sync(context: ArchiveContext, source: str, targets: Sequence[str | os.Pa
              actor: Actor | None = None) -> SyncReport:
     """Archive ``targets`` with the source called ``source`` (see ``Archive.sync``)."""
     spec = context.plugins.source(source)
-    if credentials is None:
-        credentials = CredentialStore(context.engine, context.settings.data_dir).get(spec.name)
-    source_context = SourceContext(settings=context.settings, credentials=credentials,
-                                   options=dict(options or {}), actor=actor,
-                                   plugin_settings=context.plugin_settings)
     runner = SyncRunner(
         engine=context.engine, repository=context.repository, store=context.media,
-        source_name=spec.name, source=spec.factory(source_context),
+        source_name=spec.name,
+        source=build_source(context, spec.name, options=options, credentials=credentials,
+                            actor=actor),
         notify=context.notify, progress=progress,
     )
     paths = [os.fspath(target) for target in targets]
