@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
 from alejandria.models import JsonDict
-from alejandria.storage.schema import system_config
+from alejandria.storage.config_store import read_value, write_value
 
 SUBSCRIPTIONS_KEY = "sync.subscriptions"
 
@@ -18,21 +16,14 @@ SUBSCRIPTIONS_KEY = "sync.subscriptions"
 def subscriptions(engine: Engine) -> list[dict[str, Any]]:
     """What the daily sync refreshes: every (source, targets, options) synced before."""
     with engine.connect() as conn:
-        value = conn.execute(select(system_config.c.value).where(
-            system_config.c.key == SUBSCRIPTIONS_KEY)).scalar_one_or_none()
-    return list(value or [])
+        return list(read_value(conn, SUBSCRIPTIONS_KEY) or [])
 
 
 def remember(engine: Engine, source: str, targets: list[str], options: JsonDict | None) -> None:
     """Keep (source, targets) for the daily sync; the latest options replace earlier ones."""
     entry = {"source": source, "targets": targets, "options": dict(options or {})}
     with engine.begin() as conn:
-        current = conn.execute(select(system_config.c.value).where(
-            system_config.c.key == SUBSCRIPTIONS_KEY).with_for_update()).scalar_one_or_none()
-        entries = [e for e in (current or []) if
-                   (e["source"], e["targets"]) != (source, targets)] + [entry]
-        stmt = insert(system_config).values(
-            key=SUBSCRIPTIONS_KEY, value=entries,
-            description="(source, targets) the daily incremental sync refreshes")
-        conn.execute(stmt.on_conflict_do_update(index_elements=[system_config.c.key],
-                                                set_={"value": entries}))
+        current = read_value(conn, SUBSCRIPTIONS_KEY, for_update=True) or []
+        entries = [e for e in current if (e["source"], e["targets"]) != (source, targets)]
+        write_value(conn, SUBSCRIPTIONS_KEY, [*entries, entry],
+                    description="(source, targets) the daily incremental sync refreshes")
