@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -28,6 +29,7 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_sync_then_rerun_completes_exactly_once(
         tmp_path, cli_env, alejandria, alejandria_database_url):
     folder = tmp_path / "library"

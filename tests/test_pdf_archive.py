@@ -14,6 +14,7 @@ from .conftest import REPO, write_book, write_scan, write_secret
 pytestmark = pytest.mark.usefixtures("alejandria_database_url")
 
 
+@pytest.mark.slow
 def test_real_world_book_becomes_one_post_per_chapter_with_spaced_text(
         alejandria, real_world_pdf, tmp_path):
     shutil.copy(real_world_pdf, tmp_path / "devref.pdf")
@@ -34,6 +35,7 @@ def test_real_world_book_becomes_one_post_per_chapter_with_spaced_text(
     assert not re.search(r"[A-Za-z]{30,}", hits[0]["snippet"])
 
 
+@pytest.mark.slow
 def test_spanish_query_without_accents_finds_the_accented_chapter_and_page(alejandria):
     assert alejandria("sync", "pdf", REPO / "examples" / "books").returncode == 0
 
@@ -47,6 +49,7 @@ def test_spanish_query_without_accents_finds_the_accented_chapter_and_page(aleja
     assert any(best["snippet"][a:b].lower().startswith("astrol") for a, b in best["highlights"])
 
 
+@pytest.mark.slow
 def test_resync_of_unchanged_files_changes_nothing(alejandria, alejandria_database_url):
     alejandria("sync", "pdf", REPO / "examples" / "books")
     before = alejandria("stats", "--json").json()
@@ -59,6 +62,7 @@ def test_resync_of_unchanged_files_changes_nothing(alejandria, alejandria_databa
     assert alejandria("stats", "--json").json() == before
 
 
+@pytest.mark.slow
 def test_changed_file_updates_its_posts(tmp_path, alejandria):
     book = tmp_path / "diario.pdf"
     chapters = [("Primera parte", ["Llegamos al puerto al amanecer."]),
@@ -78,6 +82,7 @@ def test_changed_file_updates_its_posts(tmp_path, alejandria):
     assert alejandria("stats", "--json").json()["posts"] == 2
 
 
+@pytest.mark.slow
 def test_broken_files_are_named_and_the_rest_is_archived(tmp_path, alejandria):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -108,6 +113,7 @@ def test_broken_files_are_named_and_the_rest_is_archived(tmp_path, alejandria):
     assert stats["collections"] == 3 and stats["posts"] == 4
 
 
+@pytest.mark.needs_model
 def test_python_api_archives_and_searches(tmp_path, alejandria_database_url, plugin_manager):
     with Archive.open(database_url=alejandria_database_url, data_dir=tmp_path / "data",
                       plugins=plugin_manager) as archive:
@@ -118,6 +124,7 @@ def test_python_api_archives_and_searches(tmp_path, alejandria_database_url, plu
     assert hits[0].title == "Tránsitos y progresiones"
 
 
+@pytest.mark.slow
 def test_embedded_images_are_stored_once_across_books(tmp_path, alejandria):
     folder = tmp_path / "books"
     folder.mkdir()
@@ -132,6 +139,8 @@ def test_embedded_images_are_stored_once_across_books(tmp_path, alejandria):
     assert stats["media_files"] == 1 and stats["posts"] == 2
 
 
+@pytest.mark.needs_model
+@pytest.mark.slow
 def test_a_paraphrase_finds_the_chapter_by_meaning_after_a_sync_that_embeds(
         alejandria, cli_env):
     """The default local embedder runs offline right after the sync; a sentence with no post

@@ -30,6 +30,8 @@ def speech(tmp_path):
     return folder
 
 
+@pytest.mark.needs_model
+@pytest.mark.slow
 def test_spoken_words_are_found_with_their_time(archive, speech):
     report = archive.sync("files", speech)
     assert report.ok, report.errors

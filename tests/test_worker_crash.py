@@ -42,6 +42,7 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
+@pytest.mark.slow
 def test_sigkilled_worker_job_is_redelivered_and_completes_once(
         tmp_path, broker_env, alejandria, alejandria_database_url):
     folder = tmp_path / "library"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from sqlalchemy import text
 
 from alejandria.api import Archive
@@ -23,6 +24,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_second_process_reuses_the_running_server(tmp_path, plugin_manager, monkeypatch):
     monkeypatch.delenv("ALEJANDRIA_DATABASE_URL", raising=False)
     settings = Settings(data_dir=tmp_path)

@@ -182,6 +182,7 @@ def assert_real_transcript(transcript: Any, clip: Clip) -> None:
     assert transcript.language in languages
 
 
+@pytest.mark.needs_model
 def test_a_checkpoint_file_transcribes_real_audio(assets: dict[str, Any]) -> None:
     checkpoint: Path = assets["checkpoint"]
     engine = OpenAIWhisperTranscriber(whisper_settings(checkpoint, transcribe_device="cpu"))
@@ -197,6 +198,7 @@ def test_a_checkpoint_file_transcribes_real_audio(assets: dict[str, Any]) -> Non
     assert engine._device == "cpu"
 
 
+@pytest.mark.needs_model
 def test_a_fixed_language_is_honoured(assets: dict[str, Any]) -> None:
     engine = OpenAIWhisperTranscriber(whisper_settings(assets["checkpoint"],
                                                        transcribe_language="es"))
@@ -205,6 +207,7 @@ def test_a_fixed_language_is_honoured(assets: dict[str, Any]) -> None:
     assert_real_transcript(transcript, assets["clip"])
 
 
+@pytest.mark.needs_model
 def test_an_official_name_loads_from_the_cache(
     assets: dict[str, Any], empty_whisper_cache: Path
 ) -> None:
@@ -219,6 +222,7 @@ def test_an_official_name_loads_from_the_cache(
     assert engine._device == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@pytest.mark.needs_model
 def test_an_english_only_model_refuses_another_language(assets: dict[str, Any]) -> None:
     english: Path = assets["english_checkpoint"]
     refused = OpenAIWhisperTranscriber(whisper_settings(english, transcribe_language="es"))
@@ -230,6 +234,7 @@ def test_an_english_only_model_refuses_another_language(assets: dict[str, Any]) 
         engine.transcribe(assets["clip"].path, "es")
 
 
+@pytest.mark.needs_model
 def test_devices_are_checked(assets: dict[str, Any]) -> None:
     torch = importlib.import_module("torch")
     bogus = OpenAIWhisperTranscriber(whisper_settings(assets["checkpoint"],
@@ -241,6 +246,7 @@ def test_devices_are_checked(assets: dict[str, Any]) -> None:
         assert "no CUDA device" in (cuda.availability().reason or "")
 
 
+@pytest.mark.needs_model
 def test_a_file_that_is_not_audio_is_refused(assets: dict[str, Any], tmp_path: Path) -> None:
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"this is not audio at all")
@@ -249,6 +255,7 @@ def test_a_file_that_is_not_audio_is_refused(assets: dict[str, Any], tmp_path: P
         engine.transcribe(broken)
 
 
+@pytest.mark.needs_model
 def test_a_broken_checkpoint_is_a_media_error(assets: dict[str, Any], tmp_path: Path) -> None:
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
@@ -257,6 +264,7 @@ def test_a_broken_checkpoint_is_a_media_error(assets: dict[str, Any], tmp_path: 
         engine.transcribe(assets["clip"].path)
 
 
+@pytest.mark.needs_model
 def test_the_archive_transcribes_with_it(
     assets: dict[str, Any], archive: Any, memory_source: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -229,6 +229,7 @@ def test_beat_runs_the_daily_sync_and_cleanup_at_the_configured_hour(archive):
     assert schedule["cleanup"]["schedule"].hour == {0}
 
 
+@pytest.mark.slow
 def test_doctor_checks_broker_and_workers(archive, redis_url, plugin_manager):
     from alejandria.ops.doctor import run_checks
 

@@ -79,6 +79,7 @@ def corpus(archive, memory_source):
     return archive
 
 
+@pytest.mark.needs_model
 def test_a_paraphrase_is_found_where_fulltext_finds_nothing(corpus):
     query = "bread dough rose too much and went flat"
     assert [h.title for h in corpus.search(query, mode="fulltext")] == []
@@ -89,11 +90,13 @@ def test_a_paraphrase_is_found_where_fulltext_finds_nothing(corpus):
     assert hybrid[0].title == "Why my loaf collapsed"
 
 
+@pytest.mark.needs_model
 def test_a_cross_lingual_query_finds_the_spanish_post(corpus):
     hits = corpus.search("when a planet seems to move backwards", mode="semantic", limit=3)
     assert hits[0].title == "Mercurio retrógrado en marzo"
 
 
+@pytest.mark.needs_model
 def test_a_transcript_hit_carries_the_timestamp_of_the_spoken_words(corpus):
     hit = corpus.search("caring for an old dog", mode="semantic", limit=1)[0]
     assert hit.title == "Episodio 12"
@@ -102,6 +105,7 @@ def test_a_transcript_hit_carries_the_timestamp_of_the_spoken_words(corpus):
     assert "perro anciano" in hit.snippet
 
 
+@pytest.mark.needs_model
 def test_filters_apply_to_semantic_results(corpus):
     hits = corpus.search("how to grow vegetables", mode="semantic", creator="sam")
     assert {h.creator for h in hits} == {"Sam"}
@@ -112,11 +116,13 @@ def test_filters_apply_to_semantic_results(corpus):
     assert [h.title for h in audio] == ["Episodio 12"]
 
 
+@pytest.mark.needs_model
 def test_auto_uses_fulltext_for_keywords_and_hybrid_for_sentences(corpus):
     assert corpus.search("tomates", mode="auto")[0].mode == "fulltext"
     assert corpus.search("what do I do about my tomato plants", mode="auto")[0].mode == "hybrid"
 
 
+@pytest.mark.needs_model
 def test_an_edited_post_is_re_embedded_and_a_second_backfill_is_a_no_op(corpus, memory_source):
     assert corpus.embed_backfill().chunks == 0
     memory_source.content["t"] = [
@@ -131,6 +137,7 @@ def test_an_edited_post_is_re_embedded_and_a_second_backfill_is_a_no_op(corpus, 
     assert corpus.embed_backfill().chunks == 0
 
 
+@pytest.mark.needs_model
 def test_a_corrected_segment_is_re_embedded(corpus):
     with corpus.engine.connect() as conn:
         segment_id = conn.execute(text(
@@ -142,6 +149,7 @@ def test_a_corrected_segment_is_re_embedded(corpus):
     assert hit.start_s == 31.0
 
 
+@pytest.mark.needs_model
 def test_switching_model_keeps_old_vectors_serving_until_backfilled(corpus, monkeypatch):
     old_model = corpus.embed_status()["model"]
     monkeypatch.setattr(corpus.settings, "embedder", "e5-small")
@@ -157,6 +165,7 @@ def test_switching_model_keeps_old_vectors_serving_until_backfilled(corpus, monk
         == "Why my loaf collapsed"
 
 
+@pytest.mark.needs_model
 def test_no_embedder_makes_semantic_and_hybrid_say_why(corpus, monkeypatch):
     monkeypatch.setattr(corpus.settings, "embedder", "none")
     for mode in ("semantic", "hybrid"):
@@ -190,6 +199,7 @@ def test_the_documented_example_embedder_serves_semantic_search(archive, memory_
     assert [h.title for h in archive.search("u u u", mode="semantic")] == ["uuuu", "aaaa"]
 
 
+@pytest.mark.needs_model
 def test_cli_hybrid_json_finds_the_paraphrase_and_embed_commands_report(
         corpus, alejandria_database_url, tmp_path, monkeypatch):
     import json
@@ -217,6 +227,7 @@ def test_cli_hybrid_json_finds_the_paraphrase_and_embed_commands_report(
     assert report["chunks"] == 0 and report["windows"] == 0
 
 
+@pytest.mark.needs_model
 def test_the_embed_job_records_what_it_embedded(archive, memory_source):
     memory_source.content["t"] = [CreatorIn(external_id="lucia", name="Lucía"),
                                   CreatorIn(external_id="sam", name="Sam"), *POSTS,

@@ -193,6 +193,8 @@ def test_bundled_model_identity(whisper: FasterWhisperTranscriber) -> None:
     assert whisper.compute_type == "int8"
 
 
+@pytest.mark.needs_model
+@pytest.mark.slow
 def test_bundled_multilingual_model_transcribes_spanish(
     whisper: FasterWhisperTranscriber, clips: dict[str, Clip]
 ) -> None:
@@ -203,6 +205,8 @@ def test_bundled_multilingual_model_transcribes_spanish(
     assert word_error_rate(SPANISH_CLIP, heard) <= 0.5, heard
 
 
+@pytest.mark.needs_model
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ENGLISH_CLIPS))
 def test_transcribes_english_speech(
     whisper: FasterWhisperTranscriber, clips: dict[str, Clip], name: str
@@ -225,6 +229,7 @@ def test_transcribes_english_speech(
         previous_start = segment.start_s
 
 
+@pytest.mark.needs_model
 def test_english_only_model_refuses_another_language(
     whisper_tiny_en: FasterWhisperTranscriber, clips: dict[str, Clip]
 ) -> None:
@@ -238,6 +243,8 @@ def test_english_only_model_refuses_another_language(
     assert "only understands English" in (availability.reason or "")
 
 
+@pytest.mark.needs_model
+@pytest.mark.slow
 def test_explicit_english_and_auto_are_accepted(
     whisper: FasterWhisperTranscriber, clips: dict[str, Clip]
 ) -> None:
@@ -245,6 +252,7 @@ def test_explicit_english_and_auto_are_accepted(
     assert transcript.language == "en" and transcript.segments
 
 
+@pytest.mark.needs_model
 def test_a_file_that_is_not_audio_is_refused(
     whisper: FasterWhisperTranscriber, tmp_path: Path
 ) -> None:

@@ -120,6 +120,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 # --- downloads ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_downloads_page_video_with_track_subtitles(site: Site, tmp_path: Path) -> None:
     result = download_video(f"{site.base}/page.html", tmp_path / "work")
 

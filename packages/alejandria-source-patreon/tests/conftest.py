@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from alejandria.api import Archive
-from alejandria.plugin_types import SourceContext
 from alejandria.plugins import PluginManager
 from alejandria.settings import Settings
+from alejandria.testing import source_context
 from alejandria_source_patreon.source import PatreonSource
 from alejandria_source_patreon.testing import FakeCampaign, PatreonFixture, demo_campaign
 
@@ -58,10 +58,11 @@ def archive(alejandria_database_url: str, plugin_manager: PluginManager,
 
 
 @pytest.fixture
-def make_source(tmp_path: Path) -> Callable[..., PatreonSource]:
+def make_source(tmp_path: Path, plugin_manager: PluginManager) -> Callable[..., PatreonSource]:
+    """The source as a sync builds it (its settings read from the environment now)."""
     def make(credentials: dict[str, Any] | None = None, **options: Any) -> PatreonSource:
-        return PatreonSource(SourceContext(settings=Settings(data_dir=tmp_path),
-                                           credentials=credentials, options=options))
+        return PatreonSource(source_context(plugin_manager, Settings(data_dir=tmp_path),
+                                            options=options, credentials=credentials))
 
     return make
 

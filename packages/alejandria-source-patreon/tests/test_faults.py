@@ -81,9 +81,10 @@ def test_an_expired_cookie_says_log_in_again(archive: Archive, site: PatreonFixt
     assert scalar(archive, "SELECT count(*) FROM posts") == 0
 
 
-def test_no_session_at_all_says_how_to_give_one(archive: Archive,
+def test_no_session_at_all_says_how_to_give_one(request: pytest.FixtureRequest,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ALEJANDRIA_PATREON_SESSION_ID")
+    archive: Archive = request.getfixturevalue("archive")  # settings are read when it opens
 
     report = archive.sync("patreon", "artista")
 

@@ -14,8 +14,7 @@ from fpdf import FPDF
 from PIL import Image
 
 from alejandria.models import SyncItem
-from alejandria.plugin_types import SourceContext
-from alejandria.settings import Settings
+from alejandria.testing import PluginManager, Settings, source_context
 from alejandria_source_pdf.source import PdfSource
 
 CREATED = dt.datetime(2024, 5, 17, 9, 30, 0, tzinfo=dt.UTC)
@@ -159,9 +158,12 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> SamplePdfs:
 
 
 @pytest.fixture
-def make_source(tmp_path: Path) -> Callable[..., PdfSource]:
+def make_source(plugin_manager: PluginManager,
+                alejandria_settings: Settings) -> Callable[..., PdfSource]:
+    """``make_source(**options)``: a ``PdfSource`` built as a sync builds it, no database."""
+
     def make(**options: object) -> PdfSource:
-        return PdfSource(SourceContext(settings=Settings(data_dir=tmp_path), options=options))
+        return PdfSource(source_context(plugin_manager, alejandria_settings, options=options))
 
     return make
 

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import metadata
-from pathlib import Path
 
-from alejandria.plugin_types import Source, SourceContext
-from alejandria.plugins import PluginManager
-from alejandria.settings import Settings
+from alejandria.plugin_types import Source
+from alejandria.testing import PluginManager, Settings, source_context
 from alejandria_source_pdf import plugin
 from alejandria_source_pdf.source import PdfSource
 
 
-def test_registers_the_pdf_source(tmp_path: Path) -> None:
-    manager = PluginManager()
-    manager.register(plugin, name="pdf")
+def test_registers_the_pdf_source(plugin_manager: PluginManager,
+                                  register_plugin: Callable[..., None],
+                                  alejandria_settings: Settings) -> None:
+    plugin_manager.unregister("pdf")  # the installed entry point's: register the module itself
+    register_plugin(plugin, name="pdf")
 
-    spec = manager.sources()["pdf"]
+    spec = plugin_manager.sources()["pdf"]
 
+    assert spec.plugin == "pdf"
     assert spec.description == "Local PDF books and documents"
-    source = spec.factory(SourceContext(settings=Settings(data_dir=tmp_path)))
+    source = spec.factory(source_context(plugin_manager, alejandria_settings))
     assert isinstance(source, PdfSource)
     assert isinstance(source, Source)
 

@@ -8,7 +8,7 @@ every service. The ``Archive`` methods are thin: each calls one service with tha
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -30,7 +30,7 @@ from alejandria.plugin_types import SearchContext, Source
 from alejandria.plugins import PluginManager
 from alejandria.plugins.settings import load_plugin_settings
 from alejandria.queue.ledger import JobStore
-from alejandria.queue.submit import retry, submit
+from alejandria.queue.submit import retry, submit, submit_many
 from alejandria.search import service as search_service
 from alejandria.search.embedding.backfill import BackfillReport
 from alejandria.settings import Settings
@@ -220,6 +220,12 @@ class Archive:
         """Queue a job (``sync``, ``process_media``, ...) on the broker, or run it here when
         none is configured; returns the job id."""
         return submit(self.context, job_type, kwargs, priority=priority)
+
+    def submit_many(self, job_type: str, many_kwargs: Sequence[dict[str, Any]], *,
+                    priority: int = 5) -> list[int]:
+        """Queue many jobs of one type with one statement and one broker connection; their
+        ids, in order."""
+        return submit_many(self.context, job_type, many_kwargs, priority=priority)
 
     def retry_job(self, job_id: int) -> None:
         """Run a failed or cancelled job again (a new task, the same ``jobs`` row)."""

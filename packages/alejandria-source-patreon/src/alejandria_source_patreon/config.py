@@ -1,25 +1,27 @@
-"""The settings of one Patreon sync: ``-o`` options first, then ``ALEJANDRIA_PATREON_*``
-environment variables, then defaults. Parsed once, when the source is built."""
+"""The settings of one Patreon sync as the source uses them: ``PatreonSettings`` (the
+environment, with the sync's ``-o`` options on top) plus the session cookie from the stored
+credentials or, failing those, ``ALEJANDRIA_PATREON_SESSION_ID``."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from alejandria.errors import ConfigurationError
+from alejandria.plugin_types import SourceContext, settings_error
+from alejandria_source_patreon.settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_USER_AGENT,
+    ENV_PREFIX,
+    PatreonSettings,
+)
 
-DEFAULT_BASE_URL = "https://www.patreon.com"
-#: Patreon's Android app. The API serves the app without Cloudflare's browser checks, and an
-#: app version that is too old is refused with HTTP 426 (then set ``user_agent``).
-DEFAULT_USER_AGENT = "Patreon/72.2.28 (Android; Android 14; Scale/2.10)"
-ENV_PREFIX = "ALEJANDRIA_PATREON_"
 SESSION_ENV = ENV_PREFIX + "SESSION_ID"
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+NOT_AN_OPTION = ("the Patreon session is not a sync option (options are remembered in plain "
+                 "text): run 'alejandria credentials set patreon' or set " + SESSION_ENV)
 
 
 @dataclass(frozen=True)
@@ -54,25 +56,19 @@ class PostFilters:
 
 @dataclass(frozen=True)
 class PatreonConfig:
+    """What the source and its client read; see ``PatreonSettings`` for each option."""
+
     base_url: str = DEFAULT_BASE_URL
     #: The Cookie header sent to Patreon (``session_id=...``), or None when logged out.
     cookie: str | None = field(default=None, repr=False)
     user_agent: str = DEFAULT_USER_AGENT
-    #: API requests per second (0: no limit). Media downloads from the CDN are not limited.
     requests_per_second: float = 1.0
     max_retries: int = 5
-    #: First wait of the exponential backoff (with jitter) after a 5xx or a 429 without
-    #: Retry-After.
     backoff_s: float = 2.0
-    #: The longest Retry-After we wait out; a longer one ends the sync as rate limited.
     max_wait_s: float = 900.0
     timeout_s: float = 60.0
-    #: Days between full walks of a creator's posts (which find edits to old posts).
     full_every_days: float = 7.0
-    #: Posts per transaction: what an interrupted sync may have to fetch again.
     checkpoint_every: int = 10
-    #: Files the pipeline downloads and stores at once while it writes rows
-    #: (``Source.media_concurrency``; 0 or 1: one at a time, when the pipeline asks).
     media_workers: int = 4
     comments: bool = False
     dry_run: bool = False
@@ -83,53 +79,62 @@ class PatreonConfig:
         return self.base_url + "/"
 
     @classmethod
-    def from_sources(cls, options: Mapping[str, Any], credentials: Mapping[str, Any] | None,
-                     env: Mapping[str, str] | None = None) -> PatreonConfig:
-        env = os.environ if env is None else env
+    def from_context(cls, context: SourceContext) -> PatreonConfig:
+        """The config of the sync ``context`` describes."""
+        if "session_id" in context.options:
+            raise ConfigurationError(NOT_AN_OPTION)
+        return cls.from_settings(context.settings_for(PatreonSettings), context.credentials)
 
-        def pick(name: str) -> Any:
-            if name in options and options[name] is not None:
-                return options[name]
-            return env.get(ENV_PREFIX + name.upper())
-
-        def number(name: str, default: float, minimum: float = 0.0) -> float:
-            value = pick(name)
-            if value is None or value == "":
-                return default
-            try:
-                result = float(value)
-            except (TypeError, ValueError):
-                raise ConfigurationError(f"patreon option {name} must be a number, "
-                                         f"not {value!r}") from None
-            if result < minimum or isinstance(value, bool):
-                raise ConfigurationError(f"patreon option {name} must be at least {minimum}")
-            return result
-
-        secret = None
+    @classmethod
+    def from_settings(cls, settings: PatreonSettings,
+                      credentials: Mapping[str, Any] | None) -> PatreonConfig:
+        secret: Any = None
         if credentials:
             secret = credentials.get("session_id") or credentials.get("cookie")
-        secret = secret or env.get(SESSION_ENV)
+        if not secret and settings.session_id is not None:
+            secret = settings.session_id.get_secret_value()
+        if hasattr(secret, "get_secret_value"):
+            secret = secret.get_secret_value()
         return cls(
-            base_url=str(pick("base_url") or DEFAULT_BASE_URL).rstrip("/"),
+            base_url=settings.base_url,
             cookie=session_cookie(str(secret)) if secret else None,
-            user_agent=str(pick("user_agent") or DEFAULT_USER_AGENT),
-            requests_per_second=number("requests_per_second", cls.requests_per_second),
-            max_retries=int(number("max_retries", cls.max_retries)),
-            backoff_s=number("backoff_s", cls.backoff_s),
-            max_wait_s=number("max_wait_s", cls.max_wait_s),
-            timeout_s=number("timeout_s", cls.timeout_s, minimum=0.1),
-            full_every_days=number("full_every_days", cls.full_every_days),
-            checkpoint_every=int(number("checkpoint_every", cls.checkpoint_every, minimum=1)),
-            media_workers=int(number("media_workers", cls.media_workers)),
-            comments=flag(pick("comments"), "comments"),
-            dry_run=flag(pick("dry_run"), "dry_run"),
+            user_agent=settings.user_agent,
+            requests_per_second=settings.requests_per_second,
+            max_retries=settings.max_retries,
+            backoff_s=settings.backoff_s,
+            max_wait_s=settings.max_wait_s,
+            timeout_s=settings.timeout_s,
+            full_every_days=settings.full_every_days,
+            checkpoint_every=settings.checkpoint_every,
+            media_workers=settings.media_workers,
+            comments=settings.comments,
+            dry_run=settings.dry_run,
             filters=PostFilters(
-                tiers=frozenset(item.casefold() for item in names(pick("tiers"))),
-                since=moment(pick("since"), "since"),
-                until=moment(pick("until"), "until", end_of_day=True),
-                types=frozenset(item.casefold() for item in names(pick("types"))),
+                tiers=frozenset(item.casefold() for item in settings.tiers),
+                since=settings.since,
+                until=settings.until,
+                types=frozenset(item.casefold() for item in settings.types),
             ),
         )
+
+    @classmethod
+    def from_sources(cls, options: Mapping[str, Any], credentials: Mapping[str, Any] | None,
+                     env: Mapping[str, str] | None = None) -> PatreonConfig:
+        """The config a sync would build from these options, credentials and environment
+        (``os.environ`` by default), without an archive: options first, then
+        ``ALEJANDRIA_PATREON_*``, then defaults."""
+        env = os.environ if env is None else env
+        fields = PatreonSettings.model_fields
+        values: dict[str, Any] = {
+            name[len(ENV_PREFIX):].lower(): value for name, value in env.items()
+            if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in fields}
+        values.update(options)
+        try:
+            settings = PatreonSettings.model_validate(values)
+        except ValueError as exc:
+            raise ConfigurationError(settings_error("patreon settings", exc, options=options,
+                                                    env_prefix=ENV_PREFIX)) from None
+        return cls.from_settings(settings, credentials)
 
 
 def session_cookie(value: str) -> str:
@@ -144,38 +149,3 @@ def session_cookie(value: str) -> str:
         return f"session_id={value}"
     pairs = [part.strip() for part in value.split(";") if part.strip()]
     return "; ".join(pairs)
-
-
-def flag(value: Any, name: str) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigurationError(f"patreon option {name} must be true or false, not {value!r}")
-
-
-def names(value: Any) -> list[str]:
-    """A list option given as a JSON list or a comma-separated string."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split(",")
-    return [str(item).strip() for item in items if str(item).strip()]
-
-
-def moment(value: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
-    """An ISO date or date-time (UTC when no zone is given)."""
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime.combine(day, time.max if end_of_day else time.min, UTC)
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigurationError(f"patreon option {name} must be a date like 2024-05-31, "
-                                 f"not {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

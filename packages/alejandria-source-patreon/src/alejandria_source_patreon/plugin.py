@@ -1,11 +1,13 @@
-"""Registers the ``patreon`` source. Importing this module must stay cheap: no urllib3 here."""
+"""Registers the ``patreon`` source and its settings. Importing this module must stay cheap:
+no urllib3 here."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from alejandria import hookimpl
-from alejandria.plugin_types import Source, SourceContext, SourceSpec
+from alejandria.plugin_types import SettingsSpec, Source, SourceContext, SourceSpec
+from alejandria_source_patreon.settings import PatreonSettings
 
 
 class PatreonCredentials(BaseModel):
@@ -37,3 +39,9 @@ def register_sources() -> list[SourceSpec]:
             url_patterns=(r"https?://(www\.)?patreon\.com/.+",),
         )
     ]
+
+
+@hookimpl
+def register_settings() -> list[SettingsSpec]:
+    return [SettingsSpec(name="patreon", model=PatreonSettings,
+                         description="Patreon sync options (-o key=value overrides them)")]

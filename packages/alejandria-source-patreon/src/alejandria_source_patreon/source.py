@@ -54,7 +54,7 @@ class PatreonSource(BaseSource):
     """Options (``-o key=value``, or ``ALEJANDRIA_PATREON_<KEY>``): see the package README."""
 
     def __init__(self, context: SourceContext, *, client: PatreonClient | None = None) -> None:
-        self.config = PatreonConfig.from_sources(context.options, context.credentials)
+        self.config = PatreonConfig.from_context(context)
         self._client = client
         self._memberships: list[Membership] | None = None
         #: ``open_media`` is thread-safe (one shared pool of connections, a locked rate limiter),

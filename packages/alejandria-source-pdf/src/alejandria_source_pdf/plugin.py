@@ -1,9 +1,17 @@
-"""Registers the ``pdf`` source. Importing this module must stay cheap: no PDFium here."""
+"""Registers the ``pdf`` source and the ``pdf`` text extractor.
+
+Importing this module must stay cheap: no PDFium here, the factories import it when used.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alejandria import hookimpl
-from alejandria.plugin_types import Source, SourceContext, SourceSpec
+from alejandria.plugin_types import Extractor, ExtractorSpec, Source, SourceContext, SourceSpec
+
+if TYPE_CHECKING:
+    from alejandria.settings import Settings
 
 
 def create_source(context: SourceContext) -> Source:
@@ -13,6 +21,13 @@ def create_source(context: SourceContext) -> Source:
     return PdfSource(context)
 
 
+def create_extractor(settings: Settings) -> Extractor:
+    """Build a ``PdfExtractor``, importing PDFium only when a PDF is extracted."""
+    from alejandria_source_pdf.extractor import PdfExtractor
+
+    return PdfExtractor(settings)
+
+
 @hookimpl
 def register_sources() -> list[SourceSpec]:
     return [
@@ -20,5 +35,17 @@ def register_sources() -> list[SourceSpec]:
             name="pdf",
             factory=create_source,
             description="Local PDF books and documents",
+        )
+    ]
+
+
+@hookimpl
+def register_extractors() -> list[ExtractorSpec]:
+    return [
+        ExtractorSpec(
+            name="pdf",
+            mime_types=frozenset({"application/pdf"}),
+            factory=create_extractor,
+            description="The text of PDFs any source stores, page by page",
         )
     ]

@@ -44,10 +44,13 @@ from sqlalchemy.exc import DBAPIError
 
 from alejandria.settings import Settings
 from alejandria.storage.media_store import MediaStore
+from alejandria.storage.passages import FIRST_ORDINAL, attach
 from alejandria.storage.schema import (
+    chunks,
     media_derivatives,
     media_files,
     media_keys,
+    media_passages,
     post_media,
     transcriptions,
 )
@@ -346,6 +349,8 @@ def _merge_rows(engine: Engine, plans: list[_Group], verified: list[int],
             savepoint.commit()
             _record_merge(report, group, **moved)
             stale.extend(row.sha256 for row in group.rows if row.sha256 != group.sha256)
+        if report.merged:
+            attach(conn)  # the kept rows' extracted text onto the posts that held a duplicate
     return stale
 
 
@@ -362,6 +367,11 @@ def _merge_group(conn: Connection, group: _Group,
                                        .where(transcriptions.c.media_id == keeper.id))))
         conn.execute(delete(media_derivatives).where(
             media_derivatives.c.media_id == duplicate.id))
+        # Extracted text is such a result too (the kept row has the same, or gets it from
+        # ``process backfill``): its passages and their copies on posts go with the row.
+        conn.execute(delete(media_passages).where(media_passages.c.media_id == duplicate.id))
+        conn.execute(delete(chunks).where(chunks.c.media_id == duplicate.id,
+                                          chunks.c.ordinal >= FIRST_ORDINAL))
         for table, column in references:
             result = conn.execute(text(f"UPDATE {table} SET {column} = :keeper "
                                        f"WHERE {column} = :duplicate"),

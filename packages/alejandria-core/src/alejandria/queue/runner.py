@@ -7,7 +7,6 @@ their message. Every step is mirrored in the ``jobs`` row.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from alejandria.errors import (
     SourceAuthError,
     SourceError,
 )
+from alejandria.net.backoff import backoff
 from alejandria.queue.running import RunningMark
 
 if TYPE_CHECKING:
@@ -61,8 +61,7 @@ def retry_delay(error: BaseException, attempt: int) -> float:
     """Seconds to wait before attempt ``attempt + 1``: Retry-After, else backoff with jitter."""
     if isinstance(error, RateLimited) and error.retry_after is not None:
         return float(error.retry_after)
-    base = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(attempt - 1, 0))
-    return float(base * random.uniform(0.5, 1.5))
+    return backoff(attempt - 1, base=BACKOFF_BASE_S, cap=BACKOFF_MAX_S)
 
 
 class ProgressWriter:

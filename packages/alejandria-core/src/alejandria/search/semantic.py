@@ -54,7 +54,7 @@ window_nearest AS (
     LIMIT :k
 ),
 candidates AS (
-    SELECT c.post_id, c.id AS chunk_id, c.page, CAST(NULL AS integer) AS media_id,
+    SELECT c.post_id, c.id AS chunk_id, c.page, c.media_id,
            CAST(NULL AS double precision) AS start_s, CAST(NULL AS text) AS window_text,
            n.distance
     FROM chunk_nearest n JOIN chunks c ON c.id = n.chunk_id

@@ -4,8 +4,13 @@ The extract processor stores a document's passages once per file (``media_passag
 ``attach`` copies them into ``chunks`` for each post linking the file (``kind`` 'attachment',
 ``media_id`` set, ordinals from ``FIRST_ORDINAL`` so they never meet the post's own chunks),
 where full-text, semantic and hybrid search already look, page numbers included. It runs after
-extraction and after every sync that wrote, which also attaches a known document to a new post
-(the same PDF in another post is extracted once) and drops the passages of a link that is gone.
+extraction (for that file only) and after every sync that wrote (for the whole archive), which
+attaches a known document to a new post (the same PDF in another post is extracted once),
+drops the passages of a link that is gone and attaches again those of a post whose title or
+tags changed (they carry both, weighted as in the post's own chunks).
+
+Every change here holds one advisory lock until its transaction ends: two attaches at once (a
+sync's and a worker's extraction) would otherwise number a post's new chunks alike.
 """
 
 from __future__ import annotations
@@ -13,13 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import Text, cast, delete, insert, select, text
 from sqlalchemy.engine import Connection
 
-from alejandria.storage.schema import media_passages
+from alejandria.storage.schema import chunks, media_passages
 
 #: Attachment chunks are numbered from here; a post's own chunks count up from 0.
 FIRST_ORDINAL = 1_000_000
+
+#: ``pg_advisory_xact_lock`` key that serialises changes to attachment chunks.
+_ATTACH_LOCK_KEY = 0x616C656A + 6
 
 
 @dataclass(frozen=True)
@@ -29,28 +37,56 @@ class Passage:
     ts_config: str
 
 
-def store_passages(conn: Connection, media_id: int, passages: Sequence[Passage]) -> None:
-    """Replace the stored passages of one media file."""
+def store_passages(conn: Connection, media_id: int, passages: Sequence[Passage]) -> bool:
+    """Replace the stored passages of one media file; False when they are what is stored.
+
+    When the text changed (a new extractor version, a file that now reads differently), the
+    copies attached to posts go too, and ``attach`` adds the new ones. Unchanged text keeps
+    its chunks, and with them their embeddings. Passages empty without NUL bytes are dropped.
+    """
+    rows = [(passage.page, clean, passage.ts_config) for passage in passages
+            if (clean := passage.text.replace("\x00", "")).strip()]
+    _lock(conn)
+    stored = [(row.page, row.text, row.ts_config) for row in conn.execute(
+        select(media_passages.c.page, media_passages.c.text,
+               cast(media_passages.c.ts_config, Text).label("ts_config"))
+        .where(media_passages.c.media_id == media_id).order_by(media_passages.c.ordinal))]
+    if stored == rows:
+        return False
     conn.execute(delete(media_passages).where(media_passages.c.media_id == media_id))
-    if passages:
+    conn.execute(delete(chunks).where(chunks.c.media_id == media_id,
+                                      chunks.c.ordinal >= FIRST_ORDINAL))
+    if rows:
         conn.execute(insert(media_passages), [
-            {"media_id": media_id, "ordinal": ordinal, "page": passage.page,
-             "text": passage.text.replace("\x00", ""), "ts_config": passage.ts_config}
-            for ordinal, passage in enumerate(passages)])
+            {"media_id": media_id, "ordinal": ordinal, "page": page, "text": value,
+             "ts_config": ts_config}
+            for ordinal, (page, value, ts_config) in enumerate(rows)])
+    return True
 
 
-#: Attachment chunks whose link is gone (the post dropped the file), or whose media row was
-#: merged away by dedup (``media_id`` set to NULL): their text is attached again if still held.
-_DETACH = text(f"""
+#: Attachment chunks whose link is gone (the post dropped the file) or whose post's title or
+#: tags changed since they were attached; walks only attachment chunks (a partial index).
+_DETACH_STALE = text(f"""
     DELETE FROM chunks c
-    WHERE c.ordinal >= {FIRST_ORDINAL}
-      AND (c.media_id IS NULL OR NOT EXISTS (
-          SELECT 1 FROM post_media pm WHERE pm.post_id = c.post_id AND pm.media_id = c.media_id))
+    WHERE c.media_id IS NOT NULL AND c.ordinal >= {FIRST_ORDINAL}
+      AND (NOT EXISTS (SELECT 1 FROM post_media pm
+                       WHERE pm.post_id = c.post_id AND pm.media_id = c.media_id)
+           OR EXISTS (SELECT 1 FROM posts p
+                      WHERE p.id = c.post_id
+                        AND (p.title, array_to_string(p.tags, ' ')) <> (c.heading, c.tags)))
+""")
+
+#: Attachment chunks whose media row was deleted (``media_id`` set to NULL by the foreign
+#: key): no post can still link that file.
+_DETACH_ORPHANS = text(f"""
+    DELETE FROM chunks c WHERE c.media_id IS NULL AND c.ordinal >= {FIRST_ORDINAL}
 """)
 
 #: Chunks for each (post, document) link whose passages are not attached yet, numbered after
-#: the post's last attachment chunk; the post's title and tags weigh as in its own chunks.
-_ATTACH = text(f"""
+#: the post's last attachment chunk (the statement does not see its own rows, so the numbers
+#: of one post's new chunks follow on from one maximum); the post's title and tags weigh as
+#: in its own chunks. ``{scope}`` narrows the links to one file or leaves them all.
+_ATTACH = f"""
     INSERT INTO chunks (post_id, ordinal, kind, page, media_id, heading, tags, text, text_hash,
                         ts_config)
     SELECT l.post_id,
@@ -64,17 +100,33 @@ _ATTACH = text(f"""
            -- the same hash as the post writer's: SHA-256 of the text's UTF-8
     FROM (SELECT pm.post_id, pm.media_id, min(pm.position) AS position
           FROM post_media pm
-          WHERE EXISTS (SELECT 1 FROM media_passages x WHERE x.media_id = pm.media_id)
+          WHERE {{scope}}
+            AND EXISTS (SELECT 1 FROM media_passages x WHERE x.media_id = pm.media_id)
             AND NOT EXISTS (SELECT 1 FROM chunks c
-                            WHERE c.post_id = pm.post_id AND c.media_id = pm.media_id)
+                            WHERE c.post_id = pm.post_id AND c.media_id = pm.media_id
+                              AND c.ordinal >= {FIRST_ORDINAL})
           GROUP BY pm.post_id, pm.media_id) AS l
     JOIN media_passages mp ON mp.media_id = l.media_id
     JOIN posts p ON p.id = l.post_id
-""")
+"""
+_ATTACH_ALL = text(_ATTACH.format(scope="TRUE"))
+_ATTACH_ONE = text(_ATTACH.format(scope="pm.media_id = :media_id"))
 
 
-def attach(conn: Connection) -> int:
-    """Bring attachment chunks in line with the links: drop stale ones, add missing ones;
-    the number of chunks added."""
-    conn.execute(_DETACH)
-    return int(conn.execute(_ATTACH).rowcount or 0)
+def attach(conn: Connection, media_id: int | None = None) -> int:
+    """Bring attachment chunks in line with the links and the posts: drop stale ones, add
+    missing ones; the number of chunks added.
+
+    With ``media_id``, only the links of that file get their missing chunks (after it was
+    extracted); without, the whole archive is brought in line (after a sync).
+    """
+    _lock(conn)
+    if media_id is not None:
+        return int(conn.execute(_ATTACH_ONE, {"media_id": media_id}).rowcount or 0)
+    conn.execute(_DETACH_STALE)
+    conn.execute(_DETACH_ORPHANS)
+    return int(conn.execute(_ATTACH_ALL).rowcount or 0)
+
+
+def _lock(conn: Connection) -> None:
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ATTACH_LOCK_KEY})

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DBAPIError
+
 from alejandria.context import ArchiveContext
 from alejandria.errors import AlejandriaError
 from alejandria.media.processing import process_media
@@ -42,11 +44,23 @@ def after_sync(context: ArchiveContext, report: SyncReport) -> None:
     if report.media_stored and settings.process_media:
         _process_media(context, report)
     if report.writes:
-        with context.engine.begin() as conn:
-            attach(conn)  # a known document in a new post; a link that is gone
+        _attach_documents(context, report)
     if report.writes or report.media_processed:
         context.content_changed()
         _embed(context, report)
+
+
+def _attach_documents(context: ArchiveContext, report: SyncReport) -> None:
+    """The text of known documents onto new posts, off the posts that dropped them."""
+    try:
+        with context.engine.begin() as conn:
+            attach(conn)
+    except DBAPIError as exc:
+        log.warning("attaching document text after the sync failed: %s", exc)
+        reason = str(exc.orig or exc).splitlines()[0]
+        report.notices.append(SyncError(
+            subject="documents", message=f"cannot attach document text ({reason}); the next "
+                                         "sync that writes tries again"))
 
 
 def _download_embeds(context: ArchiveContext, report: SyncReport) -> None:

@@ -10,15 +10,21 @@
             return [...]   # targets that archive at least one post
 
 The ``archive`` fixture (from ``alejandria.testing``) must see the plugin: install it, or
-register it in a fixture of your own named ``archive`` that wraps the core one.
+register it with ``register_plugin`` in an autouse fixture of the test class. Settings the
+source needs come from ``alejandria_settings_overrides`` and the environment, as in a sync.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import text
+
+from alejandria.testing import reads
+
+if TYPE_CHECKING:
+    from alejandria.api import Archive
+    from alejandria.plugin_types import Source
 
 
 class SourceContract:
@@ -28,13 +34,10 @@ class SourceContract:
     def contract_targets(self) -> list[str]:
         raise NotImplementedError("provide a contract_targets fixture")
 
-    def _source(self, archive: Any) -> Any:
-        from alejandria.plugin_types import SourceContext
+    def _source(self, archive: Archive) -> Source:
+        return archive.source(self.source_name)
 
-        spec = archive.plugins.source(self.source_name)
-        return spec.factory(SourceContext(settings=archive.settings))
-
-    def test_resolve_gives_stable_unique_scopes(self, archive: Any,
+    def test_resolve_gives_stable_unique_scopes(self, archive: Archive,
                                                 contract_targets: list[str]) -> None:
         first = list(self._source(archive).resolve(contract_targets))
         second = list(self._source(archive).resolve(contract_targets))
@@ -43,29 +46,23 @@ class SourceContract:
         assert len({t.scope for t in first}) == len(first)
 
     def test_first_sync_archives_posts_and_second_is_a_no_op(
-            self, archive: Any, contract_targets: list[str]) -> None:
+            self, archive: Archive, contract_targets: list[str]) -> None:
         first = archive.sync(self.source_name, *contract_targets)
         assert first.ok, first.errors
         assert first.posts_written > 0
-        with archive.engine.connect() as conn:
-            before = conn.execute(text("SELECT id, content_hash, updated_at FROM posts "
-                                       "ORDER BY id")).all()
+        before = reads.posts(archive, source=self.source_name)
 
         second = archive.sync(self.source_name, *contract_targets)
 
         assert second.ok, second.errors
         assert second.writes == 0, f"a re-sync wrote: {second}"
-        with archive.engine.connect() as conn:
-            after = conn.execute(text("SELECT id, content_hash, updated_at FROM posts "
-                                      "ORDER BY id")).all()
-        assert after == before
+        assert reads.posts(archive, source=self.source_name) == before
 
-    def test_every_post_is_searchable_text_or_flagged(self, archive: Any,
+    def test_every_post_is_searchable_text_or_flagged(self, archive: Archive,
                                                       contract_targets: list[str]) -> None:
         archive.sync(self.source_name, *contract_targets)
-        with archive.engine.connect() as conn:
-            unindexed = conn.execute(text(
-                "SELECT p.external_id FROM posts p WHERE p.has_text AND NOT EXISTS "
-                "(SELECT 1 FROM chunks c WHERE c.post_id = p.id AND c.text <> '')"
-            )).scalars().all()
+        with_text = {chunk.post for chunk in reads.chunks(archive, source=self.source_name)
+                     if chunk.text}
+        unindexed = [post.external_id for post in reads.posts(archive, source=self.source_name)
+                     if post.has_text and post.external_id not in with_text]
         assert unindexed == [], "posts claim text but have no non-empty chunk"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alejandria.errors import MediaError
+from alejandria.errors import AlejandriaError, MediaError
 from alejandria.models import Availability
 from alejandria.plugin_types import Extractor, ExtractorSpec, ProcessorContext
 from alejandria.storage.passages import Passage, attach, store_passages
@@ -36,7 +36,12 @@ class ExtractProcessor:
         extractor, reason = self._extractor(spec)
         if extractor is None:
             raise MediaError(f"{spec.name} cannot run here: {reason}")
-        chunks = list(extractor.extract(path, dict(media)))
+        try:
+            chunks = list(extractor.extract(path, dict(media)))
+        except MediaError:
+            raise
+        except AlejandriaError as exc:  # a plugin's ItemRejected: as readable, so kept
+            raise MediaError(str(exc)) from exc
         languages = self.context.settings.search_languages
         sample = " ".join(chunk.text for chunk in chunks[:20])
         ts_config = detect_language(sample, languages)
@@ -45,8 +50,9 @@ class ExtractProcessor:
         engine = self.context.engine
         assert engine is not None
         with engine.begin() as conn:
-            store_passages(conn, int(media["id"]), passages)
-            attach(conn)
+            media_id = int(media["id"])
+            store_passages(conn, media_id, passages)
+            attach(conn, media_id)  # every post holding this file, now
         return {"extractor": spec.name, "passages": len(passages),
                 "characters": sum(len(passage.text) for passage in passages),
                 "language": ts_config}

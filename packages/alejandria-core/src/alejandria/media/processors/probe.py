@@ -1,10 +1,11 @@
 """The ``probe`` processor: what a stored file really is, told from its bytes.
 
 The MIME type comes from the file's magic bytes, never from its name or URL (a ``.jpg`` that
-is really a PNG is a PNG). Then, when the tools are here: image dimensions and frame counts
-(Pillow reads only the header), PDF page counts (pypdfium2, else pypdf) and audio/video
-duration and codecs (``ffprobe``, else PyAV, else the ``wave`` module for WAV). A missing
-tool only leaves its fields out; sniffing always works, so the probe is always available.
+is really a PNG is a PNG; plain text, which has none, keeps a declared ``text/*`` type). Then,
+when the tools are here: image dimensions and frame counts (Pillow reads only the header), PDF
+page counts (pypdfium2, else pypdf) and audio/video duration and codecs (``ffprobe``, else
+PyAV, else the ``wave`` module for WAV). A missing tool only leaves its fields out; sniffing
+always works, so the probe is always available.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alejandria.errors import MediaError
+from alejandria.media.types import kind_for_mime
 from alejandria.models import Availability, JsonDict, MediaKind
 
 if TYPE_CHECKING:
@@ -144,6 +146,16 @@ def sniff_file(path: Path) -> tuple[str, MediaKind]:
     """``sniff`` over the first ``HEAD_SIZE`` bytes of the file at ``path``."""
     with path.open("rb") as handle:
         return sniff(handle.read(HEAD_SIZE))
+
+
+def _reads_as_declared_text(path: Path, media: JsonDict) -> bool:
+    """Plain text has no magic bytes: a declared ``text/*`` type is kept for bytes that read
+    as text (no NUL in the head), so a text extractor still gets the file."""
+    declared = media.get("mime_type")
+    if not isinstance(declared, str) or not declared.startswith("text/"):
+        return False
+    with path.open("rb") as handle:
+        return b"\x00" not in handle.read(HEAD_SIZE)
 
 
 # --- images --------------------------------------------------------------------------------
@@ -381,6 +393,8 @@ class ProbeProcessor:
     def process(self, path: Path, media: JsonDict) -> JsonDict:
         try:
             mime_type, kind = sniff_file(path)
+            if mime_type == OCTET_STREAM and _reads_as_declared_text(path, media):
+                mime_type, kind = media["mime_type"], kind_for_mime(media["mime_type"])
             size = path.stat().st_size
         except OSError as exc:
             raise MediaError(f"cannot read media file {path.name}: {exc}") from exc

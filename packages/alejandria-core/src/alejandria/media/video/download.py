@@ -11,13 +11,11 @@ later), ``ItemRejected`` (this video is gone or closed to us; the rest of the sy
 
 from __future__ import annotations
 
-import email.utils
 import importlib
 import logging
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from alejandria.errors import AlejandriaError, ItemRejected, MediaError, RateLimited
+from alejandria.net.backoff import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -329,22 +328,12 @@ def _http_status(exc: BaseException) -> tuple[int | None, Any]:
 
 
 def _retry_after(headers: Any) -> float | None:
-    if headers is None:
-        return None
+    """Seconds from the ``Retry-After`` of the response yt-dlp kept, if any."""
     try:
-        value = headers.get("Retry-After")
+        value = headers.get("Retry-After") if headers is not None else None
     except (AttributeError, TypeError):
         return None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return retry_after(value) if isinstance(value, str) else None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

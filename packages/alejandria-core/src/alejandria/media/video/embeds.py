@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import mimetypes
-import random
 import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Engine
 from alejandria.context import ArchiveContext
 from alejandria.errors import ItemRejected, MediaError, RateLimited
 from alejandria.models import MediaKind, StoredMedia, SyncError
+from alejandria.net.backoff import backoff as net_backoff
 from alejandria.settings import Settings
 from alejandria.storage.media_store import MediaStore
 from alejandria.storage.repository import Repository
@@ -50,8 +50,7 @@ class EmbedReport:
 
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff with jitter: about 1, 2, 4, ... minutes, at most an hour."""
-    base = min(3600.0, 60.0 * 2 ** max(attempts - 1, 0))
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+    return timedelta(seconds=net_backoff(attempts - 1, base=60.0, cap=3600.0, jitter=0.2))
 
 
 def download_embeds(context: ArchiveContext) -> EmbedReport:

@@ -1,0 +1,104 @@
+"""The ``pdf`` extractor: a PDF any source stores is searchable by its pages' words, and an
+encrypted one is reported with its reason while the sync goes on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fpdf import FPDF
+from sqlalchemy import text
+
+from alejandria.errors import MediaError
+from alejandria.plugins import PluginManager
+from alejandria.settings import Settings
+from alejandria_source_pdf import plugin
+from alejandria_source_pdf.extract import ENCRYPTED_REASON
+from alejandria_source_pdf.extractor import PdfExtractor
+
+PAGE_TWO = "Las mareas vivas llegan con la luna nueva y con la luna llena."
+
+
+def write_pdf(path: Path, pages: list[str], *, password: str | None = None) -> Path:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for page in pages:
+        pdf.add_page()
+        if page:
+            pdf.multi_cell(0, 6, page)
+    if password is not None:
+        pdf.set_encryption(owner_password="owner", user_password=password)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A folder of files to archive: a tide guide (page 3 blank) and a locked PDF."""
+    root = tmp_path / "descargas"
+    root.mkdir()
+    write_pdf(root / "guia-de-mareas.pdf",
+              ["Guía de mareas para el verano.", PAGE_TWO, "", "Tabla de horarios del puerto."])
+    write_pdf(root / "privado.pdf", ["Texto secreto del patrocinador."], password="secret")
+    return root
+
+
+def test_the_plugin_registers_a_pdf_extractor() -> None:
+    manager = PluginManager()
+    manager.register(plugin, name="pdf")
+
+    spec = manager.extractors()["pdf"]
+
+    assert spec.mime_types == frozenset({"application/pdf"})
+    assert isinstance(spec.factory(Settings()), PdfExtractor)
+
+
+def test_one_passage_per_page_with_text(folder: Path, tmp_path: Path) -> None:
+    extractor = PdfExtractor(Settings(data_dir=tmp_path))
+
+    passages = extractor.extract(folder / "guia-de-mareas.pdf", {"sha256": "ab" * 32})
+
+    assert [(p.page, p.text) for p in passages] == [
+        (1, "Guía de mareas para el verano."), (2, PAGE_TWO),
+        (4, "Tabla de horarios del puerto.")]
+
+
+def test_an_encrypted_pdf_raises_a_media_error_with_the_reason(folder: Path,
+                                                               tmp_path: Path) -> None:
+    with pytest.raises(MediaError) as raised:
+        PdfExtractor(Settings(data_dir=tmp_path)).extract(folder / "privado.pdf", {})
+
+    assert str(raised.value) == ENCRYPTED_REASON
+
+
+def test_a_pdf_stored_by_another_source_is_found_by_page_two(archive: Any,
+                                                             folder: Path) -> None:
+    report = archive.sync("files", folder)
+
+    assert report.ok, report.errors
+    hits = archive.search("mareas vivas luna nueva", mode="fulltext")
+    assert [(hit.source, hit.title, hit.page) for hit in hits] == [
+        ("files", "guia-de-mareas", 2)]
+    assert "mareas vivas" in hits[0].snippet
+    assert hits[0].media_id is not None
+    assert archive.search("horarios del puerto", mode="fulltext")[0].page == 4
+    # the text only: the extractor never stores a PDF's images as media of its own
+    with archive.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM media_files")).scalar_one() == 2
+
+
+def test_an_encrypted_pdf_is_reported_and_the_sync_goes_on(archive: Any, folder: Path) -> None:
+    report = archive.sync("files", folder)
+
+    assert report.ok
+    (notice,) = [n for n in report.notices if n.subject.startswith("extract ")]
+    assert notice.message == ENCRYPTED_REASON
+    with archive.engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT d.status, d.error FROM media_derivatives d "
+            "JOIN post_media pm ON pm.media_id = d.media_id "
+            "WHERE d.processor = 'extract' AND pm.filename = 'privado.pdf'")).one()
+    assert (row.status, row.error) == ("failed", ENCRYPTED_REASON)
+    assert archive.search("texto secreto patrocinador", mode="fulltext") == []
+    assert archive.search("mareas vivas", mode="fulltext")[0].title == "guia-de-mareas"
