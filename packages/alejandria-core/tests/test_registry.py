@@ -268,3 +268,18 @@ def test_search_backends_registered_by_plugins_receive_the_actor(archive, regist
     archive.search("anything", mode="whoami")
 
     assert asked == [ana, None]
+
+
+def test_a_plugin_taking_one_of_cores_names_is_told_to_rename_it(alejandria_database_url,
+                                                                  tmp_path):
+    class Shadow:
+        @hookimpl
+        def register_sources(self):
+            return [SourceSpec(name="files", factory=object)]
+
+    plugins = build_plugin_manager(load_entrypoints=False)
+    plugins.register(Shadow(), "shadow", package="alejandria-shadow")
+
+    with pytest.raises(DuplicatePluginName, match="rename it in plugin 'shadow' from package "
+                                                  "alejandria-shadow"):
+        _open(alejandria_database_url, tmp_path, plugins)

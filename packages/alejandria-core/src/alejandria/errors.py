@@ -27,10 +27,15 @@ class DuplicatePluginName(PluginError):
     """Two plugins registered the same name for the same kind of thing."""
 
     def __init__(self, kind: str, name: str, first: str, second: str) -> None:
-        super().__init__(
-            f"two plugins register the {kind} {name!r}: {first} and {second}; "
-            f"uninstall one of them or disable it with ALEJANDRIA_DISABLED_PLUGINS"
-        )
+        core = [who for who in (first, second) if "package alejandria-core" in who]
+        if core:  # core's names are taken: the plugin must change
+            other = second if core[0] == first else first
+            hint = (f"rename it in {other}, or disable that plugin with "
+                    "ALEJANDRIA_DISABLED_PLUGINS")
+        else:
+            hint = "uninstall one of them or disable it with ALEJANDRIA_DISABLED_PLUGINS"
+        super().__init__(f"two plugins register the {kind} {name!r}: {first} and {second}; "
+                         f"{hint}")
         self.kind = kind
         self.name = name
         self.plugins = (first, second)

@@ -193,15 +193,21 @@ def register_embedders() -> list[EmbedderSpec]:
 def register_transcribers() -> list[TranscriberSpec]:
     """Add speech-to-text engines (local Whisper, an OpenAI-compatible API).
 
-    Example — an engine that reads a sidecar ``.txt`` file as the transcript::
+    The engine gets one window of the stored audio at a time (a 16 kHz mono WAV ffmpeg cut, or
+    the file itself when it fits in one window).
+
+    Example — an engine that hears only loud seconds (a stand-in for a speech model)::
+
+        import array
+        import wave
 
         from alejandria import hookimpl
         from alejandria.models import Availability
         from alejandria.plugin_types import Transcript, TranscriberSpec, TranscriptSegment
 
 
-        class Sidecar:
-            model_name = "sidecar"
+        class Loudness:
+            model_name = "loudness"
             model_version = "1"
 
             def __init__(self, settings):
@@ -211,14 +217,20 @@ def register_transcribers() -> list[TranscriberSpec]:
                 return Availability.yes()
 
             def transcribe(self, path, language=None):
-                text = path.with_suffix(".txt").read_text()
-                return Transcript(language=language,
-                                  segments=(TranscriptSegment(start_s=0.0, end_s=0.0, text=text),))
+                segments = []
+                with wave.open(str(path)) as audio:
+                    rate, second = audio.getframerate(), 0
+                    while frames := audio.readframes(rate):
+                        if max(map(abs, array.array("h", frames)), default=0) > 4000:
+                            segments.append(TranscriptSegment(
+                                start_s=second, end_s=second + 1, text="a loud noise"))
+                        second += 1
+                return Transcript(language=language or "en", segments=tuple(segments))
 
 
         @hookimpl
         def register_transcribers():
-            return [TranscriberSpec(name="sidecar", factory=Sidecar)]
+            return [TranscriberSpec(name="loudness", factory=Loudness)]
     """
     raise NotImplementedError
 

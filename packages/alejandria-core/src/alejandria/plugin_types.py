@@ -370,12 +370,11 @@ class Extractor(Protocol):
 class ExtractorSpec:
     """Text extraction for the media types in ``mime_types``: a file of one of them that any
     source stores (a PDF attached to a Patreon post) becomes searchable as part of every post
-    that holds it. ``version`` keys the stored text: a new version extracts again."""
+    that holds it (core's ``extract`` processor runs it, once per file)."""
 
     name: str
     mime_types: frozenset[str]
     factory: Callable[[Settings], Extractor]
-    version: str = "1"
     description: str = ""
     plugin: str = ""
 
