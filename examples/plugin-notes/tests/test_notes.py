@@ -3,7 +3,7 @@
 ``archive``, ``plugin_manager`` and ``register_plugin`` come from the ``alejandria.testing``
 pytest plugin, which pytest loads by itself whenever alejandria-core is installed. ``archive``
 runs on an embedded Postgres started once per session, or on the server named by
-``ALEJANDRIA_TEST_DATABASE_URL``.
+``ALEJANDRIA_TEST_DATABASE_URL``. ``reads`` reads back what a sync stored, as typed records.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from alejandria.api import Archive
-from alejandria.plugins import PluginManager
+from alejandria.testing import PluginManager, reads
 from alejandria_notes import plugin
 from alejandria_notes.source import title_of
 
@@ -51,8 +50,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def titles(archive: Archive) -> list[str]:
-    with archive.engine.connect() as conn:
-        return list(conn.execute(text("SELECT title FROM posts ORDER BY title")).scalars())
+    return sorted(post.title for post in reads.posts(archive))
 
 
 def test_the_entry_point_registers_the_plugin(plugin_manager: PluginManager) -> None:
@@ -76,10 +74,8 @@ def test_a_folder_becomes_a_collection_with_one_post_per_file(
     assert report.ok, report.errors
     assert (report.targets, report.posts_written, report.collections_written) == (2, 2, 1)
     assert titles(archive) == ["Growing tomatoes", "compost"]
-    with archive.engine.connect() as conn:
-        collection = conn.execute(text("SELECT title FROM collections")).scalar_one()
-        members = conn.execute(text("SELECT count(*) FROM post_collections")).scalar_one()
-    assert (collection, members) == ("garden", 2)
+    (collection,) = reads.collections(archive)
+    assert (collection.title, len(collection.posts)) == ("garden", 2)
     [hit] = archive.search("tomatoes")
     assert hit.title == "Growing tomatoes" and hit.source == "notes"
 
@@ -113,15 +109,13 @@ def test_an_edited_file_updates_its_post_in_place(
     archive: Archive, notes: None, folder: Path
 ) -> None:
     archive.sync("notes", folder)
-    with archive.engine.connect() as conn:
-        before = conn.execute(text("SELECT id FROM posts WHERE title = 'compost'")).scalar_one()
+    (before,) = [post.id for post in reads.posts(archive) if post.title == "compost"]
     (folder / "compost.txt").write_text("# Compost\n\nAdd dry leaves to the heap in autumn.\n")
 
     again = archive.sync("notes", folder)
 
     assert again.ok and again.posts_written == 1 and again.skipped_unchanged == 1
-    with archive.engine.connect() as conn:
-        after = conn.execute(text("SELECT id FROM posts WHERE title = 'Compost'")).scalar_one()
+    (after,) = [post.id for post in reads.posts(archive) if post.title == "Compost"]
     assert after == before
     assert [hit.title for hit in archive.search("leaves")] == ["Compost"]
 

@@ -265,6 +265,7 @@ def test_merging_duplicate_rows_of_a_document_keeps_its_text_on_every_post(docs,
     assert sorted(c.post for c in attachment_chunks(docs)) == ["faq"] * 3 + ["kit"] * 3
 
 
+@pytest.mark.needs_model
 def test_semantic_search_finds_document_passages_after_embed_backfill(docs, memory_source):
     if not docs.capabilities().vector_installed:
         pytest.skip("this Postgres has no pgvector")

@@ -1,18 +1,17 @@
-"""A local Patreon per test, and an archive whose patreon source talks to it."""
+"""A local Patreon per test, and an archive whose patreon source talks to it.
+
+``archive``, ``open_archive``, ``alejandria_cli`` and the rest come from the
+``alejandria.testing`` pytest plugin; this file only sets the archive's settings.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
-from alejandria.api import Archive
-from alejandria.plugins import PluginManager
-from alejandria.settings import Settings
-from alejandria.testing import source_context
+from alejandria.testing import PluginManager, Settings, source_context
 from alejandria_source_patreon.source import PatreonSource
 from alejandria_source_patreon.testing import FakeCampaign, PatreonFixture, demo_campaign
 
@@ -46,32 +45,18 @@ def patreon_env(site: PatreonFixture, monkeypatch: pytest.MonkeyPatch) -> dict[s
 
 
 @pytest.fixture
-def archive(alejandria_database_url: str, plugin_manager: PluginManager,
-            tmp_path: Path) -> Iterator[Archive]:
-    """An archive on a fresh database; media processing, video downloads and embeddings off
-    (fast; ``test_media_probes_read_the_served_images`` runs the processors)."""
-    settings = Settings(data_dir=tmp_path / "data", database_url=alejandria_database_url,
-                        process_media=False, download_embeds=False,
-                        **{"embed_after_sync": False})
-    with Archive.open(settings=settings, plugins=plugin_manager, migrate=False) as opened:
-        yield opened
+def alejandria_settings_overrides() -> dict[str, Any]:
+    """Media processing and video downloads off (fast;
+    ``test_media_probes_read_the_served_images`` opens an archive that runs the processors)."""
+    return {"process_media": False, "download_embeds": False}
 
 
 @pytest.fixture
-def make_source(tmp_path: Path, plugin_manager: PluginManager) -> Callable[..., PatreonSource]:
+def make_source(plugin_manager: PluginManager,
+                alejandria_settings: Settings) -> Callable[..., PatreonSource]:
     """The source as a sync builds it (its settings read from the environment now)."""
     def make(credentials: dict[str, Any] | None = None, **options: Any) -> PatreonSource:
-        return PatreonSource(source_context(plugin_manager, Settings(data_dir=tmp_path),
+        return PatreonSource(source_context(plugin_manager, alejandria_settings,
                                             options=options, credentials=credentials))
 
     return make
-
-
-def rows(archive: Archive, query: str, **params: Any) -> list[Any]:
-    with archive.engine.connect() as conn:
-        return list(conn.execute(text(query), params).all())
-
-
-def scalar(archive: Archive, query: str, **params: Any) -> Any:
-    with archive.engine.connect() as conn:
-        return conn.execute(text(query), params).scalar_one()

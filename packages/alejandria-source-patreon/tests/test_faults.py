@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 
 import pytest
 
 from alejandria.api import Archive
 from alejandria.errors import SourceAuthError
 from alejandria.models import MediaIn, PostIn
+from alejandria.testing import reads
+from alejandria_source_patreon.source import PatreonSource
 from alejandria_source_patreon.testing import FakeCampaign, PatreonFixture
-
-from .conftest import rows, scalar
 
 POSTS = 11
 
@@ -27,7 +28,7 @@ def test_429_waits_out_retry_after_then_completes(archive: Archive,
 
     assert report.ok, report.errors
     assert time.monotonic() - start >= 1.0
-    assert scalar(archive, "SELECT count(*) FROM posts") == POSTS
+    assert reads.count(archive, "posts") == POSTS
 
 
 def test_429_on_a_file_is_retried_too(archive: Archive, site: PatreonFixture) -> None:
@@ -78,7 +79,7 @@ def test_an_expired_cookie_says_log_in_again(archive: Archive, site: PatreonFixt
     assert not report.ok and report.targets == 0
     assert "log in to patreon.com" in report.errors[0].message
     assert "alejandria credentials set patreon" in report.errors[0].message
-    assert scalar(archive, "SELECT count(*) FROM posts") == 0
+    assert reads.count(archive, "posts") == 0
 
 
 def test_no_session_at_all_says_how_to_give_one(request: pytest.FixtureRequest,
@@ -101,7 +102,7 @@ def test_archived_posts_coming_back_locked_say_log_in_again(archive: Archive,
     assert not report.ok
     assert "came back locked" in report.errors[0].message
     assert "log in to patreon.com" in report.errors[0].message
-    assert scalar(archive, "SELECT count(*) FROM posts") == POSTS  # nothing lost
+    assert reads.count(archive, "posts") == POSTS  # nothing lost
 
 
 def test_a_cloudflare_challenge_says_what_to_do(archive: Archive, site: PatreonFixture) -> None:
@@ -130,12 +131,12 @@ def test_an_expired_next_page_link_restarts_the_listing(archive: Archive,
     report = archive.sync("patreon", "artista")
 
     assert report.ok, report.errors
-    assert scalar(archive, "SELECT count(*) FROM posts") == POSTS
+    assert reads.count(archive, "posts") == POSTS
     assert site.hits["/api/posts"] == 3 + 2  # page 1, expired page 2, then a fresh walk
 
 
-def test_an_expired_file_signature_is_renewed_from_the_post(make_source,
-                                                            site: PatreonFixture) -> None:
+def test_an_expired_file_signature_is_renewed_from_the_post(
+        make_source: Callable[..., PatreonSource], site: PatreonFixture) -> None:
     source = make_source()
     source.authenticate()
     (target,) = source.resolve(["artista"])
@@ -164,8 +165,8 @@ def test_the_cookie_never_shows_in_logs_or_messages(archive: Archive, site: Patr
     assert site.session_id not in repr(report)
 
 
-def test_an_expired_cookie_raises_the_auth_error_from_authenticate(make_source,
-                                                                   site: PatreonFixture) -> None:
+def test_an_expired_cookie_raises_the_auth_error_from_authenticate(
+        make_source: Callable[..., PatreonSource], site: PatreonFixture) -> None:
     site.expire_session()
     with pytest.raises(SourceAuthError) as caught:
         make_source().authenticate()
@@ -177,7 +178,7 @@ def _files_of_first_post(campaign: FakeCampaign) -> set[str]:
 
 
 def _stored(archive: Archive) -> set[str]:
-    return {row.sha256 for row in rows(archive, "SELECT sha256 FROM media_files")}
+    return {stored.sha256 for stored in reads.media_files(archive)}
 
 
 @pytest.mark.parametrize("honor_range", [True, False], ids=["range", "no-range"])
@@ -215,5 +216,5 @@ def test_a_download_that_keeps_breaking_off_fails_the_sync_and_the_next_one_fetc
 
     assert again.ok, again.errors
     assert _files_of_first_post(campaign) <= _stored(archive)
-    assert scalar(archive, "SELECT count(*) FROM media_files") == 9
+    assert reads.count(archive, "media_files") == 9
     assert all(archive.media.verify(sha256) for sha256 in _stored(archive))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from alejandria.api import Archive
+from alejandria.testing import reads
 from alejandria_source_patreon.testing import (
     EPOCH,
     FakeFile,
@@ -13,8 +16,6 @@ from alejandria_source_patreon.testing import (
     demo_campaign,
     image_bytes,
 )
-
-from .conftest import rows, scalar
 
 #: demo_campaign: 12 posts, one locked for the patron's tier.
 POSTS = 11
@@ -29,42 +30,37 @@ def test_first_sync_archives_every_post_and_file_once(archive: Archive,
 
     assert report.ok, report.errors
     assert (report.posts_written, report.media_stored) == (POSTS, FILES)
-    assert scalar(archive, "SELECT count(*) FROM posts") == POSTS
-    assert scalar(archive, "SELECT count(*) FROM media_files") == FILES
-    assert scalar(archive, "SELECT count(*) FROM post_media") == FILES
+    assert reads.table_counts(archive, "posts", "media_files", "post_media") == {
+        "posts": POSTS, "media_files": FILES, "post_media": FILES}
     assert len(list((archive.media.root).glob("??/??/*"))) == FILES
     # every file fetched once, the post file that repeats the first image not at all
     cdn = {path: n for path, n in site.hits.items() if path.startswith("/cdn/p/post/")}
     assert len(cdn) == FILES and set(cdn.values()) == {1}
     assert site.hits["/file"] == 1  # the legacy attachment link, redirected to the CDN
-    gallery = rows(archive, "SELECT pm.role, pm.filename FROM post_media pm JOIN posts p "
-                            "ON p.id = pm.post_id WHERE p.external_id = '9001' "
-                            "ORDER BY pm.position")
-    assert [tuple(row) for row in gallery] == [("image", "imagen-1.jpg"),
-                                               ("image", "imagen-2.png")]
+    gallery = reads.media_links(archive, "9001")
+    assert [(link.role, link.filename) for link in gallery] == [("image", "imagen-1.jpg"),
+                                                                ("image", "imagen-2.png")]
     assert any("locked for your tier" in n.message for n in report.notices)
-    assert scalar(archive, "SELECT count(*) FROM posts WHERE external_id = '9008'") == 0
+    assert "9008" not in {post.external_id for post in reads.posts(archive)}
 
 
 def test_each_kind_of_file_is_linked_with_its_role(archive: Archive) -> None:
     archive.sync("patreon", "artista")
 
-    found = {(row.external_id, row.role, row.filename) for row in rows(
-        archive, "SELECT p.external_id, pm.role, pm.filename FROM post_media pm "
-                 "JOIN posts p ON p.id = pm.post_id")}
+    found = {(link.post, link.role, link.filename) for link in reads.media_links(archive)}
     assert {("9003", "attachment", "guia.pdf"), ("9003", "attachment", "pinceles.zip"),
             ("9004", "audio", "episodio1.mp3"), ("9007", "inline", "1.jpg")} <= found
-    kinds = dict(rows(archive, "SELECT mime_type, count(*) FROM media_files GROUP BY 1"))
+    kinds = Counter(stored.mime_type for stored in reads.media_files(archive))
     assert kinds["application/pdf"] == 1 and kinds["audio/mpeg"] == 1
 
 
 def test_text_comes_from_html_or_tiptap_and_is_made_safe(archive: Archive) -> None:
     archive.sync("patreon", "artista")
 
-    posts = {row.external_id: row for row in rows(
-        archive, "SELECT external_id, title, content_text, content_html FROM posts")}
+    posts = {post.external_id: post for post in reads.posts(archive)}
     gallery, tiptap = posts["9001"], posts["9002"]
     assert gallery.content_text == "Bocetos de la semana con acuarela."
+    assert gallery.content_html is not None and tiptap.content_html is not None
     assert "<script" not in gallery.content_html and "alert" not in gallery.content_html
     assert "Notas de la semana" in tiptap.content_text
     assert "ejercicios de perspectiva" in tiptap.content_text
@@ -79,20 +75,16 @@ def test_text_comes_from_html_or_tiptap_and_is_made_safe(archive: Archive) -> No
 def test_tiers_tags_collections_and_dates(archive: Archive) -> None:
     archive.sync("patreon", "artista")
 
-    gallery = rows(archive, "SELECT tags, metadata, published_at FROM posts "
-                            "WHERE external_id = '9001'")[0]
-    assert gallery.tags == ["bocetos", "acuarela"]
+    gallery = reads.post(archive, "9001")
+    assert gallery.tags == ("bocetos", "acuarela")
     assert [tier["title"] for tier in gallery.metadata["tiers"]] == ["Bronce", "Oro"]
     assert gallery.metadata["post_type"] == "image_file"
     assert gallery.published_at == EPOCH
-    public = rows(archive, "SELECT metadata FROM posts WHERE external_id = '9009'")[0]
+    public = reads.post(archive, "9009")
     assert public.metadata["access"] == ["public"] and public.metadata["comment_count"] == 2
-    members = rows(archive, "SELECT p.external_id FROM post_collections pc "
-                            "JOIN posts p ON p.id = pc.post_id JOIN collections c "
-                            "ON c.id = pc.collection_id WHERE c.title = 'Serie de cuadernos' "
-                            "ORDER BY 1")
-    assert [row.external_id for row in members] == ["9001", "9003"]
-    creator = rows(archive, "SELECT name, metadata FROM creators")[0]
+    (series,) = [c for c in reads.collections(archive) if c.title == "Serie de cuadernos"]
+    assert sorted(series.posts) == ["9001", "9003"]
+    creator = reads.creators(archive)[0]
     assert creator.name == "Artista de Prueba"
     assert [t["title"] for t in creator.metadata["tiers"]] == ["Bronce", "Oro"]
 
@@ -101,7 +93,7 @@ def test_videos_are_handed_to_the_video_downloader(archive: Archive,
                                                    site: PatreonFixture) -> None:
     archive.sync("patreon", "artista")
 
-    embeds = {row.key: row for row in rows(archive, "SELECT key, url, referer FROM media_embeds")}
+    embeds = {embed.key: embed for embed in reads.embeds(archive)}
     assert set(embeds) == {"youtube:dQw4w9WgXcQ", "patreon:video:9005"}
     assert embeds["youtube:dQw4w9WgXcQ"].url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
     hls = embeds["patreon:video:9005"]
@@ -110,23 +102,20 @@ def test_videos_are_handed_to_the_video_downloader(archive: Archive,
     assert not any(path.startswith("/cdn/hls/") for path in site.hits)  # not streamed by us
 
 
-def test_media_probes_read_the_served_images(alejandria_database_url: str, plugin_manager,
-                                             tmp_path) -> None:
-    from alejandria.settings import Settings
+def test_media_probes_read_the_served_images(open_archive: Callable[..., Archive]) -> None:
+    archive = open_archive(process_media=True)
 
-    settings = Settings(data_dir=tmp_path / "data", database_url=alejandria_database_url,
-                        download_embeds=False)
-    with Archive.open(settings=settings, plugins=plugin_manager, migrate=False) as archive:
-        archive.sync("patreon", "artista")
-        sizes = rows(archive, "SELECT width, height FROM media_files WHERE kind = 'image'")
-    assert len(sizes) == 6 and {(row.width, row.height) for row in sizes} == {(32, 32)}
+    archive.sync("patreon", "artista")
+
+    images = reads.media_files(archive, kind="image")
+    assert len(images) == 6 and {(image.width, image.height) for image in images} == {(32, 32)}
 
 
 def test_second_sync_fetches_no_file_and_writes_nothing(archive: Archive,
                                                         site: PatreonFixture) -> None:
     archive.sync("patreon", "artista")
-    before = rows(archive, "SELECT id, content_hash, updated_at FROM posts ORDER BY id")
-    cursor = rows(archive, "SELECT cursor, updated_at FROM sync_cursors")
+    before = reads.posts(archive)
+    cursors = reads.sync_cursors(archive)
     site.reset_counts()
 
     second = archive.sync("patreon", "artista")
@@ -135,8 +124,8 @@ def test_second_sync_fetches_no_file_and_writes_nothing(archive: Archive,
     assert second.writes == 0 and second.posts_written == 0
     assert site.media_requests == 0
     assert site.hits["/api/posts"] == 1  # the first page holds known posts: the walk stops
-    assert rows(archive, "SELECT id, content_hash, updated_at FROM posts ORDER BY id") == before
-    assert rows(archive, "SELECT cursor, updated_at FROM sync_cursors") == cursor
+    assert reads.posts(archive) == before
+    assert reads.sync_cursors(archive) == cursors
 
 
 def test_new_posts_are_archived_by_the_daily_sync(archive: Archive, site: PatreonFixture) -> None:
@@ -152,7 +141,7 @@ def test_new_posts_are_archived_by_the_daily_sync(archive: Archive, site: Patreo
 
     assert (report.posts_written, report.media_stored) == (1, 1)
     assert site.media_requests == 1 and site.hits["/api/posts"] == 1
-    assert scalar(archive, "SELECT count(*) FROM posts") == POSTS + 1
+    assert reads.count(archive, "posts") == POSTS + 1
 
 
 def test_an_edited_post_is_reimported_and_its_previous_version_kept(
@@ -167,12 +156,10 @@ def test_an_edited_post_is_reimported_and_its_previous_version_kept(
 
     assert report.posts_written == 1 and report.media_stored == 0
     assert site.media_requests == 0
-    current = rows(archive, "SELECT id, content_text, edited_at FROM posts "
-                            "WHERE external_id = '9012'")[0]
+    current = reads.post(archive, "9012")
     assert current.content_text == "Texto corregido de la entrada."
     assert current.edited_at == post.edited_at
-    versions = rows(archive, "SELECT content_text, edited_at FROM post_versions "
-                             "WHERE post_id = :id", id=current.id)
+    versions = reads.post_versions(archive, "9012")
     assert [(v.content_text, v.edited_at) for v in versions] == [
         ("Texto de la entrada 12.", None)]
 
@@ -188,9 +175,8 @@ def test_a_full_walk_finds_edits_to_old_posts(archive: Archive, site: PatreonFix
 
     assert daily.posts_written == 0  # beyond the first page: left for the full walk
     assert full.posts_written == 1 and full.media_stored == 0
-    assert scalar(archive, "SELECT title FROM posts WHERE external_id = '9001'") == \
-        "Galería de bocetos (revisada)"
-    assert scalar(archive, "SELECT count(*) FROM post_versions") == 1
+    assert reads.post(archive, "9001").title == "Galería de bocetos (revisada)"
+    assert reads.count(archive, "post_versions") == 1
 
 
 def test_a_file_that_fails_is_noted_and_only_it_is_fetched_next_time(archive: Archive,
@@ -204,15 +190,14 @@ def test_a_file_that_fails_is_noted_and_only_it_is_fetched_next_time(archive: Ar
     assert first.ok, first.errors
     assert any("not found" in n.message and "retried on the next sync" in n.message
                for n in first.notices)
-    assert scalar(archive, "SELECT count(*) FROM posts") == POSTS
-    assert scalar(archive, "SELECT count(*) FROM media_files") == FILES - 1
+    assert reads.table_counts(archive, "posts", "media_files") == {
+        "posts": POSTS, "media_files": FILES - 1}
     site.reset_counts()
     second = archive.sync("patreon", "artista", options={"checkpoint_every": 2})
 
     assert second.ok, second.errors
-    assert scalar(archive, "SELECT count(*) FROM posts") == POSTS
-    assert scalar(archive, "SELECT count(*) FROM media_files") == FILES
-    assert scalar(archive, "SELECT count(*) FROM post_media") == FILES
+    assert reads.table_counts(archive, "posts", "media_files", "post_media") == {
+        "posts": POSTS, "media_files": FILES, "post_media": FILES}
     assert site.media_requests == 1  # stored files are not fetched again
 
 
@@ -221,8 +206,8 @@ def test_dry_run_lists_what_would_be_archived_and_writes_nothing(
     report = archive.sync("patreon", "artista", options={"dry_run": True}, remember=False)
 
     assert report.ok and report.writes == 0
-    assert scalar(archive, "SELECT count(*) FROM posts") == 0
-    assert scalar(archive, "SELECT count(*) FROM sync_cursors") == 0
+    assert reads.table_counts(archive, "posts", "sync_cursors") == {
+        "posts": 0, "sync_cursors": 0}
     assert site.media_requests == 0
     messages = [n.message for n in report.notices]
     assert messages[0].startswith(f"dry run: would archive {POSTS} new or edited post(s)")
@@ -236,10 +221,10 @@ def test_filters_by_date_type_and_tier(archive: Archive) -> None:
     by_type = archive.sync("patreon", "artista", options={"types": "audio_file,video_embed"})
     assert by_type.posts_written == 1  # 9006; 9004 is stored already, nothing is rewritten
     by_tier = archive.sync("patreon", "artista", options={"tiers": "Oro"})
-    assert {row.external_id for row in rows(archive, "SELECT external_id FROM posts")} == {
+    assert {post.external_id for post in reads.posts(archive)} == {
         "9001", "9002", "9003", "9004", "9006"}
     assert by_tier.posts_written == 1  # 9002 only (9001 is stored already)
-    scopes = [row.scope for row in rows(archive, "SELECT scope FROM sync_cursors ORDER BY 1")]
+    scopes = [cursor.scope for cursor in reads.sync_cursors(archive)]
     assert len(scopes) == 3 and all(scope.startswith("campaign:5001?") for scope in scopes)
 
 
@@ -254,7 +239,7 @@ def test_supported_syncs_every_creator_the_user_pays(archive: Archive,
 
     assert report.ok, report.errors
     assert report.targets == 2
-    names = [row.name for row in rows(archive, "SELECT name FROM creators ORDER BY name")]
+    names = sorted(creator.name for creator in reads.creators(archive))
     assert names == ["Artista de Prueba", "Otra Creadora"]
 
 
@@ -262,15 +247,15 @@ def test_a_collection_url_syncs_its_posts(archive: Archive, site: PatreonFixture
     report = archive.sync("patreon", f"{site.base_url}/collection/801")
 
     assert report.ok, report.errors
-    assert {row.external_id for row in rows(archive, "SELECT external_id FROM posts")} == {
-        "9001", "9003"}
-    assert scalar(archive, "SELECT title FROM collections") == "Serie de cuadernos"
+    assert {post.external_id for post in reads.posts(archive)} == {"9001", "9003"}
+    (collection,) = reads.collections(archive)
+    assert collection.title == "Serie de cuadernos"
 
 
 def test_comments_are_kept_when_asked_for(archive: Archive) -> None:
     archive.sync("patreon", "artista", options={"comments": True})
 
-    metadata = scalar(archive, "SELECT metadata FROM posts WHERE external_id = '9009'")
+    metadata = reads.post(archive, "9009").metadata
     assert [c["body"] for c in metadata["comments"]] == ["¡Gracias!", "Genial"]
 
 

@@ -3,16 +3,15 @@ encrypted one is reported with its reason while the sync goes on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fpdf import FPDF
-from sqlalchemy import text
 
+from alejandria.api import Archive
 from alejandria.errors import MediaError
-from alejandria.plugins import PluginManager
-from alejandria.settings import Settings
+from alejandria.testing import PluginManager, Settings, reads
 from alejandria_source_pdf import plugin
 from alejandria_source_pdf.extract import ENCRYPTED_REASON
 from alejandria_source_pdf.extractor import PdfExtractor
@@ -44,18 +43,20 @@ def folder(tmp_path: Path) -> Path:
     return root
 
 
-def test_the_plugin_registers_a_pdf_extractor() -> None:
-    manager = PluginManager()
-    manager.register(plugin, name="pdf")
+def test_the_plugin_registers_a_pdf_extractor(plugin_manager: PluginManager,
+                                              register_plugin: Callable[..., None],
+                                              alejandria_settings: Settings) -> None:
+    plugin_manager.unregister("pdf")  # the installed entry point's: register the module itself
+    register_plugin(plugin, name="pdf")
 
-    spec = manager.extractors()["pdf"]
+    spec = plugin_manager.extractors()["pdf"]
 
     assert spec.mime_types == frozenset({"application/pdf"})
-    assert isinstance(spec.factory(Settings()), PdfExtractor)
+    assert isinstance(spec.factory(alejandria_settings), PdfExtractor)
 
 
-def test_one_passage_per_page_with_text(folder: Path, tmp_path: Path) -> None:
-    extractor = PdfExtractor(Settings(data_dir=tmp_path))
+def test_one_passage_per_page_with_text(folder: Path, alejandria_settings: Settings) -> None:
+    extractor = PdfExtractor(alejandria_settings)
 
     passages = extractor.extract(folder / "guia-de-mareas.pdf", {"sha256": "ab" * 32})
 
@@ -64,15 +65,15 @@ def test_one_passage_per_page_with_text(folder: Path, tmp_path: Path) -> None:
         (4, "Tabla de horarios del puerto.")]
 
 
-def test_an_encrypted_pdf_raises_a_media_error_with_the_reason(folder: Path,
-                                                               tmp_path: Path) -> None:
+def test_an_encrypted_pdf_raises_a_media_error_with_the_reason(
+        folder: Path, alejandria_settings: Settings) -> None:
     with pytest.raises(MediaError) as raised:
-        PdfExtractor(Settings(data_dir=tmp_path)).extract(folder / "privado.pdf", {})
+        PdfExtractor(alejandria_settings).extract(folder / "privado.pdf", {})
 
     assert str(raised.value) == ENCRYPTED_REASON
 
 
-def test_a_pdf_stored_by_another_source_is_found_by_page_two(archive: Any,
+def test_a_pdf_stored_by_another_source_is_found_by_page_two(archive: Archive,
                                                              folder: Path) -> None:
     report = archive.sync("files", folder)
 
@@ -84,21 +85,18 @@ def test_a_pdf_stored_by_another_source_is_found_by_page_two(archive: Any,
     assert hits[0].media_id is not None
     assert archive.search("horarios del puerto", mode="fulltext")[0].page == 4
     # the text only: the extractor never stores a PDF's images as media of its own
-    with archive.engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM media_files")).scalar_one() == 2
+    assert reads.count(archive, "media_files") == 2
 
 
-def test_an_encrypted_pdf_is_reported_and_the_sync_goes_on(archive: Any, folder: Path) -> None:
+def test_an_encrypted_pdf_is_reported_and_the_sync_goes_on(archive: Archive,
+                                                           folder: Path) -> None:
     report = archive.sync("files", folder)
 
     assert report.ok
     (notice,) = [n for n in report.notices if n.subject.startswith("extract ")]
     assert notice.message == ENCRYPTED_REASON
-    with archive.engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT d.status, d.error FROM media_derivatives d "
-            "JOIN post_media pm ON pm.media_id = d.media_id "
-            "WHERE d.processor = 'extract' AND pm.filename = 'privado.pdf'")).one()
-    assert (row.status, row.error) == ("failed", ENCRYPTED_REASON)
+    (locked,) = [link for link in reads.media_links(archive) if link.filename == "privado.pdf"]
+    (extracted,) = reads.derivatives(archive, locked.sha256, processor="extract")
+    assert (extracted.status, extracted.error) == ("failed", ENCRYPTED_REASON)
     assert archive.search("texto secreto patrocinador", mode="fulltext") == []
     assert archive.search("mareas vivas", mode="fulltext")[0].title == "guia-de-mareas"

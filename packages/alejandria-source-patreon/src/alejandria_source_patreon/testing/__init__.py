@@ -10,8 +10,13 @@ that answers ``Range: bytes=N-``. It counts requests per path and injects faults
 and signatures, downloads cut off halfway).
 
     with PatreonFixture() as site:
-        campaign = site.add_campaign(demo_campaign(site))
-        source options: base_url=site.base_url, session=site.session_id
+        campaign = site.add_campaign(demo_campaign())
+        # the source's settings: ALEJANDRIA_PATREON_BASE_URL=site.base_url,
+        # ALEJANDRIA_PATREON_SESSION_ID=site.session_id
+
+Modules: ``server`` (the fixture: state, faults, counts, routing), ``api`` (the JSON:API
+documents), ``cdn`` (signed file URLs and the files), ``pages`` (creator pages), ``wire``
+(writing responses), ``fakes`` (the content types) and ``content`` (ready-made creators).
 """
 
 from alejandria_source_patreon.testing.content import EPOCH, demo_campaign, tiptap
@@ -22,7 +27,8 @@ from alejandria_source_patreon.testing.fakes import (
     image_bytes,
     tiny_pdf,
 )
-from alejandria_source_patreon.testing.server import PatreonFixture, creator_page
+from alejandria_source_patreon.testing.pages import creator_page
+from alejandria_source_patreon.testing.server import PatreonFixture
 
 __all__ = [
     "EPOCH",

@@ -119,3 +119,12 @@ class Fault:
     content_type: str
 
 
+
+
+def find_post(campaigns: dict[str, FakeCampaign], post_id: str) -> tuple[FakeCampaign, FakePost]:
+    """The post with ``post_id`` and its campaign; ``KeyError`` when no campaign has it."""
+    for campaign in campaigns.values():
+        for post in campaign.posts:
+            if post.id == post_id:
+                return campaign, post
+    raise KeyError(post_id)
