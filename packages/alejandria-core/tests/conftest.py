@@ -14,6 +14,9 @@ from alejandria.errors import ItemRejected
 from alejandria.models import JsonDict, MediaIn, SyncItem, SyncTarget
 from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
 
+# the local HTTP site of the alejandria.net tests, and a client of it
+from .net_site import make_client, site, sleeps  # noqa: F401
+
 
 class MemorySource(BaseSource):
     """Serves ``content[target]`` (a list of items, or an exception to raise) for each target;

@@ -370,7 +370,7 @@ def settings_come_from_the_environment_and_options(example: ModuleType,
         paged = archive.source("paged", options={"verbose": "yes"})
         assert (paged.settings.page_size, paged.settings.verbose) == (50, True)
         with pytest.raises(ConfigurationError,
-                           match="PagedSettings: option pagesize: no such option"):
+                           match="paged: option pagesize: no such option"):
             archive.sync("paged", "anything", options={"pagesize": 10})
         with pytest.raises(ConfigurationError, match="option page_size: Input should be"):
             archive.source("paged", options={"page_size": "many"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,34 +16,9 @@ from alejandria.net.client import HttpClient
 from alejandria.net.transport import Response
 from alejandria.storage.media_store import MediaStore
 
-from .test_net import Reply, Site, new_client
+from .net_site import Reply, Site
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def make_client(site: Site, sleeps: list[float]) -> Iterator[Callable[..., HttpClient]]:
-    made: list[HttpClient] = []
-
-    def make(**options: Any) -> HttpClient:
-        made.append(new_client(site, sleeps, **options))
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
 
 
 def ranges(site: Site, path: str) -> list[str | None]:

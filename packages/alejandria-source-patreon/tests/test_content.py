@@ -7,6 +7,7 @@ import json
 import pytest
 
 from alejandria.models import EMBED_ROLE
+from alejandria.testing import PluginManager, Settings, source_context
 from alejandria_source_patreon.config import PatreonConfig, session_cookie
 from alejandria_source_patreon.content import html_to_text, read_body, sanitize, tiptap_to_html
 from alejandria_source_patreon.media import file_key, video_key
@@ -87,12 +88,16 @@ def test_a_pasted_session_becomes_a_cookie_header(pasted: str, header: str) -> N
     assert session_cookie(pasted) == header
 
 
-def test_options_come_before_environment_and_defaults() -> None:
-    config = PatreonConfig.from_sources(
-        {"requests_per_second": 5, "dry_run": "yes", "types": ["image_file"]},
-        {"session_id": "s1"},
-        {"ALEJANDRIA_PATREON_REQUESTS_PER_SECOND": "9", "ALEJANDRIA_PATREON_BASE_URL": "http://x/",
-         "ALEJANDRIA_PATREON_SESSION_ID": "s2"})
+def test_options_come_before_environment_and_defaults(
+        plugin_manager: PluginManager, alejandria_settings: Settings,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"REQUESTS_PER_SECOND": "9", "BASE_URL": "http://x/",
+                        "SESSION_ID": "s2"}.items():
+        monkeypatch.setenv(f"ALEJANDRIA_PATREON_{name}", value)
+    config = PatreonConfig.from_context(source_context(
+        plugin_manager, alejandria_settings,
+        options={"requests_per_second": 5, "dry_run": "yes", "types": ["image_file"]},
+        credentials={"session_id": "s1"}))
     assert config.requests_per_second == 5 and config.dry_run
     assert config.base_url == "http://x" and config.cookie == "session_id=s1"
     assert config.filters.types == frozenset({"image_file"})

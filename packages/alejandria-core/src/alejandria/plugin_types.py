@@ -109,8 +109,8 @@ class SourceContext:
         try:
             return model.model_validate({**loaded.model_dump(), **self.options})
         except ValueError as exc:
-            raise ConfigurationError(settings_error(model.__name__, exc,
-                                                    options=self.options)) from None
+            title = model.__name__.removesuffix("Settings").lower() or model.__name__
+            raise ConfigurationError(settings_error(title, exc, options=self.options)) from None
 
 
 @runtime_checkable

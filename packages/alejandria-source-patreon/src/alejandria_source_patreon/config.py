@@ -4,14 +4,13 @@ credentials or, failing those, ``ALEJANDRIA_PATREON_SESSION_ID``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from alejandria.errors import ConfigurationError
-from alejandria.plugin_types import SourceContext, settings_error
+from alejandria.plugin_types import SourceContext
 from alejandria_source_patreon.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_USER_AGENT,
@@ -116,25 +115,6 @@ class PatreonConfig:
                 types=frozenset(item.casefold() for item in settings.types),
             ),
         )
-
-    @classmethod
-    def from_sources(cls, options: Mapping[str, Any], credentials: Mapping[str, Any] | None,
-                     env: Mapping[str, str] | None = None) -> PatreonConfig:
-        """The config a sync would build from these options, credentials and environment
-        (``os.environ`` by default), without an archive: options first, then
-        ``ALEJANDRIA_PATREON_*``, then defaults."""
-        env = os.environ if env is None else env
-        fields = PatreonSettings.model_fields
-        values: dict[str, Any] = {
-            name[len(ENV_PREFIX):].lower(): value for name, value in env.items()
-            if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in fields}
-        values.update(options)
-        try:
-            settings = PatreonSettings.model_validate(values)
-        except ValueError as exc:
-            raise ConfigurationError(settings_error("patreon settings", exc, options=options,
-                                                    env_prefix=ENV_PREFIX)) from None
-        return cls.from_settings(settings, credentials)
 
 
 def session_cookie(value: str) -> str:
