@@ -101,3 +101,33 @@ def test_db_upgrade_is_idempotent(run):
     second = run("db", "upgrade")
     assert first.exit_code == second.exit_code == 0
     assert "up to date" in second.output
+
+
+def test_archived_text_cannot_drive_the_terminal(run, archive, memory_source):
+    """Titles and snippets come from the sites: escape sequences in them (set the window
+    title, clear the screen, a one-character C1 CSI) are never printed raw."""
+    hostile = "Carta \x1b]0;pwned\x07natal \x1b[2J\x9b31m\u202egnp.exe"
+    memory_source.content["t"] = [
+        CreatorIn(external_id="lucia", name="Lucía\x1b[5m"),
+        PostIn(external_id="p", creator_external_id="lucia", title=hostile,
+               chunks=(ChunkIn(text=f"Cómo leer la carta natal {hostile}"),)),
+        Checkpoint(),
+    ]
+    archive.sync("memory", "t")
+
+    shown = run("search", "carta natal", "--mode", "fulltext").output
+    as_json = run("search", "carta natal", "--mode", "fulltext", "--json").output
+
+    assert "carta natal" in shown.lower()
+    for control in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert control not in shown and control not in as_json
+    [hit] = json.loads(as_json)
+    assert hit["title"] == hostile  # JSON escapes them: the data reaches scripts intact
+
+
+def test_a_date_out_of_range_is_one_clear_line(run):
+    for flag, value in (("--before", "0001-01-01"), ("--after", "9999-12-31")):
+        result = run("search", "x", flag, value)
+        assert "Traceback" not in result.output
+        assert result.exit_code in (0, 2) and ("no matches" in result.output
+                                               or "date" in result.output)

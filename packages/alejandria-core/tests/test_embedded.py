@@ -50,3 +50,28 @@ def _clean_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("ALEJANDRIA_")}
+
+
+@pytest.mark.slow
+def test_a_killed_process_does_not_keep_the_server_running_forever(tmp_path, plugin_manager,
+                                                                   monkeypatch):
+    """A CLI killed with SIGKILL leaves its pid on pgserver's handle list; the next process
+    forgets it, so when that one exits the server stops instead of running on."""
+    import psutil
+
+    from alejandria.storage.embedded import HANDLES_FILE
+
+    monkeypatch.delenv("ALEJANDRIA_DATABASE_URL", raising=False)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    settings = Settings(data_dir=tmp_path)
+    with Archive.open(settings=settings, plugins=plugin_manager) as archive:
+        server_pid = archive.database.embedded._server.get_pid()
+    handles = tmp_path / "postgres" / HANDLES_FILE
+    handles.write_text(json.dumps([gone.pid]))  # as a killed CLI leaves it
+
+    with Archive.open(settings=settings, plugins=plugin_manager) as archive:
+        server_pid = archive.database.embedded._server.get_pid()
+        assert json.loads(handles.read_text()) == [__import__("os").getpid()]
+
+    assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == "zombie"

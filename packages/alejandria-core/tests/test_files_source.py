@@ -83,3 +83,54 @@ def test_synced_images_are_probed_and_get_thumbnails(archive, tmp_path):
             sizes[size] = (thumb.format, thumb.size)
     assert sizes == {"150": ("WEBP", (150, 100)), "300": ("WEBP", (300, 200)),
                      "600": ("WEBP", (600, 400))}
+
+
+def test_a_name_that_is_not_utf8_is_archived_with_the_rest(archive, tmp_path, count):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.png").write_bytes(PNG)
+    odd = os.fsdecode(b"caf\xe9 \xff.mp3")  # Latin-1 bytes, as an old archive may hold
+    (folder / odd).write_bytes(b"ID3" + b"\x01" * 64)
+    twin = os.fsdecode(b"caf\xe9 \xfe.mp3")  # differs only in an undecodable byte
+    (folder / twin).write_bytes(b"ID3" + b"\x02" * 64)
+
+    report = archive.sync("files", folder)
+
+    assert report.ok and report.posts_written == 3 and report.media_stored == 3
+    with archive.engine.connect() as conn:
+        titles = conn.execute(text("SELECT title FROM posts ORDER BY title")).scalars().all()
+    assert titles == ["caf\\xe9 \\xfe", "caf\\xe9 \\xff", "good"]
+    assert archive.sync("files", folder).posts_written == 0  # found again by the same names
+
+
+def test_only_regular_files_are_read(archive, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    report = archive.sync("files", fifo, "/dev/zero")
+
+    assert [e.message for e in report.errors] == [
+        "not a regular file (a device, a pipe or a socket); only files are archived"] * 2
+
+
+def test_a_file_that_changes_while_archived_is_not_stored_under_the_old_hash(
+        archive, tmp_path, monkeypatch, count):
+    from alejandria.sync import files_source
+
+    folder = tmp_path / "moving"
+    folder.mkdir()
+    (folder / "draft.png").write_bytes(PNG)
+    real_hash = files_source._hash
+    # the file is rewritten right after the source hashed it
+    monkeypatch.setattr(files_source, "_hash", lambda path, label: (
+        real_hash(path, label), path.write_bytes(PNG + b"edited"))[0])
+
+    report = archive.sync("files", folder)
+
+    assert [n.message for n in report.notices] == [
+        "the file changed while it was archived; the next sync archives it as it is then "
+        "(retried on the next sync)"]
+    assert count(archive, "media_files") == 0 and not list(archive.media.root.glob("??/??/*"))
+    monkeypatch.setattr(files_source, "_hash", real_hash)
+    again = archive.sync("files", folder)
+    assert again.ok and again.media_stored == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from alejandria.errors import ItemRejected, SourceAuthError, SourceError
+from alejandria.errors import ItemRejected, RateLimited, SourceAuthError, SourceError
 from alejandria.models import (
     Checkpoint,
     CollectionIn,
@@ -323,15 +323,16 @@ def test_files_are_fetched_on_several_threads_when_the_source_allows_it(archive,
 
 def test_files_fetched_ahead_for_a_batch_that_failed_are_recorded_by_the_next_sync(
         archive, memory_source, count):
-    """The batch's rows roll back; its files already in the store are complete, and the next
-    sync records them (and announces them as new) instead of losing track of them."""
+    """The batch's rows roll back (a 429 on one file stops the target: every other file would
+    get the same); its files already in the store are complete, and the next sync records them
+    (and announces them as new) instead of losing track of them."""
 
     class Broken(dict[str, bytes]):
         broken = True
 
         def __getitem__(self, key: str) -> bytes:
             if key == "k5" and Broken.broken:
-                raise SourceError("k5: the download broke off")
+                raise RateLimited("the site is rate limiting us (HTTP 429)", retry_after=60)
             return super().__getitem__(key)
 
     memory_source.media_concurrency = 3
@@ -341,7 +342,7 @@ def test_files_fetched_ahead_for_a_batch_that_failed_are_recorded_by_the_next_sy
         Checkpoint()]
 
     first = archive.sync("memory", "t")
-    assert not first.ok and "broke off" in first.errors[0].message
+    assert not first.ok and "HTTP 429" in first.errors[0].message
     assert count(archive, "posts") == 0 and count(archive, "media_files") == 0
 
     Broken.broken = False

@@ -92,6 +92,58 @@ def test_backfill_is_a_no_op_until_the_version_changes(synced, plugin_manager):
     assert archive.process_media().processed == 0
 
 
+def test_files_of_later_syncs_are_processed_too(archive, memory_source, register_plugin):
+    """Every sync's new files are processed, not only the first one's (a query that asked
+    whether *any* file had each result once made every later sync process nothing). Only
+    available processors here: an unavailable one leaves every file a candidate forever,
+    which hid that mistake."""
+    Measure.calls = []
+
+    class OnlyMeasure:
+        @hookimpl
+        def register_processors(self):
+            return [ProcessorSpec(name="measure", accepts=frozenset({MediaKind.IMAGE}),
+                                  factory=Measure)]
+
+    register_plugin(OnlyMeasure(), name="only-measure")
+    images = {f"img{n}": PNG + str(n).encode() for n in (1, 2, 3)}
+    memory_source.blobs = images
+
+    def post(n: int) -> list:
+        return [CreatorIn(external_id="c", name="C"),
+                PostIn(external_id=f"p{n}", creator_external_id="c", title=f"Post {n}",
+                       media=(MediaIn(key=f"img{n}", filename=f"{n}.png",
+                                      kind=MediaKind.IMAGE),)),
+                Checkpoint()]
+
+    sizes = [len(images[f"img{n}"]) for n in (1, 2, 3)]
+    for n in (1, 2):
+        memory_source.content[f"t{n}"] = post(n)
+        report = archive.sync("memory", f"t{n}")
+        assert report.media_stored == 1 and report.media_processed >= 1
+        assert _measured(archive) == set(sizes[:n])
+
+    # a third file stored with processing off is found by the backfill, and only it
+    archive.settings.process_media = False
+    memory_source.content["t3"] = post(3)
+    assert archive.sync("memory", "t3").media_processed == 0
+    Measure.calls = []
+
+    backfill = archive.process_media()
+
+    assert backfill.by_processor["measure"] == 1 and len(Measure.calls) == 1
+    assert _measured(archive) == set(sizes)
+    assert archive.process_media().processed == 0
+
+
+def _measured(archive) -> set[int]:
+    """Sizes of the files the ``measure`` processor has a result for."""
+    with archive.engine.connect() as conn:
+        return set(conn.execute(text(
+            "SELECT m.size FROM media_derivatives d JOIN media_files m ON m.id = d.media_id "
+            "WHERE d.processor = 'measure' AND d.status = 'done'")).scalars())
+
+
 def test_unavailable_processors_are_reported_with_the_fix(synced):
     archive, _ = synced
     report = archive.process_media(processor="gpu")

@@ -79,8 +79,22 @@ class ItemRejected(SourceError):
         self.reason = reason
 
 
+class URLRefused(SourceError):
+    """A URL that is not fetched, and not retried: not http(s), not a URL at all, a private
+    or loopback address a remote source must not reach, a redirect loop."""
+
+
 class MediaError(AlejandriaError):
     """Storing or reading a media file failed."""
+
+
+class TooLarge(MediaError):
+    """A file or a response is over its size limit; the message names the setting to raise."""
+
+
+class StorageFull(MediaError):
+    """Too little free disk space to store more: the whole sync stops (every other file would
+    fail the same way); the message says how much is free and what to do."""
 
 
 class SearchUnavailable(AlejandriaError):
@@ -89,3 +103,25 @@ class SearchUnavailable(AlejandriaError):
 
 class EmbeddingError(AlejandriaError):
     """An embedder could not turn text into vectors (API refused, model missing, ...)."""
+
+
+def describe(exc: BaseException) -> str:
+    """One line a user can read for any error, safe to print, log and store.
+
+    Our own errors say what to do already. A database error keeps only the database's reason:
+    SQLAlchemy's text carries the SQL statement and its parameters (a signed URL, a post's
+    text), which belong neither in ``--json`` output nor in a stored ``last_error``. Anything
+    else is an unexpected error, named by its type. Registered secrets are redacted.
+    """
+    from alejandria.redaction import redact
+
+    if isinstance(exc, AlejandriaError):
+        message = str(exc)
+    elif hasattr(exc, "statement") and hasattr(exc, "orig"):  # sqlalchemy.exc.StatementError
+        original = getattr(exc, "orig", None)
+        reason = str(original).strip().splitlines()[0] if original else type(exc).__name__
+        message = f"the database refused it: {reason}"
+    else:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        message = f"unexpected error: {type(exc).__name__}" + (f": {text}" if text else "")
+    return redact(message)

@@ -11,13 +11,26 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from alejandria.redaction import redact
+from alejandria.storable import storable
 
 JsonDict = dict[str, Any]
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceInput(Frozen):
+    """What a source yields: every string in it is made storable (no NUL, no lone surrogate)
+    before it can reach Postgres, whichever plugin built it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_strings(cls, data: Any) -> Any:
+        return storable(data) if isinstance(data, dict) else data
 
 
 class MediaKind(StrEnum):
@@ -28,7 +41,7 @@ class MediaKind(StrEnum):
     OTHER = "other"
 
 
-class CreatorIn(Frozen):
+class CreatorIn(SourceInput):
     """A person or organisation whose content is archived (a Patreon creator, a book's author)."""
 
     external_id: str = Field(min_length=1)
@@ -38,7 +51,7 @@ class CreatorIn(Frozen):
     metadata: JsonDict = Field(default_factory=dict)
 
 
-class CollectionIn(Frozen):
+class CollectionIn(SourceInput):
     """A group of posts: a Patreon collection, a Gumroad product, a PDF book."""
 
     external_id: str = Field(min_length=1)
@@ -49,14 +62,14 @@ class CollectionIn(Frozen):
     metadata: JsonDict = Field(default_factory=dict)
 
 
-class CollectionRef(Frozen):
+class CollectionRef(SourceInput):
     """A post's membership in a collection, with its position there."""
 
     external_id: str
     position: int | None = None
 
 
-class ChunkIn(Frozen):
+class ChunkIn(SourceInput):
     """A searchable slice of a post: a PDF page, a paragraph window, a transcript window."""
 
     text: str
@@ -71,7 +84,7 @@ class ChunkIn(Frozen):
 EMBED_ROLE = "embed"
 
 
-class MediaIn(Frozen):
+class MediaIn(SourceInput):
     """A media file a post references.
 
     ``key`` is the file's stable identity within the source (a path hash, a content id), never a
@@ -92,7 +105,7 @@ class MediaIn(Frozen):
     metadata: JsonDict = Field(default_factory=dict)
 
 
-class PostIn(Frozen):
+class PostIn(SourceInput):
     """One post (a Patreon post, a Gumroad file, a PDF chapter) as a source yields it.
 
     ``text`` is clean plain text for search; ``html`` the original markup, sanitised by the
@@ -127,7 +140,7 @@ class PostIn(Frozen):
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
-class Checkpoint(Frozen):
+class Checkpoint(SourceInput):
     """Everything yielded before this is durable, and the sync may resume from ``cursor``.
 
     The pipeline commits one transaction per checkpoint, so a source decides how much work an
@@ -137,7 +150,7 @@ class Checkpoint(Frozen):
     cursor: JsonDict = Field(default_factory=dict)
 
 
-class Prune(Frozen):
+class Prune(SourceInput):
     """The posts of ``collection_external_id`` are exactly ``keep``; the pipeline deletes others.
 
     Sent by sources that re-read a whole collection at once (a changed PDF with fewer chapters).
@@ -147,7 +160,7 @@ class Prune(Frozen):
     keep: tuple[str, ...]
 
 
-class Notice(Frozen):
+class Notice(SourceInput):
     """Something the user should know about the current target that is not an error
     (a scanned PDF without text, a skipped attachment); shown as a ``note:`` line."""
 
@@ -158,7 +171,7 @@ class Notice(Frozen):
 SyncItem = CreatorIn | CollectionIn | PostIn | Checkpoint | Prune | Notice
 
 
-class SyncTarget(Frozen):
+class SyncTarget(SourceInput):
     """One unit of work for a sync: a file, a creator, a campaign.
 
     ``scope`` keys the stored cursor, so it must be stable across runs.
@@ -171,10 +184,16 @@ class SyncTarget(Frozen):
 
 
 class SyncError(Frozen):
-    """One failure during a sync, in words a user can act on."""
+    """One failure during a sync, in words a user can act on (secrets a server echoed back
+    redacted, wherever it was built)."""
 
     subject: str
     message: str
+
+    @field_validator("subject", "message")
+    @classmethod
+    def _redacted(cls, value: str) -> str:
+        return redact(value)
 
 
 class SyncReport(BaseModel):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from alejandria.cli.context import open_archive
-from alejandria.cli.output import fail, print_json, stdout_console
+from alejandria.cli.output import echo, fail, print_json, stdout_console
 
 if TYPE_CHECKING:
     from alejandria.plugin_types import SourceSpec
@@ -101,7 +101,7 @@ def credentials_set(ctx: click.Context, source: str, from_env: bool, check: bool
         CredentialStore(archive.engine, archive.settings.data_dir).set(spec.name, values,
                                                                        account=account)
     shown = "" if account == "default" else f" for account {account!r}"
-    click.echo(f"stored {spec.name} credentials{shown} ({', '.join(sorted(values))}), "
+    echo(f"stored {spec.name} credentials{shown} ({', '.join(sorted(values))}), "
                "encrypted", err=True)
 
 
@@ -140,7 +140,7 @@ def credentials_delete(ctx: click.Context, source: str, account: str) -> None:
     shown = "" if account == "default" else f" (account {account!r})"
     if not deleted:
         fail(f"no stored credentials for {source!r}{shown}")
-    click.echo(f"deleted {source} credentials{shown}", err=True)
+    echo(f"deleted {source} credentials{shown}", err=True)
 
 
 COMMANDS = [credentials]

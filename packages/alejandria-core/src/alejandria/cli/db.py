@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from alejandria.cli.context import open_archive
+from alejandria.cli.output import echo
 
 
 @click.group()
@@ -19,9 +20,9 @@ def db_upgrade(ctx: click.Context) -> None:
     with open_archive(ctx, migrate=True) as archive:
         description = archive.database.description
         reason = archive.capabilities().semantic_search_reason
-    click.echo(f"database schema is up to date ({description})")
+    echo(f"database schema is up to date ({description})")
     if reason:
-        click.echo(f"note: {reason}", err=True)
+        echo(f"note: {reason}", err=True)
 
 
 COMMANDS = [db]

@@ -6,7 +6,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alejandria.cli.context import open_archive
-from alejandria.cli.output import print_json, stderr_console
+from alejandria.cli.output import echo, print_json, stderr_console
 
 
 @click.group()
@@ -53,7 +53,7 @@ def embed_status(ctx: click.Context, as_json: bool) -> None:
         print_json(status)
         return
     for key, value in status.items():
-        click.echo(f"{key.replace('_', ' '):<20} {value}")
+        echo(f"{key.replace('_', ' '):<20} {value}")
 
 
 COMMANDS = [embed]

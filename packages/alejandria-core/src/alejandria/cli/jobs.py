@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alejandria.cli.context import open_archive
-from alejandria.cli.output import fail, print_json, stdout_console
+from alejandria.cli.output import echo, fail, print_json, stdout_console
 
 
 @click.group()
@@ -54,7 +54,7 @@ def jobs_show(ctx: click.Context, job_id: int, as_json: bool) -> None:
         return
     for name, value in job.as_dict().items():
         if value not in (None, {}, ""):
-            click.echo(f"{name:<17} {value}")
+            echo(f"{name:<17} {value}")
 
 
 @jobs.command("retry")
@@ -65,7 +65,7 @@ def jobs_retry(ctx: click.Context, job_id: int) -> None:
     with open_archive(ctx) as archive:
         archive.retry_job(job_id)
         job = archive.jobs.get(job_id)
-    click.echo(f"job {job_id}: {job.status if job else 'gone'}")
+    echo(f"job {job_id}: {job.status if job else 'gone'}")
 
 
 @jobs.command("cancel")
@@ -78,7 +78,7 @@ def jobs_cancel(ctx: click.Context, job_id: int) -> None:
     if not cancelled:
         fail(f"job {job_id} is not pending, retrying or running "
              f"(see: alejandria jobs show {job_id})")
-    click.echo(f"job {job_id}: cancelled")
+    echo(f"job {job_id}: cancelled")
 
 
 COMMANDS = [jobs]

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from alejandria.cli.output import fail
+from alejandria.cli.output import PrintableLogs, fail
 
 
 class AlejandriaGroup(click.Group):
@@ -49,6 +49,14 @@ class AlejandriaGroup(click.Group):
             fail(str(exc), code=2)
         except KeyboardInterrupt:
             fail("interrupted", code=130)
+        except Exception as exc:
+            if not (hasattr(exc, "statement") and hasattr(exc, "orig")):
+                raise  # a bug: the traceback is what a bug report needs
+            # a database error: its reason, never the SQL and its parameters (-vv logs them)
+            logging.getLogger(__name__).debug("database error", exc_info=True)
+            from alejandria.errors import describe
+
+            fail(describe(exc), code=1)
         return None
 
 
@@ -68,6 +76,9 @@ def cli(ctx: click.Context, no_plugins: bool, verbose: int) -> None:
     """Alejandria: archive the content you paid for, and search it."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, PrintableLogs) for f in handler.filters):
+            handler.addFilter(PrintableLogs())
     ctx.obj = {"no_plugins": no_plugins}
 
 

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from alejandria.cli.context import open_archive
-from alejandria.cli.output import print_json, progress_bar, stderr_console
+from alejandria.cli.output import echo, print_json, progress_bar, stderr_console
 
 
 @click.group()
@@ -54,7 +54,7 @@ def media_gc(ctx: click.Context, grace_days: float, dry_run: bool, as_json: bool
         print_json(report.as_dict())
         return
     verb = "would remove" if dry_run else "removed"
-    click.echo(f"{verb} {len(report.rows_removed)} unreferenced file(s), "
+    echo(f"{verb} {len(report.rows_removed)} unreferenced file(s), "
                f"{len(report.orphan_files_removed)} orphan file(s), "
                f"{report.temp_files_removed} temp file(s): {report.bytes_freed:,} bytes")
 
@@ -78,7 +78,7 @@ def media_dedup(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
     else:
         console = stderr_console()
         for line in summary_lines(report):
-            click.echo(line)
+            echo(line)
         for line in problem_lines(report):
             console.print(f"[bold red]error:[/] {escape(line)}")
         verb = "would free" if dry_run else "freed"
@@ -105,11 +105,11 @@ def media_transcript(ctx: click.Context, media_id: int, vtt: bool) -> None:
         stderr_console().print(f"[bold red]error:[/] media {media_id} has no transcript yet")
         sys.exit(1)
     if vtt:
-        click.echo(to_webvtt(segments))
+        echo(to_webvtt(segments))
         return
     for segment in segments:
         minutes, seconds = divmod(segment.start_s, 60)
-        click.echo(f"[{int(minutes)}:{seconds:05.2f}] {segment.text}")
+        echo(f"[{int(minutes)}:{seconds:05.2f}] {segment.text}")
 
 
 COMMANDS = [media]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 from rich.markup import escape
@@ -13,8 +13,14 @@ from alejandria.models import MediaKind
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    """A date typed on the command line, in this machine's time zone."""
-    return value.astimezone() if value is not None else None
+    """A date typed on the command line, in this machine's time zone (UTC at the ends of
+    the calendar, 0001-01-01 or 9999-12-31, where shifting by the local offset overflows)."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone()
+    except (OverflowError, ValueError, OSError):
+        return value.replace(tzinfo=UTC)
 
 
 @click.command()

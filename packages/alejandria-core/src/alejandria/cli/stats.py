@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from alejandria.cli.context import open_archive
-from alejandria.cli.output import print_json
+from alejandria.cli.output import echo, print_json
 
 
 @click.command()
@@ -19,7 +19,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         print_json(counts)
         return
     for name, count in counts.items():
-        click.echo(f"{name.replace('_', ' '):<15} {count}")
+        echo(f"{name.replace('_', ' '):<15} {count}")
 
 
 COMMANDS = [stats]

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alejandria.cli.context import open_archive
-from alejandria.cli.output import print_json, stderr_console
+from alejandria.cli.output import echo, print_json, stderr_console
 
 if TYPE_CHECKING:
     from alejandria.models import SyncReport
@@ -59,7 +59,7 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
             job_id = archive.submit("sync", {"source": source, "targets": paths,
                                              "options": parsed}, priority=8)
             if no_wait:
-                click.echo(f"job {job_id} queued")
+                echo(f"job {job_id} queued")
                 return
             from alejandria.models import SyncReport as SyncReportModel
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from alejandria.cli.context import open_archive
-from alejandria.cli.output import fail
+from alejandria.cli.output import echo, fail
 
 
 @click.command()
@@ -49,7 +49,7 @@ def beat(ctx: click.Context, hour: int | None, loglevel: str) -> None:
         daily_hour = daily_sync_hour(archive.context, save=hour)
     app = configured_app(settings)
     app.conf.beat_schedule = beat_schedule(settings, daily_hour)
-    click.echo(f"daily sync at {daily_hour:02d}:00, cleanup at {(daily_hour + 1) % 24:02d}:00")
+    echo(f"daily sync at {daily_hour:02d}:00, cleanup at {(daily_hour + 1) % 24:02d}:00")
     app.Beat(loglevel=loglevel).run()
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
 from alejandria.context import ArchiveContext
-from alejandria.errors import MediaError
+from alejandria.errors import MediaError, describe
 from alejandria.models import MediaKind, SyncError
 from alejandria.plugin_types import Processor, ProcessorContext, ProcessorSpec
 from alejandria.plugins import PluginManager
@@ -101,11 +101,15 @@ class MediaProcessing:
             return []
         wanted = values(column("processor", String), column("version", String),
                         name="wanted").data([(spec.name, spec.version) for spec in specs])
-        lacking = select(wanted.c.processor).where(~exists().where(
+        # Correlated to the outer row on purpose, both levels: left to SQLAlchemy's automatic
+        # correlation, the inner EXISTS (two levels down) got its own FROM media_files and
+        # asked whether *any* file had each result, so after the first sync nothing was new.
+        done = (select(media_derivatives.c.media_id).where(
             media_derivatives.c.media_id == media_files.c.id,
             media_derivatives.c.processor == wanted.c.processor,
             media_derivatives.c.version == wanted.c.version,
-        ))
+        ).correlate(media_files, wanted))
+        lacking = select(wanted.c.processor).where(~exists(done)).correlate(media_files)
         query = select(media_files).where(exists(lacking)).order_by(media_files.c.id)
         if source is not None:
             linked = (select(post_media.c.media_id).join(posts, posts.c.id == post_media.c.post_id)
@@ -158,7 +162,7 @@ class MediaProcessing:
                 except Exception as exc:
                     log.debug("processor %s failed on %s", spec.name, row["sha256"],
                               exc_info=True)
-                    status, error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+                    status, error = "failed", describe(exc)
             media.update({k: v for k, v in result.items() if k in MEDIA_COLUMNS})
             self._record(row["id"], spec, status, result, error, media)
             report.processed += 1

@@ -34,9 +34,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
+from alejandria.errors import describe
 from alejandria.queue import unawaited
 from alejandria.queue.cancelled import GENERATION_SQL, bump_sql, cancelled_jobs
 from alejandria.queue.held import drop_held, held_connection
+from alejandria.redaction import redact
 from alejandria.storage.schema import jobs
 
 TRACEBACK_LINES = 12
@@ -204,7 +206,7 @@ class JobStore:
 
     def failed(self, job_id: int, error: BaseException, *,
                unmarked_s: float | None = None) -> None:
-        summary = "".join(traceback.format_exception(error)[-TRACEBACK_LINES:])
+        summary = redact("".join(traceback.format_exception(error)[-TRACEBACK_LINES:]))
         self._finish(job_id, status="failed", error_message=_one_line(error),
                      traceback=summary, **_attempt(unmarked_s))
 
@@ -292,5 +294,8 @@ def _job(row: Any) -> Job:
 
 
 def _one_line(error: BaseException) -> str:
+    """``Type: first line``, without a database error's SQL and parameters, secrets redacted."""
+    if hasattr(error, "statement") and hasattr(error, "orig"):  # sqlalchemy's StatementError
+        return f"{type(error).__name__}: {describe(error)}"
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    return redact(f"{type(error).__name__}: {text[0]}" if text else type(error).__name__)

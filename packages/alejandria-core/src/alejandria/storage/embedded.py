@@ -2,12 +2,15 @@
 
 The server lives in ``<data_dir>/postgres`` and listens on a Unix socket. pgserver keeps a list
 of the processes using it, so a second process on the same data dir reuses the running server
-and the last one to exit stops it.
+and the last one to exit stops it. A process killed with SIGKILL never takes itself off that
+list, and then no later process is ever the last: the server would run forever. So the list
+loses the processes that are gone before each start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -44,6 +47,7 @@ class EmbeddedPostgres:
             ) from exc
         self.pgdata.mkdir(parents=True, exist_ok=True)
         try:
+            forget_dead_handles(self.pgdata)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._server = pgserver.get_server(  # type: ignore[attr-defined]
@@ -64,6 +68,36 @@ class EmbeddedPostgres:
                 self._server.cleanup()
             finally:
                 self._server = None
+
+
+#: pgserver's list of the processes holding a handle on the server in ``pgdata``.
+HANDLES_FILE = ".handle_pids.json"
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Take the processes that are gone off pgserver's handle list (under its inter-process
+    lock); returns the pids removed."""
+    handles = pgdata / HANDLES_FILE
+    if not handles.exists():
+        return []
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            pids = []
+        if not isinstance(pids, list):
+            pids = []
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+    gone = [pid for pid in pids if pid not in alive]
+    if gone:
+        log.info("embedded Postgres: forgot %d process(es) that ended without letting go",
+                 len(gone))
+    return gone
 
 
 def _ensure_database(admin_uri: str, name: str) -> None:

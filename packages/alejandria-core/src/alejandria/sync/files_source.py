@@ -4,18 +4,27 @@ Archives media you already have on disk (images, audio, video, documents): one p
 its folder as the collection. A file is identified by its path; its bytes by their SHA-256, so
 the same picture in two folders is stored once. It is also the smallest complete example of a
 source plugin: resolve, fetch with a cursor, and streamed media.
+
+What a folder holds is not always tidy: a name that is not UTF-8 is shown with ``\\xNN`` escapes
+(and opened by its exact bytes, kept in a ``file:`` URI), only regular files are read (a FIFO or
+``/dev/zero`` named directly would never end), a file over ``max_download_mb`` is refused before
+it is read, and a file that changes between its hash and its copy into the store is refused
+(the next sync archives it as it is then) instead of being stored under another file's hash.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import mimetypes
+import os
+import stat as stat_module
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
-from urllib.parse import unquote, urlparse
+from typing import Any, BinaryIO
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from alejandria.errors import ItemRejected
 from alejandria.media.types import kind_for_mime
@@ -41,26 +50,36 @@ class FilesSource(BaseSource):
 
     def __init__(self, context: SourceContext) -> None:
         self.creator = str(context.options.get("creator") or DEFAULT_CREATOR)
+        limit_mb = getattr(context.settings, "max_download_mb", None)
+        self.max_bytes: int | None = int(limit_mb) * 1024 * 1024 if limit_mb else None
 
     def resolve(self, targets: Sequence[str]) -> Iterator[SyncTarget]:
         """Files as given; folders walked recursively, skipping hidden files and folders."""
         for target in targets:
             root = Path(target).expanduser().resolve()
             if not root.is_dir():
-                yield SyncTarget(scope=f"file:{root}", label=target, locator=str(root))
+                yield SyncTarget(scope=f"file:{shown(root)}", label=shown(Path(target)),
+                                 locator=root.as_uri())
                 continue
             for path in sorted(root.rglob("*")):
                 relative = path.relative_to(root)
                 if path.is_file() and not any(p.startswith(".") for p in relative.parts):
-                    yield SyncTarget(scope=f"file:{path}", label=str(relative),
-                                     locator=str(path))
+                    yield SyncTarget(scope=f"file:{shown(path)}", label=shown(relative),
+                                     locator=path.as_uri())
 
     def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[SyncItem]:
-        path = Path(target.locator)
+        path = path_of(target.locator)
         try:
             stat = path.stat()
         except FileNotFoundError as exc:
             raise ItemRejected(target.label, "no such file") from exc
+        if not stat_module.S_ISREG(stat.st_mode):
+            raise ItemRejected(target.label, "not a regular file (a device, a pipe or a "
+                                             "socket); only files are archived")
+        if self.max_bytes is not None and stat.st_size > self.max_bytes:
+            raise ItemRejected(target.label, f"the file is {stat.st_size / 2**20:.0f} MB, over "
+                                             f"the limit of {self.max_bytes // 2**20} MB; "
+                                             "raise ALEJANDRIA_MAX_DOWNLOAD_MB to archive it")
         if cursor and (cursor.get("size"), cursor.get("mtime_ns")) == (stat.st_size,
                                                                        stat.st_mtime_ns):
             return
@@ -74,25 +93,77 @@ class FilesSource(BaseSource):
         creator_id = self.creator.casefold()
         folder = path.parent
         yield CreatorIn(external_id=creator_id, name=self.creator)
-        yield CollectionIn(external_id=f"dir:{folder}", creator_external_id=creator_id,
-                           title=folder.name or str(folder), metadata={"path": str(folder)})
+        yield CollectionIn(external_id=f"dir:{shown(folder)}", creator_external_id=creator_id,
+                           title=shown(Path(folder.name)) if folder.name else shown(folder),
+                           metadata={"path": shown(folder)})
         yield PostIn(
-            external_id=f"file:{path}",
+            external_id=f"file:{shown(path)}",
             creator_external_id=creator_id,
-            title=path.stem,
+            title=shown(Path(path.stem)),
             published_at=datetime.fromtimestamp(stat.st_mtime, UTC),
-            collections=(CollectionRef(external_id=f"dir:{folder}"),),
-            media=(MediaIn(key=f"sha256:{sha256}", url=path.as_uri(), filename=path.name,
-                           mime_type=mime_type, kind=kind_for_mime(mime_type), role="file"),),
+            collections=(CollectionRef(external_id=f"dir:{shown(folder)}"),),
+            media=(MediaIn(key=f"sha256:{sha256}", url=path.as_uri(),
+                           filename=shown(Path(path.name)), mime_type=mime_type,
+                           kind=kind_for_mime(mime_type), role="file"),),
             has_text=False,
-            metadata={"path": str(path), "size": stat.st_size},
+            metadata={"path": shown(path), "size": stat.st_size},
         )
         yield checkpoint
 
     def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
         if not media.url or not media.url.startswith("file://"):
             raise ItemRejected(media.filename or media.key, "not a local file")
-        return Path(unquote(urlparse(media.url).path)).open("rb")
+        subject = media.filename or media.key
+        expected = media.key.removeprefix("sha256:")
+        try:
+            handle = path_of(media.url).open("rb")
+        except OSError as exc:
+            raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
+        return _HashChecked(handle, expected, subject)
+
+
+def shown(path: Path) -> str:
+    """A path as text that can be stored and printed: its bytes as UTF-8, those that are not
+    UTF-8 as ``\\xNN`` (distinct names stay distinct)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def path_of(uri: str) -> Path:
+    """The path a ``file:`` URI names, byte for byte."""
+    return Path(os.fsdecode(unquote_to_bytes(urlsplit(uri).path)))
+
+
+class _HashChecked(io.RawIOBase):
+    """Reads a file while hashing it; at its end, a file whose bytes are not those hashed when
+    the sync looked at it (it changed in between) raises instead of ending, so the store throws
+    the copy away rather than keep it under the key of other bytes."""
+
+    def __init__(self, handle: BinaryIO, sha256: str, subject: str) -> None:
+        self._handle = handle
+        self._sha256 = sha256
+        self._subject = subject
+        self._digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = self._handle.read(READ_SIZE if size is None or size < 0 else size)
+        if chunk:
+            self._digest.update(chunk)
+        elif self._digest.hexdigest() != self._sha256:
+            raise ItemRejected(self._subject, "the file changed while it was archived; the "
+                                              "next sync archives it as it is then")
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
 
 
 def _hash(path: Path, label: str) -> str:

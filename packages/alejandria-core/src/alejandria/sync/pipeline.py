@@ -18,7 +18,16 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from alejandria.errors import ItemRejected, MediaError, SourceAuthError, SourceError
+from alejandria.errors import (
+    ItemRejected,
+    MediaError,
+    RateLimited,
+    SourceAuthError,
+    SourceError,
+    StorageFull,
+    URLRefused,
+    describe,
+)
 from alejandria.media.types import describe_media
 from alejandria.models import (
     EMBED_ROLE,
@@ -65,6 +74,18 @@ ProgressCallback = Callable[[ProgressEvent], None]
 BATCH_SIZE = 200
 
 
+@dataclass(frozen=True)
+class _Rejection:
+    """Why one file of a post was not stored, and whether the next sync tries it again (a
+    URL that is refused, not http(s) or private, would be refused again)."""
+
+    reason: str
+    retried: bool
+
+    def shown(self) -> str:
+        return f"{self.reason} ({'retried on the next sync' if self.retried else 'not retried'})"
+
+
 @dataclass
 class _TargetState:
     creator_ids: dict[str, int] = field(default_factory=dict)
@@ -97,7 +118,7 @@ class SyncRunner:
             self.source.authenticate()
             resolved = list(self.source.resolve(targets))
         except SourceError as exc:
-            report.errors.append(SyncError(subject=self.source_name, message=str(exc)))
+            report.errors.append(SyncError(subject=self.source_name, message=describe(exc)))
             return report
         report.targets = len(resolved)
         self.progress(ProgressEvent("resolved", 0, len(resolved)))
@@ -119,17 +140,17 @@ class SyncRunner:
             self.progress(ProgressEvent("target", done, len(resolved), target.label))
             try:
                 self._sync_target(target, ahead.items(target), report)
-            except SourceAuthError as exc:
-                report.errors.append(SyncError(subject=target.label, message=str(exc)))
+            except (SourceAuthError, StorageFull) as exc:
+                report.errors.append(SyncError(subject=target.label, message=describe(exc)))
                 break  # every other target would fail the same way
             except ItemRejected as exc:
                 self._fail(target, exc.reason, report)
-            except (SourceError, MediaError) as exc:
-                self._fail(target, str(exc), report)
             except Exception as exc:
-                # one line for the user (in the report); the traceback with -vv, for bug reports
-                log.debug("unexpected error syncing %s", target.label, exc_info=True)
-                self._fail(target, f"unexpected error: {type(exc).__name__}: {exc}", report)
+                # one line for the user (in the report, no SQL, no secrets); the traceback
+                # with -vv, for bug reports
+                if not isinstance(exc, SourceError | MediaError):
+                    log.debug("unexpected error syncing %s", target.label, exc_info=True)
+                self._fail(target, describe(exc), report)
             finally:
                 self.files.cancel()  # files fetched ahead for a batch that failed
 
@@ -140,30 +161,37 @@ class SyncRunner:
 
     def _sync_target(self, target: SyncTarget, items: Iterator[SyncItem],
                      report: SyncReport) -> None:
+        """Write one target, committing at each checkpoint. What a transaction wrote is
+        counted in ``tally`` and reaches ``report`` only when it commits, so a target that
+        fails midway does not report rows that were rolled back (its notices are kept)."""
         state = _TargetState()
         wrote_anything = False
         ahead = _Lookahead(items)
+        tally = SyncReport(source=self.source_name)
         with self.engine.connect() as conn:
             transaction = conn.begin()
             try:
                 for item in ahead:
                     if isinstance(item, Checkpoint):
-                        self._flush_posts(conn, state, report,
+                        self._flush_posts(conn, state, tally,
                                           ahead if self.files.parallel else None)
                         self.repository.set_cursor(conn, self.source_name, target.scope,
                                                    item.cursor)
                         self.store.sync_pending()  # the files before the rows naming them
                         transaction.commit()
+                        tally = _add_counts(report, tally)
                         self._flush_events(state)
                         transaction = conn.begin()
                     else:
                         wrote_anything = wrote_anything or not isinstance(item, Notice)
-                        self._persist(conn, item, state, report, target)
-                self._flush_posts(conn, state, report)
+                        self._persist(conn, item, state, tally, target)
+                self._flush_posts(conn, state, tally)
                 self.store.sync_pending()
                 transaction.commit()
+                tally = _add_counts(report, tally)
             except BaseException:
                 transaction.rollback()
+                report.notices.extend(tally.notices)
                 raise
         self._flush_events(state)
         if not wrote_anything:
@@ -270,9 +298,8 @@ class SyncRunner:
                 refused = [media for media in post.media if media.key in rejected]
                 report.notices.extend(SyncError(
                     subject=f"{post.title}: {media.filename or media.key}",
-                    message=f"{rejected[media.key]} (retried on the next sync)")
-                    for media in refused)
-                if refused:
+                    message=rejected[media.key].shown()) for media in refused)
+                if any(rejected[media.key].retried for media in refused):
                     self.repository.posts.mark_incomplete(conn, write.id)
                 self.repository.record_embeds(conn, self.source_name, write.id, embeds,
                                               new_post=write.created)
@@ -281,23 +308,33 @@ class SyncRunner:
         self.repository.link_media_many(conn, links)
 
     def _store_files(self, conn: Connection, files: list[MediaIn], state: _TargetState,
-                     report: SyncReport, ahead: _Lookahead | None) -> dict[str, str]:
+                     report: SyncReport, ahead: _Lookahead | None) -> dict[str, _Rejection]:
         """Fetch the files whose keys are not stored yet, record them all in one statement
-        (ids into ``state.known_media``); the keys the source refused, with the reason."""
+        (ids into ``state.known_media``); the keys that could not be fetched, with why."""
         self.files.plan((media for media in files if media.key not in state.known_media),
                         first=True)
         if ahead is not None:
             self._plan_ahead(conn, ahead.peek_part(BATCH_SIZE))
         fetched: dict[str, tuple[MediaIn, tuple[str, int, bool]]] = {}
-        rejected: dict[str, str] = {}
+        rejected: dict[str, _Rejection] = {}
         for media in files:
             if media.key in state.known_media or media.key in fetched or media.key in rejected:
                 report.media_reused += media.key not in rejected
                 continue
             try:
                 fetched[media.key] = (media, self.files.take(media))
+            except (SourceAuthError, RateLimited, StorageFull):
+                raise  # every other file would fail the same way: the target stops
             except ItemRejected as exc:
-                rejected[media.key] = exc.reason
+                rejected[media.key] = _Rejection(exc.reason, retried=True)
+            except URLRefused as exc:
+                rejected[media.key] = _Rejection(str(exc), retried=False)
+            except Exception as exc:
+                # one file the source cannot serve (gone, broken off, too large, a bug in a
+                # plugin's open_media) must not cost the rest of the creator
+                if not isinstance(exc, SourceError | MediaError):
+                    log.debug("unexpected error fetching %s", media.key, exc_info=True)
+                rejected[media.key] = _Rejection(describe(exc), retried=True)
         stored = {key: _stored(media, *file) for key, (media, file) in fetched.items()}
         rows = self.repository.store_media_keys(conn, self.source_name, [
             (key, stored[key], media.metadata) for key, (media, _file) in fetched.items()])
@@ -323,6 +360,19 @@ class SyncRunner:
             return self.store.put_bytes(media.data, sync=False)
         with self.source.open_media(media) as stream:
             return self.store.put_stream(stream, sync=False)
+
+
+#: The counters a transaction's writes add to; added to the report when it commits.
+_COUNTS = ("creators_written", "collections_written", "posts_written", "posts_unchanged",
+           "posts_deleted", "media_stored", "media_reused")
+
+
+def _add_counts(report: SyncReport, tally: SyncReport) -> SyncReport:
+    """Add a committed transaction's counts and notices to ``report``; a fresh tally."""
+    for name in _COUNTS:
+        setattr(report, name, getattr(report, name) + getattr(tally, name))
+    report.notices.extend(tally.notices)
+    return SyncReport(source=tally.source)
 
 
 def _stored(media: MediaIn, sha256: str, size: int, created: bool) -> StoredMedia:
