@@ -80,7 +80,7 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
     handles = pgdata / HANDLES_FILE
     if not handles.exists():
         return []
-    import psutil
+    import psutil  # type: ignore[import-untyped]
     from pgserver.postgres_server import PostgresServer
 
     with PostgresServer._lock:

@@ -119,7 +119,7 @@ class FilesSource(BaseSource):
             handle = path_of(media.url).open("rb")
         except OSError as exc:
             raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
-        return _HashChecked(handle, expected, subject)
+        return io.BufferedReader(_HashChecked(handle, expected, subject), READ_SIZE)
 
 
 def shown(path: Path) -> str:
