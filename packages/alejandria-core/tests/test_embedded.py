@@ -75,3 +75,19 @@ def test_a_killed_process_does_not_keep_the_server_running_forever(tmp_path, plu
         assert json.loads(handles.read_text()) == [__import__("os").getpid()]
 
     assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == "zombie"
+
+
+@pytest.mark.slow
+def test_two_first_commands_at_once_on_a_fresh_data_dir(tmp_path):
+    """Both start the server, create the database and migrate it without tripping over
+    each other: two valid JSON answers."""
+    env = {**_clean_env(), "ALEJANDRIA_DATA_DIR": str(tmp_path / "fresh")}
+    command = [sys.executable, "-c", "from alejandria.cli.main import main; main()", "stats",
+               "--json"]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(3)]
+    results = [run.communicate(timeout=180) for run in runs]
+
+    for run, (out, err) in zip(runs, results, strict=True):
+        assert run.returncode == 0, err
+        assert json.loads(out)["posts"] == 0

@@ -100,13 +100,25 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
     return gone
 
 
+#: Serialises creating our database when several processes start on a fresh data dir.
+_CREATE_LOCK_KEY = 0x616C6462
+
+
 def _ensure_database(admin_uri: str, name: str) -> None:
+    """Create our database unless it exists. Two first commands at once on a fresh data dir
+    both found it missing and both created it (one died on ``pg_database_datname_index``):
+    the check and the creation hold an advisory lock."""
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists is None:
-            # another process may create it at the same moment
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
+        try:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (name,)).fetchone()
+            if exists is None:
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase,
+                                         psycopg.errors.UniqueViolation):
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
 
 
 def to_sqlalchemy_url(url: str) -> str:
