@@ -134,3 +134,34 @@ def test_a_file_that_changes_while_archived_is_not_stored_under_the_old_hash(
     monkeypatch.setattr(files_source, "_hash", real_hash)
     again = archive.sync("files", folder)
     assert again.ok and again.media_stored == 1
+
+
+@pytest.fixture
+def locked(monkeypatch):
+    """Folders named ``locked`` cannot be listed (as for another user's 0700 folder; the
+    tests run as root, who may read anything, so the refusal is the operating system's
+    answer put in place)."""
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args, **kwargs):
+        if os.path.basename(os.fspath(path)) == "locked":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_an_unreadable_folder_is_named_never_skipped_silently(archive, tmp_path, locked):
+    root = tmp_path / "library"
+    (root / "locked").mkdir(parents=True)
+    (root / "open").mkdir()
+    (root / "open" / "a.png").write_bytes(PNG)
+
+    inside = archive.sync("files", root)
+    as_target = archive.sync("files", root / "locked")
+
+    assert inside.posts_written == 1
+    assert [(e.subject, e.message) for e in inside.errors] == [
+        ("locked", "cannot read this folder (Permission denied); it was skipped")]
+    assert not as_target.ok and as_target.targets == 1
+    assert "cannot read this folder" in as_target.errors[0].message

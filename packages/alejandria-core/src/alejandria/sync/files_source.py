@@ -61,14 +61,22 @@ class FilesSource(BaseSource):
                 yield SyncTarget(scope=f"file:{shown(root)}", label=shown(Path(target)),
                                  locator=root.as_uri())
                 continue
-            for path in sorted(root.rglob("*")):
-                relative = path.relative_to(root)
-                if path.is_file() and not any(p.startswith(".") for p in relative.parts):
-                    yield SyncTarget(scope=f"file:{shown(path)}", label=shown(relative),
-                                     locator=path.as_uri())
+            for path, error in walk_files(root):
+                label = shown(path.relative_to(root)) if path != root else shown(Path(target))
+                if error is not None:
+                    # reported by fetch, so the sync names it and exits non-zero
+                    yield SyncTarget(scope=f"unreadable:{shown(path)}", label=label,
+                                     locator=path.as_uri(),
+                                     metadata={"error": error.strerror or str(error)})
+                    continue
+                yield SyncTarget(scope=f"file:{shown(path)}", label=label,
+                                 locator=path.as_uri())
 
     def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[SyncItem]:
         path = path_of(target.locator)
+        if "error" in target.metadata:
+            raise ItemRejected(target.label, f"cannot read this folder "
+                                             f"({target.metadata['error']}); it was skipped")
         try:
             stat = path.stat()
         except FileNotFoundError as exc:
@@ -120,6 +128,24 @@ class FilesSource(BaseSource):
         except OSError as exc:
             raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
         return io.BufferedReader(_HashChecked(handle, expected, subject), READ_SIZE)
+
+
+def walk_files(root: Path) -> Iterator[tuple[Path, OSError | None]]:
+    """The regular files under ``root`` in name order, hidden files and folders left out,
+    and each folder that could not be read with why: ``(path, None)`` or ``(folder, error)``.
+    (``Path.rglob`` skips an unreadable folder without a word.)"""
+    errors: list[OSError] = []
+    for folder, folders, files in os.walk(root, onerror=errors.append):
+        while errors:
+            error = errors.pop(0)
+            yield Path(error.filename or folder), error
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            path = Path(folder) / name
+            if not name.startswith(".") and path.is_file():
+                yield path, None
+    for error in errors:
+        yield Path(error.filename or root), error
 
 
 def shown(path: Path) -> str:
