@@ -131,3 +131,18 @@ def test_a_date_out_of_range_is_one_clear_line(run):
         assert "Traceback" not in result.output
         assert result.exit_code in (0, 2) and ("no matches" in result.output
                                                or "date" in result.output)
+
+
+def test_a_sync_without_a_broker_is_recorded_as_a_job(run, tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+
+    assert run("sync", "files", str(folder)).exit_code == 0
+    [job] = json.loads(run("jobs", "list", "--json").output)
+
+    assert (job["job_type"], job["status"]) == ("sync", "completed")
+    assert job["payload"]["targets"] == [str(folder)] and job["result"]["posts_written"] == 1
+    retried = run("jobs", "retry", str(job["id"]))
+    assert retried.exit_code == 2
+    assert f"job {job['id']} is completed: only a failed or cancelled job" in retried.output

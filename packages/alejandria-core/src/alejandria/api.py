@@ -8,7 +8,8 @@ every service. The ``Archive`` methods are thin: each calls one service with tha
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +31,7 @@ from alejandria.plugin_types import SearchContext, Source
 from alejandria.plugins import PluginManager
 from alejandria.plugins.settings import load_plugin_settings
 from alejandria.queue.ledger import JobStore
+from alejandria.queue.recorded import RecordedJob, recorded_job
 from alejandria.queue.submit import retry, submit, submit_many
 from alejandria.search import service as search_service
 from alejandria.search.embedding.backfill import BackfillReport
@@ -228,8 +230,16 @@ class Archive:
         return submit_many(self.context, job_type, many_kwargs, priority=priority)
 
     def retry_job(self, job_id: int) -> None:
-        """Run a failed or cancelled job again (a new task, the same ``jobs`` row)."""
-        retry(self.context, job_id)
+        """Run a failed or cancelled job again (a new task, the same ``jobs`` row); any other
+        job is refused with its status."""
+        retry(self.context, job_id, only_ended_badly=True)
+
+    @contextmanager
+    def recorded_job(self, job_type: str, payload: dict[str, Any], *,
+                     priority: int = 5) -> Iterator[RecordedJob]:
+        """Record work done here, in this process, as a job (``jobs list`` shows it)."""
+        with recorded_job(self.context, job_type, payload, priority=priority) as job:
+            yield job
 
     def search(self, query: str, *, mode: str = "auto", source: str | None = None,
                creator: str | None = None, collection: str | None = None,

@@ -81,7 +81,12 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
                 bar.update(task, total=event.total, completed=event.done,
                            label=escape(event.label))
 
-            report = archive.sync(source, *targets, options=parsed, progress=on_progress)
+            payload = {"source": source, "targets": [
+                str(Path(t).resolve()) if Path(t).exists() else t for t in targets],
+                "options": parsed}
+            with archive.recorded_job("sync", payload, priority=8) as job:
+                report = archive.sync(source, *targets, options=parsed, progress=on_progress)
+                job.result = {**report.model_dump(mode="json"), "ok": report.ok}
     if as_json:
         print_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:

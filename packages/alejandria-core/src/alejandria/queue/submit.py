@@ -125,11 +125,15 @@ def run_inline(host: JobHost, job_id: int, job_type: str, kwargs: dict[str, Any]
             return
 
 
-def retry(host: JobHost, job_id: int) -> None:
-    """Run a failed or cancelled job again (a new task, the same row)."""
+def retry(host: JobHost, job_id: int, *, only_ended_badly: bool = False) -> None:
+    """Run a job again (a new task, the same row); ``only_ended_badly``: only a failed or
+    cancelled one (what a user may retry; recovery also sends lost running ones)."""
     job = host.jobs.get(job_id)
     if job is None:
         raise ConfigurationError(f"no job {job_id}")
+    if only_ended_badly and job.status not in ("failed", "cancelled"):
+        raise ConfigurationError(f"job {job_id} is {job.status}: only a failed or cancelled "
+                                 "job can be retried")
     task_id = str(uuid.uuid4())
     host.jobs.requeue(job_id, task_id)
     dispatch(host, job_id, job.job_type, job.payload, queue=job.queue or "sources",
