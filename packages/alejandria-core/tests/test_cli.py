@@ -146,3 +146,10 @@ def test_a_sync_without_a_broker_is_recorded_as_a_job(run, tmp_path):
     retried = run("jobs", "retry", str(job["id"]))
     assert retried.exit_code == 2
     assert f"job {job['id']} is completed: only a failed or cancelled job" in retried.output
+
+
+def test_sync_help_lists_the_installed_sources(run):
+    shown = run("sync", "--help").output
+    assert "Sources installed:" in shown
+    assert "files    Media files you already have" in shown
+    assert "Sources installed:\n  (unknown)" not in shown

@@ -91,3 +91,40 @@ def test_two_first_commands_at_once_on_a_fresh_data_dir(tmp_path):
     for run, (out, err) in zip(runs, results, strict=True):
         assert run.returncode == 0, err
         assert json.loads(out)["posts"] == 0
+
+
+SLOW_STATS = textwrap.dedent("""
+    import time
+    from alejandria.api import Archive
+    from alejandria.cli.main import main
+
+    def stats(self):
+        print("ready", flush=True)
+        time.sleep(120)
+
+    Archive.stats = stats
+    main()
+""")
+
+
+@pytest.mark.slow
+def test_a_terminated_command_stops_the_embedded_server(tmp_path):
+    """SIGTERM (systemd, docker stop) ends a command through its exit handlers: as the
+    server's last user it stops it, instead of leaving it running."""
+    import os
+    import signal
+
+    import psutil
+
+    env = {**_clean_env(), "ALEJANDRIA_DATA_DIR": str(tmp_path)}
+    child = subprocess.Popen([sys.executable, "-c", SLOW_STATS, "stats"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    server_pid = int((tmp_path / "postgres" / "postmaster.pid").read_text().split()[0])
+
+    os.kill(child.pid, signal.SIGTERM)
+
+    assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+    assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == "zombie"

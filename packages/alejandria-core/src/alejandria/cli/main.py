@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any
 
 import click
@@ -108,7 +109,15 @@ _register_builtin_commands()
 
 
 def main() -> None:
+    # SIGTERM (systemd, docker stop, kill) ends the process like Ctrl-C does, through the
+    # exit handlers: the embedded Postgres is stopped when this was its last user, and a job
+    # run here is recorded as interrupted. (A worker's Celery installs handlers of its own.)
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="alejandria")
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,29 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
-@click.command()
+class SyncCommand(click.Command):
+    """``sync --help`` ends with the sources installed here, so a user sees what to type."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from alejandria.builtins import get_plugin_manager
+        from alejandria.settings import Settings
+
+        try:
+            settings = Settings()
+            root = ctx.find_root()
+            load = settings.load_plugins and not (root.obj or {}).get("no_plugins")
+            sources = get_plugin_manager(load, tuple(settings.disabled_plugins)).sources()
+        except Exception as exc:  # noqa: BLE001 - help must print even with a broken plugin
+            rows = [("(unknown)", f"cannot list the sources: {exc}")]
+        else:
+            rows = [(name, spec.description.strip().splitlines()[0] if spec.description
+                     else "") for name, spec in sorted(sources.items())]
+        with formatter.section("Sources installed"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=SyncCommand)
 @click.argument("source")
 @click.argument("targets", nargs=-1)
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",

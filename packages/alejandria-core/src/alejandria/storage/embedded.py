@@ -9,6 +9,7 @@ loses the processes that are gone before each start.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -24,6 +25,8 @@ from alejandria.errors import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "alejandria"
+#: Data dirs whose handle list this process cleans at exit (registered once each).
+_FORGET_AT_EXIT: set[Path] = set()
 
 
 class EmbeddedPostgres:
@@ -57,6 +60,12 @@ class EmbeddedPostgres:
             raise DatabaseUnavailable(
                 f"could not start the embedded Postgres in {self.pgdata}: {exc}"
             ) from exc
+        # Runs before pgserver's own exit handler (registered earlier: exit handlers run last
+        # first), so that handler sees only live processes and the last one stops the server
+        # even when worker processes forked from this one were killed without letting go.
+        if self.pgdata not in _FORGET_AT_EXIT:
+            _FORGET_AT_EXIT.add(self.pgdata)
+            atexit.register(forget_dead_handles, self.pgdata)
         admin_uri = self._server.get_uri()
         _ensure_database(admin_uri, DATABASE_NAME)
         return to_sqlalchemy_url(self._server.get_uri(DATABASE_NAME))
