@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from alejandria.cli.main import cli
-from alejandria.models import Checkpoint, ChunkIn, CreatorIn, PostIn
+from alejandria.models import Checkpoint, ChunkIn, CreatorIn, MediaIn, PostIn
 
 
 @pytest.fixture
@@ -153,3 +153,44 @@ def test_sync_help_lists_the_installed_sources(run):
     assert "Sources installed:" in shown
     assert "files    Media files you already have" in shown
     assert "Sources installed:\n  (unknown)" not in shown
+
+
+def test_a_query_without_words_finds_nothing_and_says_why(run, archive, memory_source):
+    memory_source.content["t"] = [
+        CreatorIn(external_id="lucia", name="Lucía"),
+        PostIn(external_id="p", creator_external_id="lucia", title="La carta natal",
+               chunks=(ChunkIn(text="Cómo leer la carta natal paso a paso."),)),
+        Checkpoint(),
+    ]
+    archive.sync("memory", "t")
+
+    for mode in ("auto", "hybrid", "fulltext", "semantic"):
+        assert archive.search("' -- ¿?", mode=mode) == []
+    shown = run("search", "'").output
+    assert shown.strip() == "no matches: the query has no words to search for (letters or digits)"
+
+
+def test_transcript_of_a_media_id_that_does_not_exist(run, archive, memory_source):
+    memory_source.blobs = {"img": b"\x89PNG\r\n\x1a\n" + b"\x00" * 16}
+    memory_source.content["t"] = [
+        CreatorIn(external_id="lucia", name="Lucía"),
+        PostIn(external_id="p", creator_external_id="lucia", title="Con imagen",
+               media=(MediaIn(key="img", filename="a.png"),)),
+        Checkpoint(),
+    ]
+    archive.sync("memory", "t")
+    with archive.engine.connect() as conn:
+        media_id = conn.exec_driver_sql("SELECT id FROM media_files").scalar_one()
+
+    missing = run("media", "transcript", str(media_id + 999))
+    untranscribed = run("media", "transcript", str(media_id))
+
+    assert missing.exit_code == 2 and f"no media file {media_id + 999}" in missing.output
+    assert untranscribed.exit_code == 1 and "has no transcript yet" in untranscribed.output
+
+
+def test_plugins_piped_are_whole_lines(run):
+    lines = run("plugins").output.splitlines()
+    assert lines[0] == "plugin\tpackage\tversion\thooks\tstatus"
+    core = next(line.split("\t") for line in lines if line.startswith("core\t"))
+    assert "register_search_backends" in core[3].split(",") and core[4] == "ok"

@@ -70,6 +70,10 @@ def test_filters_by_source_and_creator(corpus):
     assert corpus.search("starter", creator="lucia") == []
     assert corpus.search("starter", source="pdf") == []
     assert len(corpus.search("starter", source="memory")) == 1
+    # a name typed without its accents finds the creator, as the text search does
+    for typed in ("Lucia Fernandez", "LUCÍA FERNÁNDEZ", "lucía fernandez"):
+        assert [h.title for h in corpus.search("retrogrados", creator=typed)] == [
+            "Los planetas retrógrados"]
 
 
 @pytest.mark.parametrize("query", [

@@ -20,14 +20,14 @@ from sqlalchemy.engine import Engine
 
 from alejandria.builtins import get_plugin_manager
 from alejandria.context import ArchiveContext
-from alejandria.errors import DatabaseUnavailable
+from alejandria.errors import DatabaseUnavailable, NotFound
 from alejandria.media.dedup import DedupReport, dedup_media
 from alejandria.media.gc import GcReport, collect_garbage
 from alejandria.media.processing import ProcessingProgress, ProcessingReport, process_media
 from alejandria.media.verify import VerifyReport, verify_media
 from alejandria.media.video.embeds import EmbedReport, download_embeds
 from alejandria.models import Actor, JsonDict, MediaKind, SearchHit, SearchQuery, SyncReport
-from alejandria.plugin_types import SearchContext, Source
+from alejandria.plugin_types import SearchContext, Source, TranscriptSegment
 from alejandria.plugins import PluginManager
 from alejandria.plugins.settings import load_plugin_settings
 from alejandria.queue.ledger import JobStore
@@ -42,6 +42,7 @@ from alejandria.storage.media_store import MediaStore
 from alejandria.storage.migrate import is_up_to_date, upgrade
 from alejandria.storage.repository import Repository
 from alejandria.storage.search_cache import SearchCache
+from alejandria.storage.transcripts import TranscriptStore
 from alejandria.sync import subscriptions
 from alejandria.sync.pipeline import ProgressCallback
 from alejandria.sync.service import build_source, run_sync
@@ -228,6 +229,16 @@ class Archive:
         """Queue many jobs of one type with one statement and one broker connection; their
         ids, in order."""
         return submit_many(self.context, job_type, many_kwargs, priority=priority)
+
+    def transcript(self, media_id: int) -> list[TranscriptSegment]:
+        """The newest complete transcript of a media file, corrections applied (empty: none
+        yet); ``NotFound`` when there is no such media file."""
+        store = TranscriptStore(self.engine)
+        segments = store.segments(media_id)
+        if not segments and not store.media_exists(media_id):
+            raise NotFound(f"no media file {media_id}; the ids are in search results "
+                           "(search --json) and media transcript lists only those")
+        return segments
 
     def retry_job(self, job_id: int) -> None:
         """Run a failed or cancelled job again (a new task, the same ``jobs`` row); any other

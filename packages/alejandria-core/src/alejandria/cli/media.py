@@ -97,10 +97,10 @@ def media_dedup(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
 @click.pass_context
 def media_transcript(ctx: click.Context, media_id: int, vtt: bool) -> None:
     """Print the transcript of a media file (corrections applied)."""
-    from alejandria.storage.transcripts import TranscriptStore, to_webvtt
+    from alejandria.storage.transcripts import to_webvtt
 
     with open_archive(ctx) as archive:
-        segments = TranscriptStore(archive.engine).segments(media_id)
+        segments = archive.transcript(media_id)
     if not segments:
         stderr_console().print(f"[bold red]error:[/] media {media_id} has no transcript yet")
         sys.exit(1)

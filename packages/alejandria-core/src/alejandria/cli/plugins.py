@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alejandria.cli.context import plugin_manager
-from alejandria.cli.output import print_json, stdout_console
+from alejandria.cli.output import echo, print_json, stdout_console
 
 
 @click.command()
@@ -23,13 +23,19 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     infos = manager.plugins()
     if as_json:
         print_json([info.as_dict() for info in infos])
+    elif not (console := stdout_console()).is_terminal:
+        # piped: whole values, one plugin per line, tab-separated (a table cuts them)
+        echo("plugin\tpackage\tversion\thooks\tstatus")
+        for info in infos:
+            echo("\t".join((info.name, info.package or "", info.version or "",
+                            ",".join(info.hooks), info.error or "ok")))
     else:
         table = Table("plugin", "package", "version", "hooks", "status")
         for info in infos:
             status = f"[red]{escape(info.error)}[/]" if info.error else "[green]ok[/]"
             table.add_row(info.name, info.package or "", info.version or "",
                           ", ".join(info.hooks), status)
-        stdout_console().print(table)
+        console.print(table)
     sys.exit(1 if any(info.error for info in infos) else 0)
 
 

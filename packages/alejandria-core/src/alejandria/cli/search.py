@@ -57,7 +57,10 @@ def search(ctx: click.Context, query: str, mode: str, source: str | None, creato
         return
     console = stdout_console()
     if not hits:
-        console.print("no matches")
+        from alejandria.search.service import has_words
+
+        console.print("no matches" if has_words(query) else
+                      "no matches: the query has no words to search for (letters or digits)")
         return
     for rank, hit in enumerate(hits, 1):
         where = f" · page {hit.page}" if hit.page is not None else ""

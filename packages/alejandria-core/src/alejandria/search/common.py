@@ -21,11 +21,12 @@ HEADLINE_OPTIONS = (
 FILTERS = """
       AND (CAST(:source AS text) IS NULL OR p.source = :source)
       AND (CAST(:creator AS text) IS NULL OR cr.external_id = :creator
-           OR lower(cr.name) = lower(:creator) OR CAST(cr.id AS text) = :creator)
+           OR lower(alejandria_fold(cr.name)) = lower(alejandria_fold(:creator))
+           OR CAST(cr.id AS text) = :creator)
       AND (CAST(:collection AS text) IS NULL OR EXISTS (
             SELECT 1 FROM post_collections pc JOIN collections col ON col.id = pc.collection_id
             WHERE pc.post_id = p.id AND (col.external_id = :collection
-                  OR lower(col.title) = lower(:collection)
+                  OR lower(alejandria_fold(col.title)) = lower(alejandria_fold(:collection))
                   OR CAST(col.id AS text) = :collection)))
       AND (CAST(:published_after AS timestamptz) IS NULL OR p.published_at >= :published_after)
       AND (CAST(:published_before AS timestamptz) IS NULL OR p.published_at < :published_before)

@@ -15,8 +15,18 @@ from alejandria.search.embedding.select import embedder_name, load_embedder
 from alejandria.storage.vector_store import VectorStore, active_model
 
 
+def has_words(query: str) -> bool:
+    """Whether a query holds anything to search for: a letter or a digit. A query of
+    punctuation (``'``, ``--``) matched nothing in full text and, in hybrid mode, returned the
+    nearest 20 vectors of nothing at all: arbitrary posts with blank snippets."""
+    return any(char.isalnum() for char in query)
+
+
 def search(context: ArchiveContext, request: SearchQuery) -> list[SearchHit]:
-    """Answer ``request`` with the backend its mode picks, through the cache if any."""
+    """Answer ``request`` with the backend its mode picks, through the cache if any; nothing
+    for a query without words (``has_words``)."""
+    if not has_words(request.text):
+        return []
     name, backend = choose_backend(request.mode, request.text,
                                    context.plugins.search_backends(), search_context(context))
     cache = context.search_cache

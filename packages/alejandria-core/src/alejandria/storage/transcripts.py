@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
 from alejandria.plugin_types import TranscriptSegment
-from alejandria.storage.schema import transcript_segments, transcriptions
+from alejandria.storage.schema import media_files, transcript_segments, transcriptions
 
 #: The engine name of transcripts that came with a video as subtitles.
 SUBTITLES_ENGINE = "subtitles"
@@ -128,6 +128,11 @@ class TranscriptStore:
                              transcript_segments.c.transcription_id)
                              .where(transcript_segments.c.id == segment_id).scalar_subquery())
                          .values(updated_at=func.now()))
+
+    def media_exists(self, media_id: int) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(media_files.c.id)
+                                .where(media_files.c.id == media_id)).first() is not None
 
     def segments(self, media_id: int) -> list[TranscriptSegment]:
         """The newest complete transcript of a media file, corrections applied."""
