@@ -3,27 +3,36 @@
 The corpus is real-world PDFs already on the machine (Debian's documentation), copied (and
 un-gzipped) into one working folder that both contenders read, so they see the same bytes from
 the same, warm page cache.
+
+Run on its own (``python bench/pdf_bench.py``), it measures what reading untrusted PDFs in the
+worker process costs: the sample books and the corpus parsed in this process and through the
+isolation, in the same run, and their ratio (see ``time_isolation``).
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pypdfium2 as pdfium
-from harness import Server, stopwatch
+from harness import Server, machine, print_rows, stopwatch
 from sqlalchemy import text
 
 from alejandria import Archive
 from alejandria.models import SyncReport
 from alejandria.plugins import PluginManager
 from alejandria.settings import Settings
+from alejandria_source_pdf.reader import InProcessReader, Reader
+from alejandria_source_pdf.settings import PdfSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PREFERRED = (Path("/usr/share/developers-reference/developers-reference.pdf"),)
@@ -213,3 +222,115 @@ def copy_snapshot(server: Server, snap: Snapshot) -> float:
             return elapsed()
     finally:
         server.drop(database)
+
+
+# -- isolation: the same files parsed in this process and through the worker -----------------
+
+
+def read_like_a_sync(reader: Reader, files: Iterable[Path]) -> int:
+    """Everything a sync reads of each file (metadata, outline, every page's text and images,
+    PNGs encoded), through ``reader``; pages read. Closing the reader is part of the work."""
+    pages = 0
+    try:
+        for path in files:
+            with reader.open(path, path.name, find_images=True) as book:
+                book.metadata()
+                book.outline()
+                read = [book.page(number) for number in range(1, book.page_count + 1)]
+                for page in read:
+                    page.images()
+                pages += len(read)
+    finally:
+        reader.close()
+    return pages
+
+
+def time_isolation(files: tuple[Path, ...], repeat: int) -> tuple[float, float, float]:
+    """Best seconds of reading ``files`` in this process; through a fresh isolated reader (its
+    worker's start-up included, once, as a sync pays it); and through a reader whose worker is
+    already running (what each further file costs). Runs alternate."""
+    from alejandria_source_pdf.reader import reader_for
+
+    def in_process() -> float:
+        with stopwatch() as elapsed:
+            read_like_a_sync(InProcessReader(), files)
+        return elapsed()
+
+    def isolated() -> float:
+        with stopwatch() as elapsed:
+            read_like_a_sync(reader_for(PdfSettings()), files)
+        return elapsed()
+
+    def isolated_warm() -> float:
+        reader = reader_for(PdfSettings())
+        with reader.open(files[0], files[0].name, find_images=False):
+            pass  # the worker is running now
+        with stopwatch() as elapsed:
+            read_like_a_sync(_KeptOpen(reader), files)
+        reader.close()
+        return elapsed()
+
+    if read_like_a_sync(InProcessReader(), files) != read_like_a_sync(
+            reader_for(PdfSettings()), files):  # also the warm-up
+        raise RuntimeError("the two readers read different numbers of pages")
+    runs: list[list[float]] = [[], [], []]
+    for _ in range(repeat):
+        for times, run in zip(runs, (in_process, isolated, isolated_warm), strict=True):
+            times.append(run())
+    best = [min(times) for times in runs]
+    return best[0], best[1], best[2]
+
+
+class _KeptOpen:
+    """A reader whose ``close()`` leaves the worker running (closed by the caller later)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+
+    def open(self, path: Path, subject: str, *, find_images: bool) -> Any:
+        return self._reader.open(path, subject, find_images=find_images)
+
+    def close(self) -> None:
+        pass
+
+
+def sample_books(folder: Path, copies: int) -> tuple[Path, ...]:
+    """``copies`` copies of each sample book in ``examples/books``: a folder of small PDFs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    books = sorted(p for p in FALLBACK.iterdir() if p.suffix.lower() == ".pdf")
+    staged = []
+    for copy in range(copies):
+        for book in books:
+            target = folder / f"{copy:03d}-{book.name}"
+            shutil.copyfile(book, target)
+            staged.append(target)
+    return tuple(staged)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="PDF parsing in this process against the isolated worker, same run.")
+    parser.add_argument("--pages", type=int, default=600, help="pages of the real-world corpus")
+    parser.add_argument("--copies", type=int, default=20,
+                        help="copies of each sample book (a folder of many small PDFs)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    for key, value in machine().items():
+        print(f"{key}: {value}")
+    with tempfile.TemporaryDirectory(prefix="pdf-bench-") as workdir:
+        small = sample_books(Path(workdir) / "samples", args.copies)
+        corpus = stage_corpus(Path(workdir) / "corpus", args.pages)
+        rows = [(f"PDFs parsed (best of {args.repeat})", "files", "pages", "in-process s",
+                 "isolated s", "ratio", "worker warm s", "ratio")]
+        for label, files in (("sample books, many small files", small),
+                             ("real-world corpus", corpus.files)):
+            pages = read_like_a_sync(InProcessReader(), files)
+            ours, isolated, warm = time_isolation(files, args.repeat)
+            rows.append((label, str(len(files)), str(pages), f"{ours:.3f}", f"{isolated:.3f}",
+                         f"{isolated / ours:.2f}", f"{warm:.3f}", f"{warm / ours:.2f}"))
+    print()
+    print_rows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,12 +5,17 @@ Pure functions over page numbers (1-based everywhere); nothing here touches PDFi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 from alejandria_source_pdf.metadata import collapse_whitespace
 
 FRONT_MATTER_TITLE = "Front matter"
+TITLE_SEPARATOR = " / "
+#: A chapter title joined from the titles of same-page entries stops growing past this.
+MAX_MERGED_TITLE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +76,38 @@ def _chapter_starts(
     outline: Sequence[OutlineEntry], level: int, page_count: int
 ) -> list[tuple[int, str]]:
     """(start page, title) of the entries at ``level``, by page, same-page entries merged."""
-    starts: list[tuple[int, str]] = []
-    for page, title in _entries_by_page(outline, level, page_count):
-        if starts and starts[-1][0] == page:
-            previous = starts[-1][1]
-            if title and title.casefold() not in previous.casefold():
-                starts[-1] = (page, f"{previous} / {title}" if previous else title)
+    return [
+        (page, _merge_titles(title for _, title in entries) or f"Page {page}")
+        for page, entries in groupby(_entries_by_page(outline, level, page_count),
+                                     key=itemgetter(0))
+    ]
+
+
+def _merge_titles(titles: Iterable[str]) -> str:
+    """``Part I / Chapter 1``: the titles joined, leaving out empty ones and any title that
+    already appears in what was joined so far (ignoring case).
+
+    Past ``MAX_MERGED_TITLE`` characters nothing more is joined and `` / …`` says so, which
+    keeps this linear: an outline of 100,000 entries on one page would otherwise make a title
+    of megabytes, each entry searched for in all the ones before it.
+    """
+    merged: list[str] = []
+    folded = ""  # the casefolded join so far (casefold maps each character on its own)
+    length = 0
+    cut = False
+    for title in titles:
+        if not title:
             continue
-        starts.append((page, title))
-    return [(page, title or f"Page {page}") for page, title in starts]
+        key = title.casefold()
+        if key in folded:
+            continue
+        if length >= MAX_MERGED_TITLE:
+            cut = True
+            continue
+        folded = f"{folded}{TITLE_SEPARATOR}{key}" if merged else key
+        length += len(title) + (len(TITLE_SEPARATOR) if merged else 0)
+        merged.append(title)
+    return TITLE_SEPARATOR.join(merged) + (f"{TITLE_SEPARATOR}\u2026" if cut else "")
 
 
 def _entries_by_page(

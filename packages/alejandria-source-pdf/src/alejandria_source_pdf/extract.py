@@ -1,14 +1,18 @@
 """Everything that talks to PDFium: opening a document, its outline, page text and images.
 
-One ``PdfBook`` opens the document once; ``page()`` loads a page, extracts its text once,
+One ``PdfBook`` opens the document once; ``scan()`` loads a page, extracts its text once,
 walks its objects once for images (see ``images``), and closes it again, so PDFium's memory
 stays flat on long books. PDFium errors never leave this module raw: opening and page failures
 become ``ItemRejected`` and a broken image is skipped.
+
+This module parses the file in the calling process: untrusted files are read through
+``isolation``, whose worker process runs this same code under a memory and a time limit.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,7 +23,16 @@ import pypdfium2.raw as pdfium_c
 
 from alejandria.errors import ItemRejected
 from alejandria_source_pdf.chapters import OutlineEntry
-from alejandria_source_pdf.images import ImageCollector, PageImage, PendingImage
+from alejandria_source_pdf.images import (
+    FoundImage,
+    ImageCollector,
+    ImageEncoder,
+    ImageLimits,
+    PageImage,
+    PendingImage,
+    SkippedImage,
+    default_limits,
+)
 from alejandria_source_pdf.text import normalize_text
 
 log = logging.getLogger(__name__)
@@ -37,13 +50,21 @@ _LOAD_ERRORS = {
 }
 
 
+#: What ``PdfBook.scan`` yields: the page's text first, then its images one by one.
+PagePart = str | FoundImage | SkippedImage
+
+
 @dataclass(frozen=True, slots=True)
 class PageContent:
-    """What one page holds: its clean text (maybe empty) and its embedded images."""
+    """What one page holds: its clean text (maybe empty) and its embedded images.
+
+    ``notes`` tell the user about images left out on purpose (too large to decode).
+    """
 
     number: int
     text: str
     pending_images: tuple[PendingImage, ...]
+    notes: tuple[str, ...] = ()
 
     def images(self) -> list[PageImage]:
         """The page's images, waiting for any still being encoded; failed ones are left out."""
@@ -53,15 +74,18 @@ class PageContent:
 class PdfBook:
     """An open PDF document. Use as a context manager; ``subject`` names it in errors.
 
-    ``find_images=False`` skips looking for embedded images (the caller knows there are none).
+    ``find_images=False`` skips looking for embedded images (the caller knows there are none);
+    ``image_limits`` bound the images that are decoded (default: the archive's pixel limit).
     """
 
-    def __init__(self, path: Path, subject: str, *, find_images: bool = True) -> None:
+    def __init__(self, path: Path, subject: str, *, find_images: bool = True,
+                 image_limits: ImageLimits | None = None) -> None:
         self.path = path
         self.subject = subject
         self._find_images = find_images
         self._doc = _open_document(path, subject)
-        self._images = ImageCollector(self._doc, subject)
+        self._images = ImageCollector(self._doc, subject, image_limits or default_limits())
+        self._encoder = ImageEncoder()
         try:
             self.page_count: int = len(self._doc)
         except Exception:
@@ -81,7 +105,7 @@ class PdfBook:
 
     def close(self) -> None:
         """Release PDFium's document and stop encoding images nobody asked for yet."""
-        self._images.close()
+        self._encoder.close()
         self._doc.close()
 
     def metadata(self) -> dict[str, str]:
@@ -115,7 +139,27 @@ class PdfBook:
         return OutlineEntry(level=int(item.level), title=str(title or ""), page=page)
 
     def page(self, number: int) -> PageContent:
-        """Text and images of page ``number`` (1-based)."""
+        """Text and images of page ``number`` (1-based); images are encoded in the background."""
+        parts = self.scan(number)
+        text = str(next(parts))
+        pending: list[PendingImage] = []
+        notes: list[str] = []
+        for part in parts:
+            if isinstance(part, SkippedImage):
+                notes.append(part.note)
+            elif isinstance(part, FoundImage):
+                owned = part if part.pixels is None else FoundImage(
+                    part.index, part.key, pixels=part.pixels.owned())
+                del part  # PDFium's buffer goes here, on PDFium's thread
+                started = self._encoder.submit(owned)
+                if started is not None:
+                    pending.append(started)
+        return PageContent(number=number, text=text, pending_images=tuple(pending),
+                           notes=tuple(notes))
+
+    def scan(self, number: int) -> Iterator[PagePart]:
+        """Page ``number``'s clean text, then its images one by one (their pixels still in
+        PDFium's buffers: use each before asking for the next). The page closes at the end."""
         try:
             page = self._doc[number - 1]
         except Exception as exc:
@@ -133,10 +177,11 @@ class PdfBook:
                 raise ItemRejected(
                     self.subject, f"{CORRUPT_PREFIX}: the text of page {number} cannot be read"
                 ) from exc
-            images = self._images.collect(page, number) if self._find_images else ()
+            yield normalize_text(raw_text)
+            if self._find_images:
+                yield from self._images.collect(page, number)
         finally:
             page.close()
-        return PageContent(number=number, text=normalize_text(raw_text), pending_images=images)
 
 
 def _open_document(path: Path, subject: str) -> Any:

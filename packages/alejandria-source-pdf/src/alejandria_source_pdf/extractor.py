@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from alejandria.errors import ItemRejected, MediaError
 from alejandria.models import Availability, ChunkIn, JsonDict
-from alejandria_source_pdf.extract import PdfBook
+from alejandria_source_pdf.reader import reader_for
+from alejandria_source_pdf.settings import environment_settings
 
 if TYPE_CHECKING:
     from alejandria.settings import Settings
@@ -22,10 +23,15 @@ if TYPE_CHECKING:
 
 class PdfExtractor:
     """Page text of stored PDFs; encrypted or damaged files raise ``MediaError`` with the same
-    reasons the ``pdf`` source gives."""
+    reasons the ``pdf`` source gives.
+
+    Files are parsed in a worker process (one per extractor, reused from file to file) with
+    the limits of ``ALEJANDRIA_PDF_MAX_MEMORY_MB`` and ``ALEJANDRIA_PDF_TIMEOUT_S``.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.reader = reader_for(environment_settings())
 
     def availability(self) -> Availability:
         return Availability.yes()  # pypdfium2 is a dependency of this package
@@ -34,7 +40,7 @@ class PdfExtractor:
         """One passage per page that holds text (pages are 1-based), in page order."""
         subject = str(media.get("sha256") or path.name)[:12]
         try:
-            with PdfBook(path, subject, find_images=False) as book:
+            with self.reader.open(path, subject, find_images=False) as book:
                 pages = [book.page(number) for number in range(1, book.page_count + 1)]
         except ItemRejected as exc:
             # the processor names the file; the reason is what the user can act on

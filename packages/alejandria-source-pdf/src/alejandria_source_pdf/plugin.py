@@ -1,4 +1,4 @@
-"""Registers the ``pdf`` source and the ``pdf`` text extractor.
+"""Registers the ``pdf`` source, the ``pdf`` text extractor and their settings.
 
 Importing this module must stay cheap: no PDFium here, the factories import it when used.
 """
@@ -8,7 +8,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alejandria import hookimpl
-from alejandria.plugin_types import Extractor, ExtractorSpec, Source, SourceContext, SourceSpec
+from alejandria.plugin_types import (
+    Extractor,
+    ExtractorSpec,
+    SettingsSpec,
+    Source,
+    SourceContext,
+    SourceSpec,
+)
+from alejandria_source_pdf.settings import PdfSettings
 
 if TYPE_CHECKING:
     from alejandria.settings import Settings
@@ -49,3 +57,10 @@ def register_extractors() -> list[ExtractorSpec]:
             description="The text of PDFs any source stores, page by page",
         )
     ]
+
+
+@hookimpl
+def register_settings() -> list[SettingsSpec]:
+    return [SettingsSpec(name="pdf", model=PdfSettings,
+                         description="PDF reading limits and pages per post "
+                                     "(-o key=value overrides them)")]

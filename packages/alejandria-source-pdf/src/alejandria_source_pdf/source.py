@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from alejandria.errors import ConfigurationError, ItemRejected
+from alejandria.errors import ItemRejected
 from alejandria.models import (
     Checkpoint,
     ChunkIn,
@@ -27,15 +27,17 @@ from alejandria.models import (
 )
 from alejandria.plugin_types import BaseSource, SourceContext
 from alejandria_source_pdf.chapters import Section, plan_sections
-from alejandria_source_pdf.extract import PageContent, PdfBook
+from alejandria_source_pdf.extract import PageContent
 from alejandria_source_pdf.metadata import (
     book_title,
     clean_author,
     creator_key,
     parse_pdf_date,
 )
+from alejandria_source_pdf.reader import reader_for
+from alejandria_source_pdf.settings import DEFAULT_PAGES_PER_POST as DEFAULT_PAGES_PER_POST
+from alejandria_source_pdf.settings import source_settings
 
-DEFAULT_PAGES_PER_POST = 10
 NO_TEXT_NOTICE = "no text layer (scanned?): archived, but its text is not searchable"
 PDF_MAGIC = b"%PDF-"
 #: The PDF header may follow some junk; readers accept it within the first 1024 bytes.
@@ -51,11 +53,15 @@ class PdfSource(BaseSource):
 
     Each file is a collection (the book) by its author; each outline chapter (or window of
     ``pages_per_post`` pages when there is no outline) is a post with one chunk per page.
+    Files are parsed in a worker process with the memory and time limits of ``PdfSettings``
+    (see ``isolation``): a file that overruns them is rejected, the others go on.
     """
 
     def __init__(self, context: SourceContext) -> None:
         self.context = context
-        self.pages_per_post = _pages_per_post(context.options)
+        self.settings = source_settings(context)
+        self.pages_per_post = self.settings.pages_per_post
+        self.reader = reader_for(self.settings)
 
     # -- targets -------------------------------------------------------------------------
 
@@ -108,10 +114,11 @@ class PdfSource(BaseSource):
 
         Everything is extracted before the first item is yielded, so a page that fails halfway
         rejects the file before any of it reaches the pipeline; the price is one book's text
-        and images in memory (PDFium pages themselves are closed page by page).
+        and images in memory (PDFium pages themselves are closed page by page). Images left out
+        on purpose (too large to decode) become notices naming their page.
         """
         collection_id = "file:" + str(path)
-        with PdfBook(path, subject, find_images=has_images) as book:
+        with self.reader.open(path, subject, find_images=has_images) as book:
             info = book.metadata()
             title = book_title(info.get("Title"), path)
             author = clean_author(info.get("Author"))
@@ -127,7 +134,9 @@ class PdfSource(BaseSource):
             read = [(section, [book.page(number) for number in section.pages])
                     for section in sections]
             posts: list[PostIn] = []
+            notes: list[str] = []
             for section, pages in read:
+                notes.extend(note for page in pages for note in page.notes)
                 if section.front_matter and not any(p.text or p.pending_images for p in pages):
                     continue
                 posts.append(post_factory.build(section, pages, position=len(posts)))
@@ -154,6 +163,8 @@ class PdfSource(BaseSource):
         yield Prune(
             collection_external_id=collection_id, keep=tuple(p.external_id for p in posts)
         )
+        for note in notes:
+            yield Notice(message=note)
         if not has_text:
             yield Notice(message=NO_TEXT_NOTICE)
 
@@ -279,16 +290,3 @@ def _hash_pdf(path: Path, subject: str) -> tuple[str, bool]:
     except OSError as exc:
         raise ItemRejected(subject, f"cannot read file: {exc.strerror or exc}") from exc
     return digest.hexdigest(), has_images
-
-
-def _pages_per_post(options: JsonDict) -> int:
-    value = options.get("pages_per_post", DEFAULT_PAGES_PER_POST)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if isinstance(value, bool) or number < 1:
-        raise ConfigurationError(
-            f"pages_per_post must be a whole number of at least 1, not {value!r}"
-        )
-    return number
