@@ -5,6 +5,7 @@ break off, redirects, gzip; and the fixtures that give a test a site and a clien
 from __future__ import annotations
 
 import gzip
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,12 +22,17 @@ SECRET = "session_id=s3cr3t-cookie"
 
 @dataclass
 class Reply:
-    """One scripted answer; ``cut_at``: send that many bytes of the body, then hang up."""
+    """One scripted answer; ``cut_at``: send that many bytes of the body, then hang up.
+    ``pieces``: a body sent piece by piece instead (endless, trickling), each flushed, with
+    ``length`` as its ``Content-Length`` (None: none, the body ends when the connection
+    closes); the server stops when the client hangs up."""
 
     status: int = 200
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     cut_at: int | None = None
+    pieces: Callable[[], Iterator[bytes]] | None = None
+    length: int | None = None
 
 
 @dataclass
@@ -38,6 +44,16 @@ class Seen:
     @property
     def path(self) -> str:
         return urlsplit(self.target).path
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-body (a test of limits) is expected; anything else is
+        printed as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Site:
@@ -66,9 +82,10 @@ class Site:
             def do_GET(self) -> None:
                 site._handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        # a short poll: each test's stop waits for it (the default is half a second)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
 
     @property
@@ -103,7 +120,7 @@ class Site:
     def _file(self, path: str, asked: str | None) -> Reply:
         body, headers, status = self.files[path], {}, 200
         if path in self.gzipped:
-            body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
+            body, headers["Content-Encoding"] = gzip.compress(body, mtime=0), "gzip"
         start = int(asked[len("bytes="):-1]) if asked and self.honor_range else 0
         if start:
             first = 0 if self.wrong_range else start
@@ -120,6 +137,8 @@ def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
     handler.send_response(reply.status)
     for name, value in reply.headers.items():
         handler.send_header(name, value)
+    if reply.pieces is not None:
+        return _send_pieces(handler, reply, reply.pieces)
     handler.send_header("Content-Length", str(len(reply.body)))
     handler.end_headers()
     if reply.cut_at is None:
@@ -128,6 +147,21 @@ def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
     handler.wfile.write(reply.body[:reply.cut_at])
     handler.wfile.flush()
     handler.close_connection = True
+
+
+def _send_pieces(handler: BaseHTTPRequestHandler, reply: Reply,
+                 pieces: Callable[[], Iterator[bytes]]) -> None:
+    if reply.length is not None:
+        handler.send_header("Content-Length", str(reply.length))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.close_connection = True
+    try:
+        for piece in pieces():
+            handler.wfile.write(piece)
+            handler.wfile.flush()
+    except OSError:  # the client hung up: what the tests of limits expect
+        pass
 
 
 @pytest.fixture
@@ -145,10 +179,12 @@ def sleeps() -> list[float]:
 
 def new_client(site: Site, sleeps: list[float], **options: Any) -> HttpClient:
     """A client of ``site`` ("Testsite") with its cookie, that records its waits in
-    ``sleeps`` instead of waiting: backoff 1 s doubling up to 8 s, 3 retries by default."""
+    ``sleeps`` instead of waiting: backoff 1 s doubling up to 8 s, 3 retries by default. The
+    site's own ``127.0.0.1:<port>`` is allowed (a loopback address is refused otherwise)."""
     retry = RetryPolicy(max_retries=options.pop("max_retries", 3), backoff_s=1.0,
                         max_backoff_s=8.0, max_wait_s=options.pop("max_wait_s", 900.0))
     options.setdefault("cookies", {f"127.0.0.1:{site.port}": SECRET})
+    options.setdefault("allowed_hosts", [f"127.0.0.1:{site.port}"])
     return HttpClient(site="Testsite", user_agent="alejandria-tests", timeout_s=5, retry=retry,
                       proxies={}, sleep=sleeps.append, **options)
 

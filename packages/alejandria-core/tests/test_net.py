@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from alejandria.errors import RateLimited, SourceError
+from alejandria.net.addresses import AllowList
 from alejandria.net.backoff import backoff, retry_after
 from alejandria.net.client import HttpClient
 from alejandria.net.rate_limit import HostRateLimiter
@@ -78,7 +79,8 @@ def test_no_rate_limit_at_zero() -> None:
 
 
 def test_the_rate_limit_holds_across_threads_on_a_real_server(site: Site) -> None:
-    client = HttpClient(site="Testsite", user_agent="t", requests_per_second=20, proxies={})
+    client = HttpClient(site="Testsite", user_agent="t", requests_per_second=20, proxies={},
+                        allowed_hosts=[f"127.0.0.1:{site.port}"])
     start = time.monotonic()
 
     threads = [threading.Thread(target=lambda: [client.request(site.url("/a"))
@@ -251,7 +253,8 @@ def test_no_proxy_hosts_are_reached_directly(site: Site,
                                              no_proxies: pytest.MonkeyPatch) -> None:
     no_proxies.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
     no_proxies.setenv("no_proxy", "127.0.0.1")
-    transport = Transport(timeout_s=5, user_agent="test", pool_size=2)
+    transport = Transport(timeout_s=5, user_agent="test", pool_size=2,
+                          allow=AllowList.parse([f"127.0.0.1:{site.port}"]))
 
     response = transport.request("GET", site.url("/api"), {}, preload=True)
 

@@ -102,3 +102,60 @@ def test_options_come_before_environment_and_defaults(
     assert config.base_url == "http://x" and config.cookie == "session_id=s1"
     assert config.filters.types == frozenset({"image_file"})
     assert "s1" not in repr(config)
+
+
+def test_a_relative_image_is_resolved_against_the_post_and_what_is_no_url_kept() -> None:
+    body = read_body('<img src="/cdn/a.png?token-hash=x"><img src="b.png"><img src="//cdn.x/c.png">'
+                     '<img src="http://[::1"><img src="file:///etc/passwd">',
+                     None, base="https://www.patreon.com/posts/hola-123")
+
+    assert [image.src for image in body.images] == [
+        "https://www.patreon.com/cdn/a.png?token-hash=x", "https://www.patreon.com/posts/b.png",
+        "https://cdn.x/c.png", "http://[::1", "file:///etc/passwd"]
+    assert 'src="https://www.patreon.com/posts/b.png"' in body.html
+    assert "file:" not in body.html  # the sanitiser drops what is not http(s)
+
+
+def test_data_images_are_stored_from_their_bytes_when_small_and_refused_otherwise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from alejandria_source_patreon import inline_data
+    from alejandria_source_patreon.content import Body, InlineImage
+    from alejandria_source_patreon.jsonapi import Document
+    from alejandria_source_patreon.media import post_media
+
+    monkeypatch.setattr(inline_data, "MAX_INLINE_DATA_BYTES", 1024)
+    png = b"\x89PNG\r\n\x1a\n" + b"p" * 100
+
+    def data(payload: bytes, media_type: str = "image/png") -> InlineImage:
+        return InlineImage(src=f"data:{media_type};base64,{base64.b64encode(payload).decode()}")
+
+    body = Body(html="", text="", images=(
+        data(png), data(b"q" * 2000), data(b"<svg/>", "text/html"),
+        InlineImage(src="data:image/png;base64,%%%"), InlineImage(src="data:image/gif,GIF89a")))
+    post = {"id": "7", "type": "post", "attributes": {}}
+    media = post_media(Document({"data": post}), post, body, "https://www.patreon.com/")
+
+    small, big, html, broken, plain = media
+    assert (small.data, small.url, small.filename, small.mime_type) == (
+        png, None, "inline-1.png", "image/png")
+    assert small.key == "patreon:data:" + __import__("hashlib").sha256(png).hexdigest()
+    assert big.data is None and big.url == "data:image/png"
+    assert "over the 1 KB stored" in big.metadata["refused"]
+    assert html.metadata["refused"] == "an inline text/html, not an image"
+    assert broken.metadata["refused"] == "an inline image that does not decode"
+    assert plain.data == b"GIF89a"  # not base64: percent-encoded bytes
+
+
+def test_the_client_may_reach_its_own_base_url_and_the_allowed_hosts(
+        plugin_manager: PluginManager, alejandria_settings: Settings) -> None:
+    core = alejandria_settings.model_copy(update={"allow_private_hosts": ["nas.lan"],
+                                                  "max_download_mb": 9})
+    config = PatreonConfig.from_context(source_context(
+        plugin_manager, core, options={"base_url": "http://10.0.0.5:8080"}))
+    default = PatreonConfig()
+
+    assert config.allowed_hosts == ("10.0.0.5:8080", "nas.lan")
+    assert config.limits.max_download_bytes == 9 * 2**20
+    assert default.allowed_hosts == ("www.patreon.com:443",)

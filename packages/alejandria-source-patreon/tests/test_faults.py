@@ -200,19 +200,22 @@ def test_a_download_cut_off_midway_goes_on_from_where_it_stopped(
     assert all(archive.media.verify(sha256) for sha256 in _stored(archive))
 
 
-def test_a_download_that_keeps_breaking_off_fails_the_sync_and_the_next_one_fetches_it(
+def test_a_download_that_keeps_breaking_off_is_noted_and_the_next_sync_fetches_it(
         archive: Archive, site: PatreonFixture, campaign: FakeCampaign) -> None:
     site.cut_off("/cdn/p/post/9001/", times=1000)
 
     failed = archive.sync("patreon", "artista")
 
-    assert not failed.ok
-    assert "broke off" in failed.errors[0].message
-    assert "next sync fetches it again" in failed.errors[0].message
+    # one file that cannot be fetched costs neither its post nor the rest of the creator
+    assert failed.ok, failed.errors
+    assert any("broke off" in note.message and "next sync fetches it again" in note.message
+               for note in failed.notices)
     assert not _files_of_first_post(campaign) & _stored(archive)  # nothing half-stored
     site.cut_offs.clear()
 
-    again = archive.sync("patreon", "artista")
+    # 9001 is on the listing's last page: the daily walk stops before it, a full walk finds
+    # it marked incomplete and writes it again with its files
+    again = archive.sync("patreon", "artista", options={"full_every_days": 0})
 
     assert again.ok, again.errors
     assert _files_of_first_post(campaign) <= _stored(archive)

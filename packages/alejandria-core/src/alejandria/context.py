@@ -51,7 +51,9 @@ class ArchiveContext:
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.settings.search_languages)
-        self.media = MediaStore(self.settings.media_dir)
+        self.media = MediaStore(self.settings.media_dir,
+                                max_file_bytes=self.settings.max_download_mb * 2**20,
+                                min_free_bytes=self.settings.min_free_disk_mb * 2**20)
         self.jobs = JobStore(self.database.engine)
 
     @property

@@ -51,6 +51,10 @@ class UnknownName(AlejandriaError):
         self.name = name
 
 
+class NotFound(AlejandriaError):
+    """What was asked for by id (a media file, a post, a job) does not exist."""
+
+
 class SourceError(AlejandriaError):
     """A source failed to fetch something."""
 

@@ -25,6 +25,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("alejandria", appauthor=False))
 
 
+#: The largest image (width × height, in pixels) any part of Alejandria or a plugin decodes:
+#: bigger ones are refused as decompression bombs.
+MAX_IMAGE_PIXELS = 200_000_000
+
+
 class Settings(BaseSettings):
     """Installation-wide settings.
 
@@ -82,6 +87,37 @@ class Settings(BaseSettings):
     #: Redis URL for the search cache (default: the broker when it is Redis; unset: no cache).
     cache_url: SecretStr | None = None
     search_cache_ttl_s: int = 600
+
+    # -- network safety and transfer limits (alejandria.net, MediaStore) -------------------
+    #: Private hosts sources may fetch from anyway (your own LAN): host names, IP addresses or
+    #: CIDR networks, each optionally with :port, comma-separated. Every other loopback,
+    #: private, link-local or otherwise non-public address is refused.
+    allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: The largest file a sync downloads or stores, in MB.
+    max_download_mb: int = Field(20480, ge=1)
+    #: The largest API answer read into memory, counted decoded, in MB.
+    max_api_response_mb: int = Field(64, ge=1)
+    #: A transfer slower than this many bytes/s for low_speed_time_s is abandoned (0: never),
+    #: as curl's --speed-limit/--speed-time.
+    low_speed_limit_bps: int = Field(1024, ge=0)
+    low_speed_time_s: float = Field(60.0, gt=0)
+    #: An API answer not complete after this many seconds is abandoned.
+    api_deadline_s: float = Field(300.0, gt=0)
+
+    @field_validator("allow_private_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _valid_hosts(cls, value: list[str]) -> list[str]:
+        from alejandria.net.addresses import AllowList
+
+        AllowList.parse(value)  # ValueError names the entry
+        return value
 
     @field_validator("data_dir")
     @classmethod

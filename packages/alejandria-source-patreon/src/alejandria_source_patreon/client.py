@@ -43,6 +43,8 @@ OUTDATED = ("Patreon refuses this client as outdated (HTTP 426 Upgrade Required)
             "alejandria-source-patreon, or pass the current Patreon app's User-Agent with "
             "-o user_agent='Patreon/<version> (Android; ...)'")
 MAX_BACKOFF_S = 120.0
+#: How much of a file's error answer is read for its detail.
+ERROR_BODY_BYTES = 65536
 
 
 class ExpiredLink(SourceError):
@@ -62,6 +64,7 @@ class PatreonClient:
                               max_backoff_s=MAX_BACKOFF_S, max_wait_s=config.max_wait_s),
             requests_per_second=config.requests_per_second,
             pool_size=max(4, config.media_workers + 2), cookies=cookies,
+            allowed_hosts=config.allowed_hosts, limits=config.limits,
             sleep=sleep, clock=clock)
 
     def close(self) -> None:
@@ -92,7 +95,8 @@ class PatreonClient:
         connection breaks off. ``ExpiredLink`` when its signed URL is refused (403/410)."""
         stream = self._http.open(url, subject=subject,
                                  check=lambda response: self._check(response, subject,
-                                                                    expiring=True))
+                                                                    expiring=True,
+                                                                    streamed=True))
         return cast("contextlib.AbstractContextManager[BinaryIO]", stream)
 
     def _json(self, url: str, subject: str, *, expiring: bool = False) -> JsonDict:
@@ -107,12 +111,13 @@ class PatreonClient:
             raise SourceError(f"Patreon sent unexpected JSON for {subject} (did its API change?)")
         return payload
 
-    def _check(self, response: Response, subject: str, *, expiring: bool) -> None:
+    def _check(self, response: Response, subject: str, *, expiring: bool,
+               streamed: bool = False) -> None:
         status = response.status
         if status < 400:
             return
-        try:
-            body = response.data[:65536]  # a streamed error body, so that its detail is read
+        try:  # a streamed error body: what has come of its start, however long it goes on
+            body = (response.read1(ERROR_BODY_BYTES) or b"") if streamed else response.data
         except HTTPError:
             body = b""
         if status == 401:

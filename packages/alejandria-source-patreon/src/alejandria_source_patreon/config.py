@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from alejandria.errors import ConfigurationError
+from alejandria.net.limits import TransferLimits
 from alejandria.plugin_types import SourceContext
 from alejandria_source_patreon.settings import (
     DEFAULT_BASE_URL,
@@ -17,6 +19,9 @@ from alejandria_source_patreon.settings import (
     ENV_PREFIX,
     PatreonSettings,
 )
+
+if TYPE_CHECKING:
+    from alejandria.settings import Settings
 
 SESSION_ENV = ENV_PREFIX + "SESSION_ID"
 NOT_AN_OPTION = ("the Patreon session is not a sync option (options are remembered in plain "
@@ -72,21 +77,36 @@ class PatreonConfig:
     comments: bool = False
     dry_run: bool = False
     filters: PostFilters = PostFilters()
+    #: Core's ``allow_private_hosts``: private hosts files may come from anyway.
+    allow_private_hosts: tuple[str, ...] = ()
+    #: Core's size caps and speed floors for every request of the sync.
+    limits: TransferLimits = field(default_factory=TransferLimits)
 
     @property
     def referer(self) -> str:
         return self.base_url + "/"
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """The hosts the client may reach even on a private address: the configured base
+        URL's own ``host:port`` (a local Patreon, the test fixture) and the core setting."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        own = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return (own, *self.allow_private_hosts) if host else self.allow_private_hosts
 
     @classmethod
     def from_context(cls, context: SourceContext) -> PatreonConfig:
         """The config of the sync ``context`` describes."""
         if "session_id" in context.options:
             raise ConfigurationError(NOT_AN_OPTION)
-        return cls.from_settings(context.settings_for(PatreonSettings), context.credentials)
+        return cls.from_settings(context.settings_for(PatreonSettings), context.credentials,
+                                 core=context.settings)
 
     @classmethod
-    def from_settings(cls, settings: PatreonSettings,
-                      credentials: Mapping[str, Any] | None) -> PatreonConfig:
+    def from_settings(cls, settings: PatreonSettings, credentials: Mapping[str, Any] | None,
+                      *, core: Settings | None = None) -> PatreonConfig:
         secret: Any = None
         if credentials:
             secret = credentials.get("session_id") or credentials.get("cookie")
@@ -114,6 +134,8 @@ class PatreonConfig:
                 until=settings.until,
                 types=frozenset(item.casefold() for item in settings.types),
             ),
+            allow_private_hosts=tuple(core.allow_private_hosts) if core else (),
+            limits=TransferLimits.from_settings(core) if core else TransferLimits(),
         )
 
 

@@ -9,7 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 from bs4 import BeautifulSoup, Tag
@@ -48,8 +48,10 @@ class Body:
     frames: tuple[str, ...] = ()
 
 
-def read_body(content: str | None, content_json: str | None) -> Body:
-    """The body from ``content`` HTML, or from TipTap JSON when the HTML is null or empty."""
+def read_body(content: str | None, content_json: str | None, *, base: str | None = None) -> Body:
+    """The body from ``content`` HTML, or from TipTap JSON when the HTML is null or empty.
+    An image's relative ``src`` is resolved against ``base`` (the post's URL), as a browser
+    showing the post would: it names a file on the site, not one on this machine."""
     raw = content or ""
     if not raw.strip() and content_json:
         raw = tiptap_to_html(content_json)
@@ -64,9 +66,10 @@ def read_body(content: str | None, content_json: str | None) -> Body:
         if not src:
             continue
         if tag.name == "img":
-            images.append(InlineImage(src=str(src), media_id=_attr(tag, "data-media-id"),
+            src = _absolute(str(src), base)
+            images.append(InlineImage(src=src, media_id=_attr(tag, "data-media-id"),
                                       alt=_attr(tag, "alt")))
-            tag["src"] = unsigned(str(src))
+            tag["src"] = unsigned(src)
         elif tag.name == "iframe":
             frames.append(str(src))
     safe = sanitize(str(soup))
@@ -74,10 +77,23 @@ def read_body(content: str | None, content_json: str | None) -> Body:
                 frames=tuple(frames))
 
 
+def _absolute(src: str, base: str | None) -> str:
+    """``src`` resolved against ``base`` when it is relative (no scheme: ``a.png``,
+    ``/cdn/a.png``, ``//cdn.example/a.png``); anything else as it is."""
+    try:
+        relative = not urlsplit(src).scheme
+    except ValueError:  # not a URL at all: the client refuses it with a message
+        return src
+    return urljoin(base, src) if base and relative else src
+
+
 def unsigned(url: str) -> str:
     """A CDN URL without its signature (``token-time``, ``token-hash``), which changes on every
     fetch: the stored HTML stays the same from sync to sync."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL (``http://[::1``): the sanitiser drops it
+        return url
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if not k.startswith("token")]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from alejandria.models import EMBED_ROLE, MediaIn, MediaKind
-from alejandria_source_patreon.content import Body
+from alejandria_source_patreon.content import Body, InlineImage
+from alejandria_source_patreon.inline_data import is_data_url, read_data_url
 from alejandria_source_patreon.jsonapi import Document, Resource, attributes
 
 _HASH = re.compile(r"^[0-9a-f]{32}$")
@@ -27,7 +28,10 @@ _VIMEO = re.compile(r"vimeo\.com/(?:video/|channels/[\w-]+/|groups/[\w-]+/videos
 
 def file_key(url: str, fallback: str | None = None) -> str:
     """The stable identity of a Patreon file URL (see the module docstring)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL (``http://[::1``): kept, for the client to refuse by name
+        return fallback or f"url:{url[:200]}"
     if parts.path.rstrip("/").endswith("/file"):  # legacy /file?h=<post>&i=<attachment>
         query = parse_qs(parts.query)
         if query.get("h") and query.get("i"):
@@ -65,8 +69,8 @@ class _Collector:
     def add(self, *, key: str, url: str, role: str, filename: str | None = None,
             mime_type: str | None = None, kind: MediaKind | None = None,
             caption: str | None = None, media_id: str | None = None,
-            metadata: dict[str, object] | None = None) -> None:
-        if key in self.keys or not url:
+            metadata: dict[str, object] | None = None, data: bytes | None = None) -> None:
+        if key in self.keys or not (url or data is not None):
             return
         self.keys.add(key)
         if mime_type is None and filename:
@@ -76,10 +80,28 @@ class _Collector:
             details["media_id"] = media_id
         if role == EMBED_ROLE:
             details["referer"] = self.referer
-        self.items.append(MediaIn(key=key, url=url, filename=filename, mime_type=mime_type,
-                                  kind=kind or _kind(mime_type), role=role,
+        self.items.append(MediaIn(key=key, url=url or None, filename=filename,
+                                  mime_type=mime_type, kind=kind or _kind(mime_type), role=role,
                                   position=len(self.items), caption=caption,
-                                  metadata=details))
+                                  metadata=details, data=data))
+
+    def inline(self, image: InlineImage, position: int) -> None:
+        """An image of the post's HTML: fetched from its URL, or a ``data:`` image stored
+        from its own bytes (``inline_data``)."""
+        if not is_data_url(image.src):
+            self.add(key=file_key(image.src), url=image.src, role="inline",
+                     filename=_filename(image.src), caption=image.alt,
+                     media_id=image.media_id)
+            return
+        inline = read_data_url(image.src, position)
+        if inline.data is not None:
+            self.add(key=inline.key, url="", data=inline.data, role="inline",
+                     filename=inline.filename, mime_type=inline.media_type,
+                     caption=image.alt, media_id=image.media_id)
+        else:
+            self.add(key=inline.key, url=f"data:{inline.media_type}", role="inline",
+                     filename=inline.filename, caption=image.alt, media_id=image.media_id,
+                     metadata={"refused": inline.refused})
 
     def media_resource(self, resource: Resource, role: str) -> None:
         attrs = attributes(resource)
@@ -133,10 +155,8 @@ def post_media(document: Document, post: Resource, body: Body, referer: str) -> 
                         url=url, role="attachment", filename=details.get("name") or None)
     for audio in document.related(post, "audio"):
         collect.media_resource(audio, "audio")
-    for inline in body.images:
-        collect.add(key=file_key(inline.src), url=inline.src, role="inline",
-                    filename=_filename(inline.src), caption=inline.alt,
-                    media_id=inline.media_id)
+    for position, inline in enumerate(body.images):
+        collect.inline(inline, position)
     for url in _embed_urls(attrs, body.frames):
         key = video_key(url)
         if key:
@@ -159,5 +179,9 @@ def _kind(mime_type: str | None) -> MediaKind | None:
 
 
 def _filename(url: str) -> str | None:
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    name = unquote(path.rsplit("/", 1)[-1])
     return name or None

@@ -68,10 +68,13 @@ def parse_post(document: Document, resource: Resource, campaign_id: str, base_ur
     attrs = attributes(resource)
     post_id = str(resource.get("id"))
     can_view = attrs.get("current_user_can_view") is not False
+    url = _absolute(attrs.get("url") or attrs.get("patreon_url"), base_url)
+    page = url or f"{base_url}/posts/{post_id}"
     if can_view:
-        body = read_body(_text(attrs.get("content")), _text(attrs.get("content_json_string")))
+        body = read_body(_text(attrs.get("content")), _text(attrs.get("content_json_string")),
+                         base=page)
     else:
-        body = read_body(_text(attrs.get("teaser_text")), None)
+        body = read_body(_text(attrs.get("teaser_text")), None, base=page)
     access, tiers = _access(document, resource)
     collections = tuple(parse_collection(item, campaign_id) for item in
                         document.related(resource, "collections"))
@@ -96,7 +99,7 @@ def parse_post(document: Document, resource: Resource, campaign_id: str, base_ur
         title=str(attrs.get("title") or "").strip() or f"Post {post_id}",
         text=body.text,
         html=body.html or None,
-        url=_absolute(attrs.get("url") or attrs.get("patreon_url"), base_url),
+        url=url,
         published_at=published_at,
         edited_at=edited_at,
         tags=tuple(_tags(document, resource)),

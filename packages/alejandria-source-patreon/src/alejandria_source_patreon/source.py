@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from alejandria.errors import ItemRejected, SourceAuthError
+from alejandria.errors import ItemRejected, SourceAuthError, URLRefused
 from alejandria.models import (
     EMBED_ROLE,
     Checkpoint,
@@ -253,6 +253,8 @@ class PatreonSource(BaseSource):
     def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
         if media.role == EMBED_ROLE or not media.url:
             raise ItemRejected(media.filename or media.key, "not a file to stream")
+        if "refused" in media.metadata:  # a data: image not stored (see inline_data)
+            raise URLRefused(f"refused {media.url}: {media.metadata['refused']}")
         return self._open(media)
 
     @contextlib.contextmanager

@@ -4,6 +4,9 @@ when the body breaks off, asks for the rest with ``Range`` from the first missin
 ``MediaStore.put_stream`` reads it like any file (the pipeline stores what
 ``Source.open_media`` returns); what it stores is exactly the file's bytes, or nothing: a
 download that cannot be finished raises ``SourceError`` and the next sync fetches it again.
+The bytes are the file as served: asked for with ``Accept-Encoding: identity`` and never
+decoded (a ``.gz`` stays gzip), so an offset into them is an offset on the wire. The size cap
+and the low-speed rule of ``limits`` hold across resumes (``TooLarge``, ``SourceError``).
 The read path is one ``read1`` per chunk, as on a plain urllib3 response: a sync streams
 thousands of files through here.
 """
@@ -17,6 +20,7 @@ from typing import Any
 from urllib3.exceptions import HTTPError
 
 from alejandria.errors import SourceError
+from alejandria.net.limits import SpeedGuard, TransferLimits
 from alejandria.net.transport import Response, failure, finish
 
 #: What ``readall`` asks for at a time.
@@ -30,12 +34,15 @@ class ResumableStream(io.RawIOBase):
     byte ``offset`` on (a GET with ``Range: bytes=<offset>-``), up to ``max_retries`` times,
     after ``back_off(breaks, why)`` waited. A ``206`` that starts there goes on where the body
     stopped; a ``200`` (the server ignores ``Range``) sends the whole file again and the bytes
-    already read are skipped. A compressed body is not resumed: its bytes on the wire are not
-    the bytes read, so no offset is right. ``subject`` names the file in messages.
+    already read are skipped. ``subject`` names the file in messages. ``limits`` caps the size
+    (``TooLarge`` past ``max_download_bytes``); ``guard`` abandons a transfer that is too slow.
     """
 
     def __init__(self, response: Response, reopen: Callable[[int], Response], *,
-                 subject: str, max_retries: int, back_off: Callable[[int, str], None]) -> None:
+                 subject: str, max_retries: int, back_off: Callable[[int, str], None],
+                 limits: TransferLimits | None = None, guard: SpeedGuard | None = None) -> None:
+        self._limits = limits or TransferLimits()
+        self._guard = guard
         self._response = response
         self._reopen = reopen
         self._subject = subject
@@ -65,6 +72,8 @@ class ResumableStream(io.RawIOBase):
             except HTTPError as exc:
                 self._resume(exc)
                 continue
+            if self._guard is not None and chunk:
+                self._guard.received(len(chunk))
             if not chunk:
                 if self._skip:
                     raise SourceError(f"{self._subject}: the file changed while it was "
@@ -77,6 +86,8 @@ class ResumableStream(io.RawIOBase):
                     continue
                 chunk, self._skip = chunk[self._skip:], 0
             self._delivered += len(chunk)
+            if self._delivered > self._limits.max_download_bytes:
+                raise self._limits.download_too_large(self._subject)
             return chunk
 
     def readall(self) -> bytes:
@@ -99,13 +110,11 @@ class ResumableStream(io.RawIOBase):
         if self._breaks > self._max_retries:
             raise SourceError(f"{self._subject}: the download broke off ({failure(exc)}) "
                               f"{self._breaks} times; the next sync fetches it again") from None
-        if self._response.headers.get("Content-Encoding", "identity") != "identity":
-            raise SourceError(f"{self._subject}: the download broke off ({failure(exc)}) and "
-                              "a compressed download cannot be resumed; the next sync fetches "
-                              "it again") from None
         self._back_off(self._breaks - 1,
                        f"the download of {self._subject} broke off at byte {self._delivered}")
         response = self._reopen(self._delivered)
+        if self._guard is not None:
+            self._guard.restart()
         resumed = response.status == 206 and response.headers.get(
             "Content-Range", "").startswith(f"bytes {self._delivered}-")
         if response.status != 206 or resumed:

@@ -17,20 +17,37 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from alejandria.errors import MediaError
+from alejandria.errors import StorageFull, TooLarge
 
 CHUNK_SIZE = 1024 * 1024
+MB = 1024 * 1024
+#: Free space is checked again after this many bytes of one file (``statvfs`` is cheap, but
+#: not free per 1 MB chunk).
+FREE_CHECK_BYTES = 16 * MB
+
+
+def free_bytes(path: Path) -> int:
+    return shutil.disk_usage(path).free
 
 
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    """``max_file_bytes``: the largest file stored (None: no limit); ``min_free_bytes``: the
+    free space kept on the store's disk (0: no check); ``free_space`` measures it (tests)."""
+
+    def __init__(self, root: Path, *, max_file_bytes: int | None = None,
+                 min_free_bytes: int = 0,
+                 free_space: Callable[[Path], int] = free_bytes) -> None:
         self.root = root
+        self.max_file_bytes = max_file_bytes
+        self.min_free_bytes = min_free_bytes
+        self._free_space = free_space
         self._tmp = root / "tmp"
         #: Directories known to exist: a mkdir per stored file cost 0.7 ms (measured).
         self._made: set[Path] = set()
@@ -61,10 +78,13 @@ class MediaStore:
     def put_chunks(self, chunks: Iterable[bytes], *, max_bytes: int | None = None,
                    sync: bool = True) -> tuple[str, int, bool]:
         """Store the bytes; with ``sync=False`` they are durable only after ``sync_pending``.
-        Safe to call from several threads at once."""
+        Safe to call from several threads at once. ``max_bytes``: the caller's own limit, on
+        top of the store's ``max_file_bytes``."""
         self._ensure_dir(self._tmp)
+        self._check_space()
         digest = hashlib.sha256()
         size = 0
+        unchecked = 0
         fd, tmp_name = tempfile.mkstemp(prefix="incoming-", dir=self._tmp)
         tmp_path = Path(tmp_name)
         try:
@@ -72,7 +92,15 @@ class MediaStore:
                 for chunk in chunks:
                     size += len(chunk)
                     if max_bytes is not None and size > max_bytes:
-                        raise MediaError(f"file is larger than the limit of {max_bytes} bytes")
+                        raise TooLarge(f"file is larger than the limit of {max_bytes} bytes")
+                    if self.max_file_bytes is not None and size > self.max_file_bytes:
+                        raise TooLarge(f"the file is larger than the limit of "
+                                       f"{self.max_file_bytes // MB:,} MB: raise "
+                                       "ALEJANDRIA_MAX_DOWNLOAD_MB to store it")
+                    unchecked += len(chunk)
+                    if unchecked >= FREE_CHECK_BYTES:
+                        unchecked = 0
+                        self._check_space()
                     digest.update(chunk)
                     out.write(chunk)
                 if sync:
@@ -94,6 +122,17 @@ class MediaStore:
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
+
+    def _check_space(self) -> None:
+        """``StorageFull`` when the store's disk has less free space than ``min_free_bytes``."""
+        if self.min_free_bytes <= 0:
+            return
+        free = self._free_space(self._tmp)
+        if free < self.min_free_bytes:
+            raise StorageFull(f"only {free // MB:,} MB free on the disk of {self.root}, less "
+                              f"than the {self.min_free_bytes // MB:,} MB kept free "
+                              "(ALEJANDRIA_MIN_FREE_DISK_MB): free some space, or lower that "
+                              "setting")
 
     def sync_pending(self) -> None:
         """Make every file stored with ``sync=False`` so far durable, names included."""

@@ -232,6 +232,12 @@ class Api:
         for name, files in (("images", post.images), ("attachments_media", post.attachments)):
             relationships[name] = {"data": [{"id": f.id, "type": "media"} for f in files]}
             included.extend(self._media(post, f) for f in files)
+        linked = [({"id": f"{post.id}-l{n}", "type": "media"}, name, url)
+                  for n, (name, url) in enumerate(post.linked_media)]
+        relationships["images"]["data"].extend(ref for ref, _name, _url in linked)
+        included.extend({**ref, "attributes": {"file_name": name, "download_url": url,
+                                               "mimetype": "image/png"}}
+                        for ref, name, url in linked)
         relationships["attachments"] = {"data": [
             {"id": f.id, "type": "attachment"} for f in post.legacy_attachments]}
         included.extend({"id": f.id, "type": "attachment",

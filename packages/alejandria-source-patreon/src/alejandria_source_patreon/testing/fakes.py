@@ -87,10 +87,16 @@ class FakePost:
     collections: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     locked: bool = False
+    #: Media resources listed with any URL as their ``download_url``: (file name, URL), for
+    #: links a hostile or broken post holds (another host, a redirect loop, ``file:``).
+    linked_media: list[tuple[str, str]] = field(default_factory=list)
+    #: Files the CDN serves for this post that the API does not list (the post's HTML may
+    #: link them, e.g. by a relative ``src``).
+    unlisted_files: list[FakeFile] = field(default_factory=list)
 
     def files(self) -> list[FakeFile]:
         found = [*self.images, *self.attachments, *self.legacy_attachments,
-                 *self.inline_images]
+                 *self.inline_images, *self.unlisted_files]
         extra = [self.audio, self.post_file]
         return found + [item for item in extra if item is not None and item not in found]
 

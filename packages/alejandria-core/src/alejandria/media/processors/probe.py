@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from alejandria.errors import MediaError
 from alejandria.media.types import kind_for_mime
 from alejandria.models import Availability, JsonDict, MediaKind
+from alejandria.settings import MAX_IMAGE_PIXELS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 #: Bytes read from the start of a file to tell its type.
 HEAD_SIZE = 4096
-#: The largest image (in pixels) we decode; bigger ones are refused as decompression bombs.
-MAX_IMAGE_PIXELS = 200_000_000
 #: Seconds an external tool (ffprobe, ffmpeg) may run on one file.
 TOOL_TIMEOUT_S = 120.0
 
