@@ -350,3 +350,69 @@ def test_a_plugin_project_gets_the_markers_and_can_deselect_them(tmp_path: Path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_sample.py::test_quick" in done.stdout
     assert "1/4 tests collected (3 deselected)" in done.stdout
+
+
+# -- Redis ------------------------------------------------------------------------------------
+
+REDIS_TESTS = '''
+import redis
+
+def test_uses_redis(alejandria_redis_url):
+    client = redis.Redis.from_url(alejandria_redis_url)
+    client.set("mine", "1")
+    assert client.dbsize() == 1
+    print("URL", alejandria_redis_url)
+'''
+
+
+def test_the_kit_never_touches_the_machines_redis(tmp_path: Path) -> None:
+    """A key in every database of the machine's Redis (127.0.0.1:6379, where the kit used to
+    flush a random database) survives a test run of the kit, which starts its own server."""
+    import uuid
+
+    import redis
+
+    machine = "redis://127.0.0.1:6379"
+    try:
+        redis.Redis.from_url(machine).ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379 to prove it with")
+    key = f"alejandria-kit-test-{uuid.uuid4().hex}"
+    clients = [redis.Redis.from_url(f"{machine}/{number}") for number in range(16)]
+    try:
+        for number, client in enumerate(clients):
+            client.set(key, number, ex=600)
+        (tmp_path / "test_redis.py").write_text(REDIS_TESTS)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("PYTEST_") and k != "ALEJANDRIA_TEST_REDIS_URL"}
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "URL redis://127.0.0.1:" in done.stdout
+        assert f"URL {machine}/" not in done.stdout
+        assert [client.get(key) for client in clients] == [str(n).encode() for n in range(16)]
+    finally:
+        for client in clients:
+            client.delete(key)
+            client.close()
+
+
+def test_a_named_test_redis_is_the_only_database_flushed() -> None:
+    from alejandria.testing.redis_server import named_redis
+
+    named = named_redis("redis://10.0.0.5:6380/4")
+    assert (named.base_url, named.fixed_database) == ("redis://10.0.0.5:6380", 4)
+    plain = named_redis("redis://10.0.0.5:6380")
+    assert (plain.base_url, plain.fixed_database) == ("redis://10.0.0.5:6380", 0)
+
+
+def test_a_private_redis_stops_and_leaves_nothing_behind() -> None:
+    from alejandria.testing.redis_server import PrivateRedis, _answers
+
+    server = PrivateRedis.start()
+    assert _answers(server.port)
+    server.stop()
+    assert not _answers(server.port)
+    assert not server.folder.exists()

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: SecretStr | None = None
+    #: Seconds the embedded Postgres keeps running after the last command using it exits, so
+    #: the next command finds it started (0: the last command stops it).
+    embedded_linger_s: float = Field(180.0, ge=0)
     #: Text-search languages: each post is indexed in the one its text is written in (the
     #: first is the default when unsure); queries search all of them.
     search_languages: Annotated[list[str], NoDecode] = Field(
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     broker_url: SecretStr | None = None
     #: Seconds before Redis hands an unacknowledged job (its worker died) to another worker.
     broker_visibility_timeout: int = 3600
+    #: Seconds between a worker's beats of its running jobs; a job not beaten for six times
+    #: this has lost its worker, and a copy of its message delivered again runs it.
+    job_heartbeat_s: float = Field(10.0, gt=0)
     #: Hour (0-23, local time of the beat process) of the daily incremental sync.
     daily_sync_hour: int = 3
     #: Completed jobs older than this many days are deleted by the daily cleanup.

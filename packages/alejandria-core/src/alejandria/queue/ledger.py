@@ -59,8 +59,15 @@ _CREATE = ("INSERT INTO jobs (job_type, payload, queue, priority, task_id, statu
            "'pending') ON CONFLICT (task_id) DO UPDATE SET task_id = excluded.task_id "
            "RETURNING id, set_config('synchronous_commit', 'off', true)")
 _STARTED = ("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = now(), "
-            "error_message = NULL WHERE id = %(job_id)s AND status <> 'cancelled' "
+            "heartbeat_at = now(), error_message = NULL "
+            "WHERE id = %(job_id)s AND status <> 'cancelled' "
             "RETURNING id, set_config('synchronous_commit', 'off', true)")
+#: The running jobs of one worker process are alive: one statement for all of them.
+_HEARTBEAT = ("UPDATE jobs SET heartbeat_at = now() WHERE id = ANY(%(ids)s) "
+              "AND status = 'running' RETURNING set_config('synchronous_commit', 'off', true)")
+#: What a message delivered again finds: the job's status and seconds since its last beat.
+_DELIVERY_STATE = ("SELECT status, EXTRACT(EPOCH FROM now() - heartbeat_at) FROM jobs "
+                   "WHERE id = %(job_id)s")
 _PROGRESS = ("UPDATE jobs SET progress_current = %(current)s, progress_total = %(total)s "
              "WHERE id = %(job_id)s RETURNING set_config('synchronous_commit', 'off', true)")
 #: Whether the job may run, with the cancelled jobs and their generation (``cancelled``).
@@ -179,6 +186,20 @@ class JobStore:
         """Mark running and count the attempt (``queue.running``); False when the job was
         cancelled meanwhile."""
         return bool(self._write(_STARTED, {"job_id": job_id}))
+
+    def heartbeat(self, job_ids: Sequence[int]) -> None:
+        """These running jobs are alive (``queue.running`` beats them)."""
+        if job_ids:
+            self._write(_HEARTBEAT, {"ids": list(job_ids)})
+
+    def delivery_state(self, job_id: int) -> tuple[str, float | None] | None:
+        """The job's status and the seconds since its worker last beat it (None: never), or
+        None when there is no such job (``queue.redelivery``)."""
+        rows = self._write(_DELIVERY_STATE, {"job_id": job_id})
+        if not rows:
+            return None
+        status, age = rows[0]
+        return str(status), None if age is None else float(age)
 
     def progress(self, job_id: int, current: int, total: int | None) -> None:
         self._write(_PROGRESS, {"job_id": job_id, "current": current, "total": total})

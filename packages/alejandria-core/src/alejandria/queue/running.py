@@ -9,6 +9,11 @@ that looks at the running jobs every ``RUNNING_AFTER_S``, so a job costs it no w
 
 A job killed before it was marked stays "pending" until its message is delivered again, which
 is what it is: waiting to run.
+
+The same thread beats the jobs it marked (``heartbeat_at``, every ``HEARTBEAT_S``, one
+statement for all of a process's running jobs): a message the broker delivers again while its
+job still runs elsewhere (Redis's visibility timeout passes during a long sync) is told apart
+from one whose worker died (``queue.redelivery``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,18 @@ log = logging.getLogger(__name__)
 
 #: A job running longer than this is marked running (between one and two times this).
 RUNNING_AFTER_S = 0.5
+#: How often the running jobs of a process are beaten (``set_heartbeat``: the worker's
+#: ``job_heartbeat_s`` setting).
+HEARTBEAT_S = 10.0
+
+
+def set_heartbeat(seconds: float) -> None:
+    global HEARTBEAT_S
+    HEARTBEAT_S = seconds
+
+
+def heartbeat_s() -> float:
+    return HEARTBEAT_S
 
 
 class RunningMark:
@@ -47,14 +64,16 @@ class RunningMark:
                 return
             self.jobs.started(self.job_id)
             self._written = True
+        _watcher.beat(self)
 
     def finish(self) -> float | None:
         """The attempt is over: None when "running" was written, else the seconds it ran
         (for the outcome to record the attempt and its start)."""
-        _watcher.forget(self)
         with self._lock:
             self._finished = True
-            return None if self._written else time.monotonic() - self.started
+            ran = None if self._written else time.monotonic() - self.started
+        _watcher.forget(self)  # after _finished: a beat() racing with this adds nothing back
+        return ran
 
 
 class _Watcher:
@@ -63,6 +82,9 @@ class _Watcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._marks: dict[RunningMark, float] = {}
+        #: marked running and not finished: beaten every ``HEARTBEAT_S``
+        self._beating: dict[RunningMark, None] = {}
+        self._last_beat = time.monotonic()
         self._thread: threading.Thread | None = None
 
     def watch(self, mark: RunningMark) -> None:
@@ -73,14 +95,23 @@ class _Watcher:
                                                 daemon=True)
                 self._thread.start()
 
+    def beat(self, mark: RunningMark) -> None:
+        with self._lock:
+            if not mark._finished:
+                self._beating[mark] = None
+
     def forget(self, mark: RunningMark) -> None:
         with self._lock:
             self._marks.pop(mark, None)
+            self._beating.pop(mark, None)
 
     def _run(self) -> None:
         while True:
             time.sleep(RUNNING_AFTER_S)
             now = time.monotonic()
+            if now - self._last_beat >= HEARTBEAT_S:
+                self._last_beat = now
+                self._beat_all()
             with self._lock:
                 due = [mark for mark, at in self._marks.items() if at <= now]
                 for mark in due:
@@ -90,6 +121,18 @@ class _Watcher:
                     mark.write()
                 except Exception:  # a hint only: the outcome records the attempt anyway
                     log.debug("could not mark job %s running", mark.job_id, exc_info=True)
+
+
+    def _beat_all(self) -> None:
+        with self._lock:
+            stores: dict[int, tuple[JobStore, list[int]]] = {}
+            for mark in self._beating:
+                stores.setdefault(id(mark.jobs), (mark.jobs, []))[1].append(mark.job_id)
+        for jobs, ids in stores.values():
+            try:
+                jobs.heartbeat(ids)
+            except Exception:  # a missed beat only makes a redelivery wait one more beat
+                log.debug("could not beat jobs %s", ids, exc_info=True)
 
 
 _watcher = _Watcher()

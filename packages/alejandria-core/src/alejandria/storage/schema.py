@@ -300,6 +300,8 @@ jobs = Table(
     _created(),
     Column("started_at", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
+    #: beaten by the worker while the job runs (``queue.running``); read on a redelivery
+    Column("heartbeat_at", DateTime(timezone=True)),
     CheckConstraint(
         "status IN ('pending', 'running', 'retrying', 'completed', 'failed', 'cancelled')",
         name="status",

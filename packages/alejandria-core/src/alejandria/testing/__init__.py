@@ -13,7 +13,9 @@ Installed with alejandria-core (``pytest11`` entry point), so plugin authors get
 - ``open_archive``: ``open_archive(**overrides)`` opens another one on the same database;
 - ``alejandria_cli_env`` / ``alejandria_cli``: the real ``alejandria`` command on that
   database and data dir, in a subprocess;
-- ``alejandria_redis_url``: a Redis database of its own, for tests of the job queue;
+- ``alejandria_redis_url``: a flushed Redis database for tests of the job queue, on a private
+  ``redis-server`` the session starts on a free port (never the machine's Redis), or on
+  ``ALEJANDRIA_TEST_REDIS_URL`` when you name one;
 
 the markers ``slow``, ``needs_redis`` (set by the kit on tests using Redis) and
 ``needs_model``; the helpers ``require`` (skip a test locally when a tool is missing, fail it
@@ -31,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 from alejandria.testing.databases import (
     TEST_DATABASE_ENV,
     alejandria_database_url,
-    alejandria_redis_url,
     alejandria_server_url,
     alejandria_template_url,
 )
@@ -48,6 +49,11 @@ from alejandria.testing.fixtures import (
 )
 from alejandria.testing.helpers import CliResult, require, run_cli, source_context
 from alejandria.testing.markers import pytest_collection_modifyitems, pytest_configure
+from alejandria.testing.redis_server import (
+    TEST_REDIS_ENV,
+    alejandria_redis_url,
+    alejandria_test_redis,
+)
 
 if TYPE_CHECKING:
     from alejandria.plugins import PluginManager
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SETTINGS",
     "TEST_DATABASE_ENV",
+    "TEST_REDIS_ENV",
     "CliResult",
     "PluginManager",
     "Settings",
@@ -68,6 +75,7 @@ __all__ = [
     "alejandria_settings",
     "alejandria_settings_overrides",
     "alejandria_template_url",
+    "alejandria_test_redis",
     "archive",
     "open_archive",
     "plugin_manager",

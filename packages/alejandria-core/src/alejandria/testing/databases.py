@@ -105,29 +105,3 @@ def alejandria_database_url(alejandria_server_url: str,
         yield _with_database(alejandria_server_url, name)
     finally:
         _execute_autocommit(alejandria_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def alejandria_redis_url() -> Iterator[str]:
-    """A Redis database of its own (flushed before and after) on ``ALEJANDRIA_TEST_REDIS_URL``
-    (default 127.0.0.1:6379): skipped without Redis, failed under CI. Tests that use it are
-    marked ``needs_redis``."""
-    import random
-
-    import redis
-
-    base = os.environ.get("ALEJANDRIA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-    url = f"{base.rstrip('/')}/{random.randint(1, 15)}"
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not running at {base}")
-        pytest.skip(f"Redis is not running at {base}")
-    client.flushdb()
-    try:
-        yield url
-    finally:
-        client.flushdb()
-        client.close()
