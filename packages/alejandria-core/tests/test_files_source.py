@@ -165,3 +165,15 @@ def test_an_unreadable_folder_is_named_never_skipped_silently(archive, tmp_path,
         ("locked", "cannot read this folder (Permission denied); it was skipped")]
     assert not as_target.ok and as_target.targets == 1
     assert "cannot read this folder" in as_target.errors[0].message
+
+
+def test_a_hit_on_a_post_without_text_shows_its_files_not_a_blank_line(archive, folder):
+    archive.sync("files", folder)
+
+    hits = archive.search("beach", mode="fulltext")
+    episode = archive.search("episode", mode="fulltext")
+
+    assert hits and all(hit.snippet.strip() for hit in hits)
+    assert {hit.snippet.split(" · ")[0] for hit in hits} == {"image"}
+    assert any("beach" in hit.snippet and "png" in hit.snippet for hit in hits)
+    assert episode[0].snippet.startswith("audio · episode.mp3")

@@ -170,6 +170,27 @@ def test_an_unreachable_site_is_named_after_the_tries(site: Site, make_client: A
     assert len(sleeps) == 1
 
 
+def test_a_name_that_does_not_resolve_fails_at_once(site: Site, make_client: Any,
+                                                    sleeps: list[float],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline (or a misspelt host), retrying for a minute only hides it: ``credentials set
+    patreon`` took 66 s to say it could not reach the site."""
+    import socket
+
+    def no_dns(*_args: Any, **_kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    started = time.monotonic()
+
+    with pytest.raises(SourceError) as caught:
+        make_client(max_retries=5).request("https://www.testsite.example/api?token=SIGNED")
+
+    assert str(caught.value) == ("cannot reach Testsite: the name www.testsite.example does not "
+                                 "resolve; check the network connection (and DNS) and try again")
+    assert sleeps == [] and time.monotonic() - started < 5
+
+
 def test_a_body_that_breaks_off_is_asked_for_again(site: Site, make_client: Any) -> None:
     site.script("/api", Reply(200, b"x" * 1000, cut_at=10), Reply(200, b"y" * 1000))
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from urllib3.exceptions import HTTPError, LocationValueError
+from urllib3.exceptions import HTTPError, LocationValueError, NameResolutionError
 
 from alejandria.errors import ConfigurationError, RateLimited, SourceError, URLRefused
 from alejandria.net.address_guard import AddressRefused
@@ -153,6 +153,12 @@ class HttpClient:
             except LocationValueError:
                 raise URLRefused(f"refused {where}: not a valid URL") from None
             except HTTPError as exc:
+                if _unresolved(exc):
+                    # offline, or a misspelt host: retrying for a minute only hides it (a
+                    # queued job is retried later by the runner anyway)
+                    raise SourceError(f"cannot reach {self.site}: the name {host} does not "
+                                      "resolve; check the network connection (and DNS) and "
+                                      "try again") from None
                 if attempt == retries:
                     raise SourceError(f"cannot reach {self.site} at {host}: {failure(exc)} "
                                       f"after {retries + 1} tries; check the network or try "
@@ -288,3 +294,9 @@ def _discard(response: Response) -> None:
         finish(response, complete=True)
         return
     finish(response, complete=False)
+
+
+def _unresolved(exc: HTTPError) -> bool:
+    """Whether the host's name did not resolve (urllib3 wraps it in a retry error's reason)."""
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, NameResolutionError) or isinstance(reason, NameResolutionError)

@@ -9,6 +9,7 @@ from alejandria.context import ArchiveContext
 from alejandria.errors import SearchUnavailable
 from alejandria.models import SearchHit, SearchQuery
 from alejandria.plugin_types import SearchBackend, SearchContext
+from alejandria.search.blank_snippets import fill_blank_snippets
 from alejandria.search.dispatch import choose_backend
 from alejandria.search.embedding.backfill import BackfillReport, backfill_embeddings
 from alejandria.search.embedding.select import embedder_name, load_embedder
@@ -33,7 +34,7 @@ def search(context: ArchiveContext, request: SearchQuery) -> list[SearchHit]:
     key, cached = cache.get(name, request) if cache else ("", None)
     if cached is not None:
         return cached
-    hits = backend.search(request)
+    hits = fill_blank_snippets(context.engine, backend.search(request))
     if cache:
         cache.put(key, hits)
     return hits
@@ -71,11 +72,24 @@ def embed_status(context: ArchiveContext) -> dict[str, object]:
             status["unavailable"] = availability.reason
             return status
         store = VectorStore(embedder.model_name, embedder.dimensions)
+        chunks, transcripts = store.count_pending(conn)
         status.update({"embedder": name, "model": embedder.model_name,
                        "dimensions": embedder.dimensions, **store.counts(conn),
-                       "chunks_pending": store.count_pending_chunks(conn),
-                       "transcripts_pending": len(store.pending_transcriptions(conn))})
+                       "chunks_pending": chunks, "transcripts_pending": transcripts})
     return status
+
+
+def pending_embeddings(context: ArchiveContext) -> int:
+    """Chunks and transcripts lacking a current vector of the configured model, what
+    ``embed backfill`` would embed (one query); 0 where nothing can be embedded: no pgvector,
+    no embedder, or one that cannot run here."""
+    if not context.capabilities().vector_installed:
+        return 0
+    embedder, _ = load_embedder(context.settings, context.plugins)
+    if embedder is None:
+        return 0
+    with context.engine.connect() as conn:
+        return sum(VectorStore(embedder.model_name, embedder.dimensions).count_pending(conn))
 
 
 def embed_backfill(context: ArchiveContext, *,
