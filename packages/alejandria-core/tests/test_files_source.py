@@ -113,6 +113,22 @@ def test_only_regular_files_are_read(archive, tmp_path):
         "not a regular file (a device, a pipe or a socket); only files are archived"] * 2
 
 
+def test_a_pipe_or_a_broken_link_inside_a_folder_is_named_not_skipped(archive, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.png").write_bytes(PNG)
+    os.mkfifo(folder / "pipe.png")
+    (folder / "gone.png").symlink_to(folder / "nowhere.png")
+
+    report = archive.sync("files", folder)
+
+    assert sorted((e.subject, e.message) for e in report.errors) == [
+        ("gone.png", "a link to a file that does not exist"),
+        ("pipe.png", "not a regular file (a device, a pipe or a socket); only files are "
+                     "archived")]
+    assert report.posts_written == 1 and not report.ok
+
+
 def test_a_file_that_changes_while_archived_is_not_stored_under_the_old_hash(
         archive, tmp_path, monkeypatch, count):
     from alejandria.sync import files_source

@@ -80,7 +80,9 @@ class FilesSource(BaseSource):
         try:
             stat = path.stat()
         except FileNotFoundError as exc:
-            raise ItemRejected(target.label, "no such file") from exc
+            reason = ("a link to a file that does not exist" if path.is_symlink() else
+                      "no such file")
+            raise ItemRejected(target.label, reason) from exc
         if not stat_module.S_ISREG(stat.st_mode):
             raise ItemRejected(target.label, "not a regular file (a device, a pipe or a "
                                              "socket); only files are archived")
@@ -131,9 +133,11 @@ class FilesSource(BaseSource):
 
 
 def walk_files(root: Path) -> Iterator[tuple[Path, OSError | None]]:
-    """The regular files under ``root`` in name order, hidden files and folders left out,
-    and each folder that could not be read with why: ``(path, None)`` or ``(folder, error)``.
-    (``Path.rglob`` skips an unreadable folder without a word.)"""
+    """What is under ``root`` in name order but folders, hidden entries left out, and each
+    folder that could not be read with why: ``(path, None)`` or ``(folder, error)``. Pipes,
+    sockets, devices and broken links are listed too, for ``fetch`` to refuse by name
+    (``Path.rglob`` and an ``is_file`` filter skipped them, and unreadable folders, without a
+    word)."""
     errors: list[OSError] = []
     for folder, folders, files in os.walk(root, onerror=errors.append):
         while errors:
@@ -141,9 +145,8 @@ def walk_files(root: Path) -> Iterator[tuple[Path, OSError | None]]:
             yield Path(error.filename or folder), error
         folders[:] = sorted(name for name in folders if not name.startswith("."))
         for name in sorted(files):
-            path = Path(folder) / name
-            if not name.startswith(".") and path.is_file():
-                yield path, None
+            if not name.startswith("."):  # a pipe or a broken link too: fetch names it
+                yield Path(folder) / name, None
     for error in errors:
         yield Path(error.filename or root), error
 
