@@ -67,38 +67,91 @@ def _registers_dup(name: str) -> types.ModuleType:
     return module
 
 
-def test_a_duplicate_name_stops_the_archive_from_opening_naming_both_packages(
+def _good(name: str) -> types.ModuleType:
+    module = types.ModuleType(f"fake_{name}")
+
+    @hookimpl
+    def register_sources():
+        return [SourceSpec(name=name, factory=object)]
+
+    module.register_sources = register_sources  # type: ignore[attr-defined]
+    return module
+
+
+def test_a_duplicate_name_leaves_the_later_plugin_out_naming_both_packages(
         alejandria_database_url, tmp_path):
     plugins = build_plugin_manager(load_entrypoints=False)
     for name, package in (("one", "alejandria-one"), ("two", "alejandria-two")):
         plugins.register(_registers_dup(name), name, package=package)
+    plugins.register(_good("fine"), "fine", package="alejandria-fine")
 
-    with pytest.raises(DuplicatePluginName) as caught:
-        _open(alejandria_database_url, tmp_path, plugins)
+    archive = _open(alejandria_database_url, tmp_path, plugins)  # opens: nothing else broken
+    try:
+        assert archive.plugins.source("dup").plugin == "one"
+        assert archive.plugins.source("fine").plugin == "fine"
+        message = archive.plugins.broken()["two"]
+        assert "'dup'" in message and "alejandria-one" in message and "alejandria-two" in message
+        assert "ALEJANDRIA_DISABLED_PLUGINS" in message
+    finally:
+        archive.close()
 
-    message = str(caught.value)
-    assert "'dup'" in message and "alejandria-one" in message and "alejandria-two" in message
-    assert "ALEJANDRIA_DISABLED_PLUGINS" in message
 
-
-@pytest.mark.parametrize(("spec", "says"), [
-    ("not a spec", "not a SourceSpec"),
-    (SourceSpec(name="", factory=object), "needs a name"),
-    (SourceSpec(name="ok", factory="not callable"), "not callable"),  # type: ignore[arg-type]
+@pytest.mark.parametrize(("returns", "says"), [
+    (["not a spec"], "register_sources returned a str ('not a spec'), expected a SourceSpec "
+                     "(from alejandria.plugin_types)"),
+    ([{"name": "feed", "factory": object}], "returned a dict ({'name': 'feed'"),
+    (SourceSpec(name="one", factory=object), "register_sources returned a SourceSpec, "
+                                             "expected a list (return [spec], not spec)"),
+    ([SourceSpec(name="", factory=object)], "needs a name"),
+    ([SourceSpec(name="ok", factory="not callable")], "not callable"),  # type: ignore[arg-type]
 ])
-def test_a_malformed_spec_is_a_start_up_error_naming_its_plugin(
-        alejandria_database_url, tmp_path, spec, says):
+def test_a_malformed_spec_leaves_its_plugin_out_at_start_up_naming_it(
+        alejandria_database_url, tmp_path, returns, says):
     class Broken:
         @hookimpl
         def register_sources(self):
-            return [spec]
+            return returns
+
+        @hookimpl
+        def register_search_backends(self):
+            return [SearchBackendSpec(name="broken-mode", factory=object)]
 
     plugins = build_plugin_manager(load_entrypoints=False)
     plugins.register(Broken(), "broken", package="alejandria-broken")
+    plugins.register(_good("fine"), "fine", package="alejandria-fine")
 
-    with pytest.raises(PluginError, match=says) as caught:
-        _open(alejandria_database_url, tmp_path, plugins)
-    assert "alejandria-broken" in str(caught.value)
+    archive = _open(alejandria_database_url, tmp_path, plugins)
+    try:
+        reason = archive.plugins.broken()["broken"]
+        assert says in reason and "alejandria-broken" in reason
+        assert "broken-mode" not in archive.plugins.search_backends()  # left out whole
+        assert set(archive.plugins.sources()) >= {"fine", "files"}
+    finally:
+        archive.close()
+
+
+def test_a_misspelt_hook_leaves_its_plugin_out_with_a_did_you_mean(plugin_manager,
+                                                                  register_plugin,
+                                                                  memory_source):
+    class Misspelt:
+        @hookimpl
+        def register_source(self):
+            return [SourceSpec(name="feed", factory=memory_source)]
+
+    class Optional:
+        @hookimpl(optionalhook=True)
+        def web_routes(self):
+            return []
+
+    register_plugin(Misspelt(), name="misspelt")
+    register_plugin(Optional(), name="optional")
+
+    broken = plugin_manager.broken()
+    assert broken["misspelt"] == (
+        "implements 'register_source', which is not an Alejandria hook: did you mean "
+        "'register_sources'? (or mark it @hookimpl(optionalhook=True) if it belongs to "
+        "another package's hooks)")
+    assert "optional" not in broken
 
 
 def test_a_package_adds_its_own_hooks_and_calls_them(plugin_manager, register_plugin):
@@ -270,16 +323,14 @@ def test_search_backends_registered_by_plugins_receive_the_actor(archive, regist
     assert asked == [ana, None]
 
 
-def test_a_plugin_taking_one_of_cores_names_is_told_to_rename_it(alejandria_database_url,
-                                                                  tmp_path):
+def test_a_plugin_taking_one_of_cores_names_is_told_to_rename_it(plugin_manager,
+                                                                  register_plugin):
     class Shadow:
         @hookimpl
         def register_sources(self):
             return [SourceSpec(name="files", factory=object)]
 
-    plugins = build_plugin_manager(load_entrypoints=False)
-    plugins.register(Shadow(), "shadow", package="alejandria-shadow")
+    register_plugin(Shadow(), name="shadow")
 
-    with pytest.raises(DuplicatePluginName, match="rename it in plugin 'shadow' from package "
-                                                  "alejandria-shadow"):
-        _open(alejandria_database_url, tmp_path, plugins)
+    assert plugin_manager.source("files").plugin == "core"  # core's keeps working
+    assert "rename it in plugin 'shadow'" in plugin_manager.broken()["shadow"]

@@ -6,6 +6,8 @@ CLI and web turn into one readable line. Nothing here may include secrets in its
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AlejandriaError(Exception):
     """Base class of every error Alejandria reports to a user."""
@@ -121,6 +123,8 @@ def describe(exc: BaseException) -> str:
 
     if isinstance(exc, AlejandriaError):
         message = str(exc)
+    elif type(exc).__name__ == "ValidationError" and hasattr(exc, "errors"):  # pydantic's
+        message = _invalid_item(exc)
     elif hasattr(exc, "statement") and hasattr(exc, "orig"):  # sqlalchemy.exc.StatementError
         original = getattr(exc, "orig", None)
         reason = str(original).strip().splitlines()[0] if original else type(exc).__name__
@@ -129,3 +133,30 @@ def describe(exc: BaseException) -> str:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         message = f"unexpected error: {type(exc).__name__}" + (f": {text}" if text else "")
     return redact(message)
+
+
+#: Fields that name an item in a message, in the order they are looked for.
+_NAMING_FIELDS = ("external_id", "key", "title", "name")
+
+
+def _invalid_item(exc: Any) -> str:
+    """A pydantic error on an item a source built, on one line: the item (its external id or
+    title, when pydantic kept what the item was given: a missing field) and each field at
+    fault with the value it was given."""
+    problems = exc.errors(include_url=False)
+    named = ""
+    for problem in problems:
+        given = problem.get("input")
+        if isinstance(given, dict):
+            found = [f"{field} {str(given[field])[:60]!r}" for field in _NAMING_FIELDS
+                     if isinstance(given.get(field), str | int)]
+            named = f" ({', '.join(found[:2])})" if found else ""
+            break
+    fields = "; ".join(
+        f"{'.'.join(map(str, problem.get('loc', ()))) or 'value'}: {problem.get('msg', '')}"
+        + ("" if isinstance(problem.get("input"), dict) else
+           f" (given {repr(problem.get('input'))[:60]})")
+        for problem in problems[:3])
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    return (f"the source built an invalid {getattr(exc, 'title', 'item')}{named}: "
+            f"{fields}{more}")

@@ -32,10 +32,16 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     else:
         table = Table("plugin", "package", "version", "hooks", "status")
         for info in infos:
-            status = f"[red]{escape(info.error)}[/]" if info.error else "[green]ok[/]"
+            status = "[red]left out (below)[/]" if info.error else "[green]ok[/]"
             table.add_row(info.name, info.package or "", info.version or "",
                           ", ".join(info.hooks), status)
         console.print(table)
+        # whole messages under the table: a table cell cut them to "ImportError:" at 80 columns
+        for info in infos:
+            if info.error:
+                console.print(f"[red]plugin {escape(info.name)}[/] "
+                              f"({escape(info.package or 'no package')}): {escape(info.error)}",
+                              soft_wrap=True)
     sys.exit(1 if any(info.error for info in infos) else 0)
 
 

@@ -8,6 +8,7 @@ when a plugin is registered or unregistered.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import traceback
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from alejandria import hookspecs
-from alejandria.errors import UnknownName
+from alejandria.errors import PluginError, UnknownName
 from alejandria.plugin_types import (
     EmbedderSpec,
     ExtractorSpec,
@@ -148,12 +149,44 @@ class PluginManager:
     def registry(self) -> Registry:
         """Every plugin's specs, built on first use and after each change of plugins."""
         if self._registry is None:
-            self._registry = Registry.build(self._hook_results, self.describe)
+            self._registry = Registry.build(self._hook_results, self.describe,
+                                            broken=self._unknown_hooks())
         return self._registry
 
+    def _unknown_hooks(self) -> dict[str, str]:
+        """Plugins implementing a hook nobody declared (a misspelt ``register_source``):
+        pluggy would call it never, silently. Each is left out with a did-you-mean hint, as
+        pytest refuses an unknown ``pytest_*`` hook. ``optionalhook=True`` implementations
+        (hooks of a package that may not be installed) are allowed."""
+        known = [name for name, caller in vars(self._pm.hook).items()
+                 if getattr(caller, "spec", None) is not None]
+        found: dict[str, str] = {}
+        for name, caller in sorted(vars(self._pm.hook).items()):
+            if getattr(caller, "spec", True) is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.optionalhook or impl.plugin_name in found:
+                    continue
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = (f"did you mean {close[0]!r}?" if close else
+                        "see the hooks in docs/plugins.md")
+                found[impl.plugin_name] = (
+                    f"implements {name!r}, which is not an Alejandria hook: {hint} "
+                    "(or mark it @hookimpl(optionalhook=True) if it belongs to another "
+                    "package's hooks)")
+        return found
+
+    def broken(self) -> dict[str, str]:
+        """Plugins left out, with why: failed imports, hooks that raised, malformed specs,
+        names taken first by another plugin, unknown hooks."""
+        found = {name: info.error for name, info in self._info.items() if info.error}
+        found.update(self.registry.broken)
+        return found
+
     def validate(self) -> None:
-        """Build the registry now: a duplicate name or a malformed spec raises here, at
-        start-up (``Archive.open``), with the plugins and packages involved."""
+        """Build the registry now, at start-up (``Archive.open``): a plugin with a duplicate
+        name, a malformed spec or an unknown hook is left out and logged, naming the plugins
+        and packages involved; the others work (``broken`` lists what was left out)."""
         _ = self.registry
 
     def _changed(self) -> None:
@@ -161,11 +194,25 @@ class PluginManager:
 
     def _hook_results(self, hook_name: str) -> Iterator[tuple[str, list[Any] | Exception]]:
         caller = getattr(self._pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        order = {name: index for index, name in enumerate(self._info)}
+        # registration order (core's built-ins first), which decides who keeps a name;
+        # pluggy's own order is the reverse, and tryfirst/trylast would reorder it
+        impls = sorted(caller.get_hookimpls(),
+                       key=lambda impl: order.get(impl.plugin_name, len(order)))
+        for impl in impls:
             try:
-                yield impl.plugin_name, list(impl.function() or [])
+                returned = impl.function()
             except Exception as exc:  # noqa: BLE001 - isolated: see Registry.build
                 yield impl.plugin_name, exc
+                continue
+            if returned is None:
+                yield impl.plugin_name, []
+            elif isinstance(returned, (list, tuple)):
+                yield impl.plugin_name, list(returned)
+            else:
+                yield impl.plugin_name, PluginError(
+                    f"{self.describe(impl.plugin_name)}: {hook_name} returned a "
+                    f"{type(returned).__name__}, expected a list (return [spec], not spec)")
 
     def describe(self, plugin_name: str) -> str:
         """How errors name a plugin: with its package when it came from one."""
@@ -233,7 +280,10 @@ class PluginManager:
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call every implementation of an event hook; log, never raise, a plugin's failure."""
         caller = getattr(self._pm.hook, hook_name)
+        left_out = self.registry.broken
         for impl in reversed(caller.get_hookimpls()):
+            if impl.plugin_name in left_out:
+                continue
             args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
             try:
                 impl.function(**args)

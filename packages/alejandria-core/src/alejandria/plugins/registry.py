@@ -2,9 +2,11 @@
 
 Built when the archive opens (``PluginManager.validate``) and again only when the set of
 plugins changes, so a search does not call ``register_search_backends`` and a duplicate name or
-a malformed spec is an error at start-up, naming the plugins and packages involved, not at the
-first sync that happens to look the name up. A hook that raises is isolated: its plugin is
-listed with the error (``alejandria plugins``) and the other plugins go on working.
+a malformed spec is found at start-up, naming the plugins and packages involved, not at the
+first sync that happens to look the name up. A plugin whose hook raises, whose spec is
+malformed or whose name another plugin took first is left out whole: it is listed with the
+reason (``alejandria plugins`` exits non-zero, ``doctor`` fails it) and the other plugins go
+on working.
 """
 
 from __future__ import annotations
@@ -66,29 +68,46 @@ class Registry:
 
     def __init__(self, tables: dict[str, dict[str, Any]], broken: dict[str, str]) -> None:
         self._tables = tables
-        #: plugin name → "hook: error" for hooks that raised while the registry was built
+        #: plugin name → why it was left out: a hook that raised, a malformed spec, a name
+        #: another plugin registered first, a hook that does not exist
         self.broken = broken
 
     @classmethod
-    def build(cls, results: HookResults, describe: Describe) -> Registry:
-        """Call each ``register_*`` hook once; validate every spec and every name."""
-        tables: dict[str, dict[str, Any]] = {}
-        broken: dict[str, str] = {}
+    def build(cls, results: HookResults, describe: Describe,
+              broken: dict[str, str] | None = None) -> Registry:
+        """Call each ``register_*`` hook once; validate every spec and every name.
+
+        A plugin with anything wrong is left out whole (none of its specs is registered) and
+        recorded in ``broken`` with the reason and the fix, so the other plugins work and
+        ``alejandria plugins``/``doctor`` name it. Of two plugins registering one name, core
+        keeps its own names, then a plugin named like the name keeps it (the ``pdf`` plugin
+        its ``pdf`` source), else the one registered first. ``broken`` may
+        come with plugins already left out (unknown hooks, see ``PluginManager``).
+        """
+        broken = dict(broken or {})
+        collected = {kind.hook: list(results(kind.hook)) for kind in KINDS}
         for kind in KINDS:
-            table: dict[str, Any] = {}
-            for plugin, specs in results(kind.hook):
-                if isinstance(specs, Exception):
-                    log.warning("plugin %s failed in %s: %s", plugin, kind.hook, specs)
-                    broken.setdefault(plugin, f"{kind.hook}: {specs}")
+            for plugin, specs in collected[kind.hook]:
+                if plugin in broken:
                     continue
-                for spec in specs:
-                    _check_spec(kind, spec, describe(plugin))
-                    if spec.name in table:
-                        raise DuplicatePluginName(kind.label, spec.name,
-                                                  describe(table[spec.name].plugin),
-                                                  describe(plugin))
-                    table[spec.name] = replace(spec, plugin=plugin)
-            tables[kind.hook] = table
+                if isinstance(specs, PluginError):
+                    broken[plugin] = str(specs)
+                    continue
+                if isinstance(specs, Exception):
+                    broken[plugin] = f"{kind.hook} raised {type(specs).__name__}: {specs}"
+                    continue
+                try:
+                    for spec in specs:
+                        _check_spec(kind, spec, describe(plugin))
+                except PluginError as exc:
+                    broken[plugin] = str(exc)
+        while True:  # a plugin left out for a clash frees its other names: build again
+            tables, clashes = _tables(collected, broken, describe)
+            if not clashes:
+                break
+            broken.update(clashes)
+        for plugin, reason in broken.items():
+            log.warning("plugin %s left out: %s", plugin, reason)
         return cls(tables, broken)
 
     def table(self, hook: str) -> dict[str, Any]:
@@ -96,11 +115,53 @@ class Registry:
         return dict(self._tables[hook])
 
 
+#: Core's built-ins: their names are never taken over.
+CORE = "core"
+
+
+def _owns(plugin: str, name: str) -> bool:
+    """A plugin named like what it registers (the ``pdf`` plugin's ``pdf`` source) owns the
+    name: another plugin taking it is the one left out, whichever loaded first."""
+    return plugin == name
+
+
+def _tables(collected: dict[str, list[tuple[str, list[Any] | Exception]]],
+            broken: dict[str, str], describe: Describe,
+            ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The tables of the plugins not broken, and the plugins that take a name registered
+    before them (with the message naming both)."""
+    tables: dict[str, dict[str, Any]] = {}
+    clashes: dict[str, str] = {}
+    for kind in KINDS:
+        table: dict[str, Any] = {}
+        for plugin, specs in collected[kind.hook]:
+            if plugin in broken or plugin in clashes or isinstance(specs, Exception):
+                continue
+            for spec in specs:
+                if spec.name in table:
+                    first = table[spec.name].plugin
+                    message = str(DuplicatePluginName(kind.label, spec.name, describe(first),
+                                                      describe(plugin)))
+                    if _owns(plugin, spec.name) and not _owns(first, spec.name) and \
+                            first != CORE:
+                        clashes.setdefault(first, message)  # the name's owner keeps it
+                        table[spec.name] = replace(spec, plugin=plugin)
+                    else:
+                        clashes.setdefault(plugin, message)
+                    continue
+                table[spec.name] = replace(spec, plugin=plugin)
+        tables[kind.hook] = table
+    return tables, clashes
+
+
 def _check_spec(kind: SpecKind, spec: object, plugin: str) -> None:
     """Refuse a spec the host could not use, naming the plugin and what is wrong with it."""
     if not isinstance(spec, kind.spec_type):
-        raise PluginError(f"{plugin}: {kind.hook} returned {spec!r}, not a "
-                          f"{kind.spec_type.__name__}")
+        shown = repr(spec)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise PluginError(f"{plugin}: {kind.hook} returned a {type(spec).__name__} "
+                          f"({shown}), expected a {kind.spec_type.__name__} "
+                          "(from alejandria.plugin_types)")
     name = getattr(spec, "name", None)
     if not isinstance(name, str) or not name.strip() or name != name.strip():
         raise PluginError(f"{plugin}: a {kind.spec_type.__name__} needs a name without "

@@ -147,9 +147,9 @@ class SyncRunner:
                 self._fail(target, exc.reason, report)
             except Exception as exc:
                 # one line for the user (in the report, no SQL, no secrets); the traceback
-                # with -vv, for bug reports
+                # with -v, for plugin authors and bug reports
                 if not isinstance(exc, SourceError | MediaError):
-                    log.debug("unexpected error syncing %s", target.label, exc_info=True)
+                    log.info("unexpected error syncing %s", target.label, exc_info=True)
                 self._fail(target, describe(exc), report)
             finally:
                 self.files.cancel()  # files fetched ahead for a batch that failed
@@ -239,7 +239,12 @@ class SyncRunner:
                 conn, self.source_name, item.collection_external_id, item.keep
             )
         else:
-            raise SourceError(f"source {self.source_name!r} yielded an unknown item: {item!r}")
+            shown = repr(item)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise SourceError(
+                f"source {self.source_name!r} yielded a {type(item).__name__} ({shown}); fetch "
+                "yields CreatorIn, CollectionIn, PostIn, Checkpoint, Notice or Prune (from "
+                "alejandria.models)")
 
     def _creator_id(self, conn: Connection, external_id: str, state: _TargetState) -> int:
         if external_id not in state.creator_ids:
