@@ -190,6 +190,7 @@ class TestMemorySourceContract(SourceContract):
     """Core's own test source passes the contract every source plugin must pass."""
 
     source_name = "memory"
+    needs_entry_point = False  # a test double, registered by the memory_source fixture
 
     @pytest.fixture
     def contract_targets(self, memory_source):

@@ -416,3 +416,56 @@ def test_a_private_redis_stops_and_leaves_nothing_behind() -> None:
     server.stop()
     assert not _answers(server.port)
     assert not server.folder.exists()
+
+
+CONTRACT_WITHOUT_ENTRY_POINT = '''
+import pytest
+from alejandria import hookimpl
+from alejandria.models import Checkpoint, CreatorIn, PostIn, SyncTarget
+from alejandria.plugin_types import BaseSource, SourceSpec
+from alejandria.testing.contracts import SourceContract
+
+
+class Feed(BaseSource):
+    def __init__(self, context):
+        pass
+
+    def resolve(self, targets):
+        for target in targets:
+            yield SyncTarget(scope=target, label=target, locator=target)
+
+    def fetch(self, target, cursor):
+        yield CreatorIn(external_id="c", name="C")
+        yield PostIn(external_id="p", creator_external_id="c", title="T", content_text="x")
+        yield Checkpoint()
+
+
+class Plugin:
+    @hookimpl
+    def register_sources(self):
+        return [SourceSpec(name="feed", factory=Feed)]
+
+
+class TestFeedContract(SourceContract):
+    source_name = "feed"
+
+    @pytest.fixture
+    def contract_targets(self, register_plugin):
+        register_plugin(Plugin(), name="feed")  # the fallback that used to hide it
+        return ["one"]
+'''
+
+
+@pytest.mark.slow
+def test_the_contract_names_a_missing_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "test_feed.py").write_text(CONTRACT_WITHOUT_ENTRY_POINT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-x",
+         "-k", "entry_point"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "registered by the test, not from an installed entry point" in done.stdout
+    assert "StopIteration" not in done.stdout

@@ -9,9 +9,14 @@
         def contract_targets(self, tmp_path) -> list[str]:
             return [...]   # targets that archive at least one post
 
-The ``archive`` fixture (from ``alejandria.testing``) must see the plugin: install it, or
-register it with ``register_plugin`` in an autouse fixture of the test class. Settings the
-source needs come from ``alejandria_settings_overrides`` and the environment, as in a sync.
+The plugin must be installed (``pip install -e .``): the first check proves that its entry
+point registers the source, as users will get it; a ``register_plugin`` fallback would hide a
+missing or misspelt entry point. Settings the source needs come from
+``alejandria_settings_overrides`` and the environment, as in a sync.
+
+What is checked: the entry point; ``resolve`` gives stable, unique scopes; a first sync
+archives posts and a second one writes nothing; every post that claims text has a searchable
+chunk; every media file a post links to is in the store, whole (its SHA-256 verified).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 
 class SourceContract:
     source_name: str = ""
+    #: False only for a source that exists for tests (registered by a fixture, never shipped)
+    needs_entry_point: bool = True
 
     @pytest.fixture
     def contract_targets(self) -> list[str]:
@@ -36,6 +43,26 @@ class SourceContract:
 
     def _source(self, archive: Archive) -> Source:
         return archive.source(self.source_name)
+
+    def test_the_source_comes_from_an_installed_entry_point(
+            self, archive: Archive, contract_targets: list[str]) -> None:
+        from importlib import metadata
+
+        sources = archive.plugins.sources()
+        assert self.source_name in sources, (
+            f"no plugin registers the source {self.source_name!r}; is the package installed "
+            "(pip install -e .) with an entry point in pyproject.toml: "
+            '[project.entry-points.alejandria] NAME = "your_package.plugin"? '
+            f"Left out at start-up: {archive.plugins.broken() or 'none'}")
+        plugin = sources[self.source_name].plugin
+        if plugin == "core" or not self.needs_entry_point:
+            return  # core's built-in sources have no entry point of their own
+        names = {entry_point.name for entry_point in metadata.entry_points(group="alejandria")}
+        assert plugin in names, (
+            f"the source {self.source_name!r} comes from plugin {plugin!r}, registered by the "
+            "test, not from an installed entry point: add one to pyproject.toml "
+            f'([project.entry-points.alejandria] {plugin} = "your_package.plugin") and '
+            "pip install -e . so users get it too")
 
     def test_resolve_gives_stable_unique_scopes(self, archive: Archive,
                                                 contract_targets: list[str]) -> None:
@@ -66,3 +93,11 @@ class SourceContract:
         unindexed = [post.external_id for post in reads.posts(archive, source=self.source_name)
                      if post.has_text and post.external_id not in with_text]
         assert unindexed == [], "posts claim text but have no non-empty chunk"
+
+    def test_every_linked_media_file_is_stored_whole(self, archive: Archive,
+                                                     contract_targets: list[str]) -> None:
+        report = archive.sync(self.source_name, *contract_targets)
+        assert report.ok, report.errors
+        links = reads.media_links(archive, source=self.source_name)
+        broken = [link.key for link in links if not archive.media.verify(link.sha256)]
+        assert broken == [], f"media linked but missing or damaged in the store: {broken}"
