@@ -11,7 +11,7 @@ import pytest
 
 from alejandria import hookspecs
 from alejandria.builtins import build_plugin_manager
-from alejandria.errors import DuplicatePluginName, UnknownName
+from alejandria.errors import UnknownName
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from alejandria import hookimpl
 from alejandria.api import Archive
 from alejandria.builtins import build_plugin_manager
-from alejandria.errors import ConfigurationError, DuplicatePluginName, PluginError
+from alejandria.errors import ConfigurationError
 from alejandria.plugin_types import (
     PluginSettings,
     SearchBackendSpec,
