@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     low_speed_time_s: float = Field(60.0, gt=0)
     #: An API answer not complete after this many seconds is abandoned.
     api_deadline_s: float = Field(300.0, gt=0)
+    #: argon2id cost of account passwords (argon2-cffi's RFC 9106 low-memory profile): passes,
+    #: memory in KiB, lanes. Hashes made with other values are redone at the next login.
+    password_time_cost: int = Field(3, ge=1)
+    password_memory_kib: int = Field(65536, ge=8)
+    password_parallelism: int = Field(4, ge=1)
 
     @field_validator("allow_private_hosts", mode="before")
     @classmethod

@@ -251,8 +251,12 @@ users = Table(
     Column("active", Boolean, nullable=False, server_default="true"),
     _created(),
     Column("last_login", DateTime(timezone=True)),
+    #: the last TOTP time step accepted: a code of that step or an earlier one is a replay
+    Column("totp_last_step", BigInteger),
     CheckConstraint("role IN ('admin', 'user', 'readonly')", name="role"),
 )
+#: Usernames are unique whatever their case ("Ana" and "ana" are one account).
+Index("ix_users_username_lower", func.lower(users.c.username), unique=True)
 
 user_lists = Table(
     "user_lists", metadata,
@@ -403,4 +407,46 @@ media_passages = Table(
     Column("page", Integer),
     Column("text", Text, nullable=False),
     Column("ts_config", REGCONFIG, nullable=False),
+)
+
+
+#: Single-use 2FA recovery codes: SHA-256 of a random code (80 bits, so no slow hash is needed).
+user_recovery_codes = Table(
+    "user_recovery_codes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("used_at", DateTime(timezone=True)),
+    _created(),
+    Index(None, "user_id"),
+)
+
+#: API tokens: SHA-256 of the token (checked with one lookup of the unique index), a short
+#: display prefix, the scope (read < write < admin) and the times that matter.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False, server_default=""),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(10), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    _created(),
+    CheckConstraint("scope IN ('read', 'write', 'admin')", name="scope"),
+    Index(None, "user_id"),
+)
+
+#: Failed logins per key ("account:<lower username>" or "client:<address>"): the failures in
+#: the current window, and the lockout they earned (``accounts.throttle``).
+login_throttle = Table(
+    "login_throttle", metadata,
+    Column("key", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("window_started_at", DateTime(timezone=True)),
+    Column("lockouts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_failure_at", DateTime(timezone=True)),
 )
