@@ -47,9 +47,13 @@ def test_second_process_reuses_the_running_server(tmp_path, plugin_manager, monk
 
 
 def _clean_env() -> dict[str, str]:
+    """The environment without ALEJANDRIA_* settings, but with the session's linger (0): these
+    tests are about the last user stopping the server (test_embedded_linger.py: the linger)."""
     import os
 
-    return {k: v for k, v in os.environ.items() if not k.startswith("ALEJANDRIA_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALEJANDRIA_")}
+    env["ALEJANDRIA_EMBEDDED_LINGER_S"] = "0"
+    return env
 
 
 @pytest.mark.slow

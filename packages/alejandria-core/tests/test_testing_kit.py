@@ -91,8 +91,9 @@ class TestDefaults:
                                                alejandria_settings: Settings,
                                                alejandria_database_url: str,
                                                tmp_path: Path) -> None:
-        assert DEFAULT_SETTINGS == {"embed_after_sync": False}
+        assert DEFAULT_SETTINGS == {"embed_after_sync": False, "embedded_linger_s": 0}
         assert archive.settings.embed_after_sync is False
+        assert archive.settings.embedded_linger_s == 0
         assert archive.settings.process_media is True  # Settings' own default, not overridden
         assert archive.settings.data_dir == (tmp_path / "data").resolve()
         assert archive.settings.database_url is not None

@@ -11,41 +11,44 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
-from sqlalchemy.engine import Engine
 
 from alejandria.builtins import get_plugin_manager
 from alejandria.context import ArchiveContext
 from alejandria.errors import DatabaseUnavailable, NotFound
-from alejandria.media.dedup import DedupReport, dedup_media
-from alejandria.media.gc import GcReport, collect_garbage
-from alejandria.media.processing import ProcessingProgress, ProcessingReport, process_media
-from alejandria.media.verify import VerifyReport, verify_media
-from alejandria.media.video.embeds import EmbedReport, download_embeds
-from alejandria.models import Actor, JsonDict, MediaKind, SearchHit, SearchQuery, SyncReport
-from alejandria.plugin_types import SearchContext, Source, TranscriptSegment
-from alejandria.plugins import PluginManager
-from alejandria.plugins.settings import load_plugin_settings
-from alejandria.queue.ledger import JobStore
-from alejandria.queue.recorded import RecordedJob, recorded_job
-from alejandria.queue.submit import retry, submit, submit_many
-from alejandria.search import service as search_service
-from alejandria.search.embedding.backfill import BackfillReport
 from alejandria.settings import Settings
-from alejandria.storage.capabilities import DatabaseCapabilities
 from alejandria.storage.engine import Database, open_database
-from alejandria.storage.media_store import MediaStore
-from alejandria.storage.migrate import is_up_to_date, upgrade
-from alejandria.storage.repository import Repository
-from alejandria.storage.search_cache import SearchCache
-from alejandria.storage.transcripts import TranscriptStore
-from alejandria.sync import subscriptions
-from alejandria.sync.pipeline import ProgressCallback
-from alejandria.sync.service import build_source, run_sync
+
+if TYPE_CHECKING:
+    # What the methods below return or take. The services themselves are imported where
+    # they are called, so a command imports only what it runs (``search`` never imports
+    # Celery, Alembic or the media tools): start-up is most of a command's time.
+    from sqlalchemy.engine import Engine
+
+    from alejandria.accounts.audit import AuditLog
+    from alejandria.accounts.service import Accounts, AccountServices
+    from alejandria.accounts.tokens import Tokens
+    from alejandria.media.dedup import DedupReport
+    from alejandria.media.gc import GcReport
+    from alejandria.media.processing import ProcessingProgress, ProcessingReport
+    from alejandria.media.verify import VerifyReport
+    from alejandria.media.video.embeds import EmbedReport
+    from alejandria.models import Actor, JsonDict, SearchHit, SearchQuery, SyncReport
+    from alejandria.plugin_types import MigrationSpec, SearchContext, Source, TranscriptSegment
+    from alejandria.plugins import PluginManager
+    from alejandria.queue.ledger import JobStore
+    from alejandria.queue.recorded import RecordedJob
+    from alejandria.search.embedding.backfill import BackfillReport
+    from alejandria.storage.capabilities import DatabaseCapabilities
+    from alejandria.storage.media_store import MediaStore
+    from alejandria.storage.repository import Repository
+    from alejandria.storage.search_cache import SearchCache
+    from alejandria.sync.pipeline import ProgressCallback
 
 
 class Archive:
@@ -84,19 +87,15 @@ class Archive:
         if plugins is None:
             plugins = get_plugin_manager(settings.load_plugins, tuple(settings.disabled_plugins))
         plugins.validate()
+        from alejandria.plugins.settings import load_plugin_settings
+
         plugin_settings = load_plugin_settings(plugins.settings_specs().values())
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         database = open_database(settings)
         try:
-            migrations = plugins.migrations()
-            should_migrate = settings.uses_embedded_database if migrate is None else migrate
-            if should_migrate:
-                upgrade(database.engine, migrations)
-            elif not is_up_to_date(database.engine, migrations):
-                raise DatabaseUnavailable(
-                    f"the database schema at {database.description} is not up to date: "
-                    "run 'alejandria db upgrade'"
-                )
+            _ensure_schema(database, plugins.migrations(),
+                           settings.uses_embedded_database if migrate is None else migrate,
+                           forced=migrate is True)
         except BaseException:
             database.close()
             raise
@@ -164,6 +163,29 @@ class Archive:
     def capabilities(self) -> DatabaseCapabilities:
         return self.context.capabilities()
 
+    # -- accounts -------------------------------------------------------------------------
+
+    @cached_property
+    def _account_services(self) -> AccountServices:
+        from alejandria.accounts.service import build_services
+
+        return build_services(self.engine, self.settings)
+
+    @property
+    def accounts(self) -> Accounts:
+        """Users and roles, logins (``authenticate``) and 2FA (``accounts.totp``)."""
+        return self._account_services.accounts
+
+    @property
+    def tokens(self) -> Tokens:
+        """API tokens: create, list, revoke, check."""
+        return self._account_services.tokens
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log of account changes and logins (admins only)."""
+        return self._account_services.audit
+
     # -- work -----------------------------------------------------------------------------
 
     def sync(self, source: str, *targets: str | os.PathLike[str], options: JsonDict | None = None,
@@ -176,6 +198,8 @@ class Archive:
         ``credentials``, those stored with ``alejandria credentials set SOURCE`` are used.
         Embedded videos, media processing and embeddings follow (``sync.after``).
         """
+        from alejandria.sync.service import run_sync
+
         return run_sync(self.context, source, targets, options=options,
                         credentials=credentials, progress=progress, remember=remember,
                         actor=actor)
@@ -184,55 +208,75 @@ class Archive:
                credentials: JsonDict | None = None, actor: Actor | None = None) -> Source:
         """The source called ``name``, built as a sync builds it (to check credentials with
         ``authenticate()``, or to look at what it would fetch)."""
+        from alejandria.sync.service import build_source
+
         return build_source(self.context, name, options=options, credentials=credentials,
                             actor=actor)
 
     def process_media(self, *, processor: str | None = None, source: str | None = None,
                       progress: ProcessingProgress | None = None) -> ProcessingReport:
         """Run media processors over every stored file lacking their current output."""
+        from alejandria.media.processing import process_media
+
         return process_media(self.context, processors=None if processor is None else [processor],
                              source=source, progress=progress)
 
     def download_embeds(self) -> EmbedReport:
         """Download the embedded videos that are due (yt-dlp), with their subtitles."""
+        from alejandria.media.video.embeds import download_embeds
+
         return download_embeds(self.context)
 
     def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Re-hash every stored file; the report lists missing and corrupt ones."""
+        from alejandria.media.verify import verify_media
+
         return verify_media(self.engine, self.media, progress)
 
     def dedup_media(self, *, dry_run: bool = False,
                     progress: Callable[[int, int], None] | None = None) -> DedupReport:
         """Re-hash the media store; merge rows of the same content, remove redundant copies,
         put misplaced files back, and report corrupt or missing ones."""
+        from alejandria.media.dedup import dedup_media
+
         return dedup_media(self.engine, self.media, self.settings, dry_run=dry_run,
                            progress=progress)
 
     def collect_garbage(self, *, grace: timedelta = timedelta(days=7),
                         dry_run: bool = False) -> GcReport:
         """Remove files no post references, once they are older than ``grace``."""
+        from alejandria.media.gc import collect_garbage
+
         return collect_garbage(self.engine, self.media, self.settings, grace=grace,
                                dry_run=dry_run)
 
     def subscriptions(self) -> list[dict[str, Any]]:
         """What the daily sync refreshes: every (source, targets, options) synced before."""
+        from alejandria.sync import subscriptions
+
         return subscriptions.subscriptions(self.engine)
 
     def submit(self, job_type: str, kwargs: dict[str, Any] | None = None, *,
                priority: int = 5) -> int:
         """Queue a job (``sync``, ``process_media``, ...) on the broker, or run it here when
         none is configured; returns the job id."""
+        from alejandria.queue.submit import submit
+
         return submit(self.context, job_type, kwargs, priority=priority)
 
     def submit_many(self, job_type: str, many_kwargs: Sequence[dict[str, Any]], *,
                     priority: int = 5) -> list[int]:
         """Queue many jobs of one type with one statement and one broker connection; their
         ids, in order."""
+        from alejandria.queue.submit import submit_many
+
         return submit_many(self.context, job_type, many_kwargs, priority=priority)
 
     def transcript(self, media_id: int) -> list[TranscriptSegment]:
         """The newest complete transcript of a media file, corrections applied (empty: none
         yet); ``NotFound`` when there is no such media file."""
+        from alejandria.storage.transcripts import TranscriptStore
+
         store = TranscriptStore(self.engine)
         segments = store.segments(media_id)
         if not segments and not store.media_exists(media_id):
@@ -243,12 +287,16 @@ class Archive:
     def retry_job(self, job_id: int) -> None:
         """Run a failed or cancelled job again (a new task, the same ``jobs`` row); any other
         job is refused with its status."""
+        from alejandria.queue.submit import retry
+
         retry(self.context, job_id, only_ended_badly=True)
 
     @contextmanager
     def recorded_job(self, job_type: str, payload: dict[str, Any], *,
                      priority: int = 5) -> Iterator[RecordedJob]:
         """Record work done here, in this process, as a job (``jobs list`` shows it)."""
+        from alejandria.queue.recorded import recorded_job
+
         with recorded_job(self.context, job_type, payload, priority=priority) as job:
             yield job
 
@@ -258,6 +306,8 @@ class Archive:
                published_before: datetime | None = None, media_kind: str | None = None,
                limit: int = 20, offset: int = 0, actor: Actor | None = None) -> list[SearchHit]:
         """Posts matching ``query``, best first; any string is a valid query."""
+        from alejandria.models import MediaKind, SearchQuery
+
         request = SearchQuery(text=query, mode=mode, source=source, creator=creator,
                               collection=collection, published_after=published_after,
                               published_before=published_before,
@@ -267,10 +317,14 @@ class Archive:
 
     def run_search(self, request: SearchQuery) -> list[SearchHit]:
         """Answer ``request`` with the backend its mode picks, through the cache if any."""
+        from alejandria.search import service as search_service
+
         return search_service.search(self.context, request)
 
     def search_context(self) -> SearchContext:
         """What search backends are built with (benchmarks build backends directly)."""
+        from alejandria.search import service as search_service
+
         return search_service.search_context(self.context)
 
     def content_changed(self) -> None:
@@ -279,14 +333,38 @@ class Archive:
 
     def embed_status(self) -> dict[str, object]:
         """The configured embedder, the model serving searches, and what is left to embed."""
+        from alejandria.search import service as search_service
+
         return search_service.embed_status(self.context)
 
     def embed_backfill(self, *, progress: Callable[[int, int], None] | None = None,
                        batch_size: int | None = None) -> BackfillReport:
         """Embed every chunk and transcript lacking a vector for the configured model."""
+        from alejandria.search import service as search_service
+
         return search_service.embed_backfill(self.context, progress=progress,
                                              batch_size=batch_size)
 
     def stats(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return self.repository.stats(conn)
+
+
+def _ensure_schema(database: Database, migrations: dict[str, MigrationSpec], migrate: bool, *,
+                   forced: bool) -> None:
+    """Migrate (``migrate``) or check the schema. The stamp of the last upgrade answers for
+    Alembic in one query when the scripts have not changed (``storage.schema_stamp``);
+    ``forced`` (``migrate=True`` given, as ``db upgrade`` does) always runs the upgrade."""
+    from alejandria.storage.schema_stamp import fingerprint, is_stamped
+
+    if not forced and is_stamped(database.engine, fingerprint(migrations.values())):
+        return
+    from alejandria.storage.migrate import is_up_to_date, upgrade
+
+    if migrate:
+        upgrade(database.engine, migrations)
+    elif not is_up_to_date(database.engine, migrations):
+        raise DatabaseUnavailable(
+            f"the database schema at {database.description} is not up to date: "
+            "run 'alejandria db upgrade'"
+        )

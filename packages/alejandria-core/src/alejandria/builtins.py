@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from alejandria.hookspecs import hookimpl
-from alejandria.models import MediaKind
+from alejandria.models import JsonDict, MediaKind
 from alejandria.plugin_types import (
     EmbedderSpec,
     HealthCheckSpec,
@@ -172,27 +173,69 @@ def register_embedders() -> list[EmbedderSpec]:
 
 @hookimpl(trylast=True)
 def register_job_types() -> list[JobTypeSpec]:
-    from alejandria.media import jobs as media_jobs
-    from alejandria.ops import jobs as ops_jobs
-    from alejandria.search import jobs as search_jobs
-    from alejandria.sync import jobs as sync_jobs
-
     return [
-        JobTypeSpec(name="sync", function=sync_jobs.sync, queue="sources",
+        JobTypeSpec(name="sync", function=_sync, queue="sources",
                     description="Sync a source's targets"),
-        JobTypeSpec(name="daily_sync", function=sync_jobs.daily_sync, queue="sources",
+        JobTypeSpec(name="daily_sync", function=_daily_sync, queue="sources",
                     description="Queue a sync of everything synced before"),
-        JobTypeSpec(name="process_media", function=media_jobs.process_media, queue="media",
+        JobTypeSpec(name="process_media", function=_process_media, queue="media",
                     description="Run media processors over files lacking their output"),
-        JobTypeSpec(name="download_embeds", function=media_jobs.download_embeds,
+        JobTypeSpec(name="download_embeds", function=_download_embeds,
                     queue="media", description="Download the embedded videos that are due"),
-        JobTypeSpec(name="embed", function=search_jobs.embed, queue="search",
+        JobTypeSpec(name="embed", function=_embed, queue="search",
                     description="Embed whatever lacks vectors for semantic search"),
-        JobTypeSpec(name="cleanup", function=ops_jobs.cleanup, queue="sources",
+        JobTypeSpec(name="cleanup", function=_cleanup, queue="sources",
                     description="Delete old jobs, send lost ones again, collect media garbage"),
-        JobTypeSpec(name="noop", function=ops_jobs.noop, queue="sources",
+        JobTypeSpec(name="noop", function=_noop, queue="sources",
                     description="Does nothing (measures the queue's overhead)"),
     ]
+
+
+# The job functions, each imported when a job of its type first runs: every command registers
+# the job types, and importing the modules they live in would bring Celery, the sync pipeline
+# and the media tools into every ``search`` and ``stats``.
+
+
+def _sync(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.sync import jobs
+
+    return jobs.sync(context, **kwargs)
+
+
+def _daily_sync(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.sync import jobs
+
+    return jobs.daily_sync(context, **kwargs)
+
+
+def _process_media(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.media import jobs
+
+    return jobs.process_media(context, **kwargs)
+
+
+def _download_embeds(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.media import jobs
+
+    return jobs.download_embeds(context, **kwargs)
+
+
+def _embed(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.search import jobs
+
+    return jobs.embed(context, **kwargs)
+
+
+def _cleanup(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.ops import jobs
+
+    return jobs.cleanup(context, **kwargs)
+
+
+def _noop(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.ops import jobs
+
+    return jobs.noop(context, **kwargs)
 
 
 @hookimpl(trylast=True)

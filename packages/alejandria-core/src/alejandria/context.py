@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any
 
 from alejandria.plugin_types import JobTypeSpec, PluginSettings
 from alejandria.plugins import PluginManager
-from alejandria.queue.ledger import JobStore
 from alejandria.settings import Settings
 from alejandria.storage.capabilities import DatabaseCapabilities, detect_capabilities
 from alejandria.storage.engine import Database
 from alejandria.storage.media_store import MediaStore
 from alejandria.storage.repository import Repository
 from alejandria.storage.search_cache import SearchCache
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from alejandria.queue.ledger import JobStore
 
 #: ``notify(event, **kwargs)``: call the plugins' event hook ``event`` (``post_stored``, ...).
 Notify = Callable[..., None]
@@ -45,7 +47,7 @@ class ArchiveContext:
     notify: Notify = _quiet
     repository: Repository = field(init=False)
     media: MediaStore = field(init=False)
-    jobs: JobStore = field(init=False)
+    _jobs: JobStore | None = field(default=None, init=False)
     _capabilities: DatabaseCapabilities | None = field(default=None, init=False)
     _search_cache: SearchCache | None = field(default=None, init=False)
 
@@ -54,11 +56,19 @@ class ArchiveContext:
         self.media = MediaStore(self.settings.media_dir,
                                 max_file_bytes=self.settings.max_download_mb * 2**20,
                                 min_free_bytes=self.settings.min_free_disk_mb * 2**20)
-        self.jobs = JobStore(self.database.engine)
 
     @property
     def engine(self) -> Engine:
         return self.database.engine
+
+    @property
+    def jobs(self) -> JobStore:
+        """The job ledger, built on first use (a search never touches it)."""
+        if self._jobs is None:
+            from alejandria.queue.ledger import JobStore
+
+            self._jobs = JobStore(self.database.engine)
+        return self._jobs
 
     def capabilities(self) -> DatabaseCapabilities:
         """What this Postgres can do (pgvector, unaccent), read once."""

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from alejandria.cli.startup import gc_paused
+
 if TYPE_CHECKING:
     from alejandria.api import Archive
     from alejandria.plugins import PluginManager
@@ -13,13 +15,15 @@ if TYPE_CHECKING:
 
 
 def open_archive(ctx: click.Context, *, migrate: bool | None = None) -> Archive:
-    """Heavy imports happen here, when a command runs, so ``alejandria --help`` stays fast."""
-    from alejandria.api import Archive
-    from alejandria.settings import Settings
+    """Heavy imports happen here, when a command runs, so ``alejandria --help`` stays fast
+    (and without the garbage collector running over them: ``startup.gc_paused``)."""
+    with gc_paused():
+        from alejandria.api import Archive
+        from alejandria.settings import Settings
 
-    settings = Settings()
-    return Archive.open(settings=settings, plugins=plugin_manager(ctx, settings),
-                        migrate=migrate)
+        settings = Settings()
+        return Archive.open(settings=settings, plugins=plugin_manager(ctx, settings),
+                            migrate=migrate)
 
 
 def plugin_manager(ctx: click.Context, settings: Settings) -> PluginManager:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from alejandria.cli.output import PrintableLogs, fail
+from alejandria.cli.startup import exit_code, exit_now, gc_paused
 
 
 class AlejandriaGroup(click.Group):
@@ -85,12 +86,14 @@ def cli(ctx: click.Context, no_plugins: bool, verbose: int) -> None:
 
 def _register_builtin_commands() -> None:
     from alejandria.cli import (
+        accounts,
         credentials,
         db,
         doctor,
         embed,
         jobs,
         media,
+        new_plugin,
         plugins,
         process,
         search,
@@ -100,12 +103,13 @@ def _register_builtin_commands() -> None:
     )
 
     for module in (sync, search, stats, media, process, jobs, worker, embed, credentials,
-                   plugins, db, doctor):
+                   plugins, db, doctor, new_plugin, accounts):
         for command in module.COMMANDS:
             cli.add_command(command)
 
 
-_register_builtin_commands()
+with gc_paused():
+    _register_builtin_commands()
 
 
 def main() -> None:
@@ -113,7 +117,10 @@ def main() -> None:
     # exit handlers: the embedded Postgres is stopped when this was its last user, and a job
     # run here is recorded as interrupted. (A worker's Celery installs handlers of its own.)
     signal.signal(signal.SIGTERM, _terminated)
-    cli(prog_name="alejandria")
+    try:
+        cli(prog_name="alejandria")
+    except SystemExit as exc:  # how click ends every command
+        exit_now(exit_code(exc))
 
 
 def _terminated(signum: int, _frame: object) -> None:

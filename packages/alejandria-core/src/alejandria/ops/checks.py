@@ -12,7 +12,6 @@ from alejandria.errors import AlejandriaError
 from alejandria.plugin_types import HealthContext, HealthResult
 from alejandria.plugins import PluginManager
 from alejandria.storage.capabilities import detect_capabilities
-from alejandria.storage.migrate import current_revisions, head_revisions
 
 MIN_SERVER_VERSION = 140000
 
@@ -84,6 +83,9 @@ def database(context: HealthContext) -> list[HealthResult]:
         specs = manager.migrations()
     except AlejandriaError:
         specs = {}  # reported by the plugins check
+    # imported here: registering the checks (every command does) must not import Alembic
+    from alejandria.storage.migrate import current_revisions, head_revisions
+
     with context.engine.connect() as conn:
         caps = detect_capabilities(conn)
         current = current_revisions(conn, specs)

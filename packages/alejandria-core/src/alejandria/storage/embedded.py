@@ -1,17 +1,18 @@
 """The embedded default: a Postgres with pgvector from the ``pgserver`` package.
 
 The server lives in ``<data_dir>/postgres`` and listens on a Unix socket. pgserver keeps a list
-of the processes using it, so a second process on the same data dir reuses the running server
-and the last one to exit stops it. A process killed with SIGKILL never takes itself off that
-list, and then no later process is ever the last: the server would run forever. So the list
-loses the processes that are gone before each start.
+of the processes using it, so a second process on the same data dir reuses the running server.
+With a linger of 0 the last one to exit stops it; otherwise the server keeps running for the
+linger period after its last user, so that the next command finds it started, and a reaper
+process stops it then (``embedded_linger``). A process killed with SIGKILL never takes itself
+off that list, and then no later process is ever the last: the server would run forever. So
+the list loses the processes that are gone before each start (``embedded_handles``).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -21,6 +22,10 @@ import psycopg
 from psycopg import sql
 
 from alejandria.errors import DatabaseUnavailable
+from alejandria.storage.embedded_handles import HANDLES_FILE, forget_dead_handles
+
+__all__ = ["DATABASE_NAME", "HANDLES_FILE", "EmbeddedPostgres", "forget_dead_handles",
+           "to_sqlalchemy_url"]
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +35,19 @@ _FORGET_AT_EXIT: set[Path] = set()
 
 
 class EmbeddedPostgres:
-    """A handle on the embedded server; ``url`` is a SQLAlchemy URL for our database."""
+    """A handle on the embedded server; ``start`` returns a SQLAlchemy URL for our database.
 
-    def __init__(self, pgdata: Path, *, keep_running: bool = False) -> None:
+    ``linger_s``: seconds the server keeps running after its last user exits (0: the last
+    user stops it; the default here, for tests and benchmarks that own their server, while
+    commands pass ``ALEJANDRIA_EMBEDDED_LINGER_S``). ``keep_running``: never stop it.
+    """
+
+    def __init__(self, pgdata: Path, *, keep_running: bool = False,
+                 linger_s: float = 0) -> None:
         self.pgdata = pgdata
         self._server: Any = None
         self._keep_running = keep_running
+        self._linger_s = linger_s
 
     def start(self) -> str:
         try:
@@ -51,11 +63,15 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(parents=True, exist_ok=True)
         try:
             forget_dead_handles(self.pgdata)
+            lingers = self._linger_s > 0 and not self._keep_running
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._server = pgserver.get_server(  # type: ignore[attr-defined]
-                    self.pgdata, cleanup_mode=None if self._keep_running else "stop"
+                    self.pgdata,
+                    cleanup_mode=None if self._keep_running or lingers else "stop",
                 )
+            if lingers:
+                self._ensure_reaper()
         except Exception as exc:
             raise DatabaseUnavailable(
                 f"could not start the embedded Postgres in {self.pgdata}: {exc}"
@@ -70,43 +86,24 @@ class EmbeddedPostgres:
         _ensure_database(admin_uri, DATABASE_NAME)
         return to_sqlalchemy_url(self._server.get_uri(DATABASE_NAME))
 
+    def _ensure_reaper(self) -> None:
+        from alejandria.storage.embedded_linger import ensure_reaper
+
+        try:
+            ensure_reaper(self.pgdata, self._linger_s)
+        except OSError as exc:  # no process to spare: the last user stops it, as without linger
+            log.warning("embedded Postgres: cannot start the process that stops it after the "
+                        "linger (%s); it stops with its last user instead", exc)
+            self._server.cleanup_mode = "stop"
+
     def stop(self) -> None:
-        """Release our handle (the server stops when no process uses it any more)."""
+        """Release our handle: the server stops when no process uses it any more, at once or,
+        with a linger, that much later."""
         if self._server is not None:
             try:
                 self._server.cleanup()
             finally:
                 self._server = None
-
-
-#: pgserver's list of the processes holding a handle on the server in ``pgdata``.
-HANDLES_FILE = ".handle_pids.json"
-
-
-def forget_dead_handles(pgdata: Path) -> list[int]:
-    """Take the processes that are gone off pgserver's handle list (under its inter-process
-    lock); returns the pids removed."""
-    handles = pgdata / HANDLES_FILE
-    if not handles.exists():
-        return []
-    import psutil  # type: ignore[import-untyped]
-    from pgserver.postgres_server import PostgresServer
-
-    with PostgresServer._lock:
-        try:
-            pids = json.loads(handles.read_text())
-        except (OSError, ValueError):
-            pids = []
-        if not isinstance(pids, list):
-            pids = []
-        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
-        if alive != pids:
-            handles.write_text(json.dumps(alive))
-    gone = [pid for pid in pids if pid not in alive]
-    if gone:
-        log.info("embedded Postgres: forgot %d process(es) that ended without letting go",
-                 len(gone))
-    return gone
 
 
 #: Serialises creating our database when several processes start on a fresh data dir.

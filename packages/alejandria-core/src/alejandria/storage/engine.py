@@ -46,7 +46,8 @@ def open_database(settings: Settings) -> Database:
     """Connect (starting the embedded server if no URL is set) and check the connection."""
     embedded = None
     if settings.database_url is None:
-        embedded = EmbeddedPostgres(settings.embedded_pgdata)
+        embedded = EmbeddedPostgres(settings.embedded_pgdata,
+                                    linger_s=settings.embedded_linger_s)
         url = embedded.start()
     else:
         url = to_sqlalchemy_url(settings.database_url.get_secret_value())

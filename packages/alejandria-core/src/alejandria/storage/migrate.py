@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from alejandria.plugin_types import MigrationSpec
+from alejandria.storage.schema_stamp import fingerprint, write_stamp
 from alejandria.storage.vector_schema import ensure_vector_storage
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,13 @@ def is_up_to_date(engine: Engine, specs: Specs | None = None) -> bool:
 
 
 def upgrade(engine: Engine, specs: Specs | None = None) -> None:
-    """Bring every branch to its newest revision (safe to run concurrently)."""
+    """Bring every branch to its newest revision (safe to run concurrently), and stamp the
+    database with the scripts applied (``schema_stamp``)."""
+    branches = _ordered(specs)
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
-        for spec in _ordered(specs):
+        for spec in branches:
             command.upgrade(alembic_config(spec, conn), "heads")
         ensure_vector_storage(conn)
+        write_stamp(conn, fingerprint(branches))
     log.info("database schema is up to date")

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 #: What every test archive starts from, before ``alejandria_settings_overrides``: syncs do not
 #: embed what they wrote (a local model costs seconds per sync); a test of semantic search
-#: turns it on or calls ``embed_backfill()``.
-DEFAULT_SETTINGS: dict[str, Any] = {"embed_after_sync": False}
+#: turns it on or calls ``embed_backfill()``. No embedded server outlives its command
+#: (``storage.embedded_linger``), also where a test takes the database URL away.
+DEFAULT_SETTINGS: dict[str, Any] = {"embed_after_sync": False, "embedded_linger_s": 0}
 
 
 @pytest.fixture
