@@ -190,7 +190,7 @@ def test_an_extractor_error_fails_the_file_with_its_reason_and_the_sync_goes_on(
                   _post("secret", "Locked notes", "", "locked"),
                   _post("kit", "What came in the box", "", "manual"))
 
-    (notice,) = [n for n in report.notices if n.subject.startswith("extract ")]
+    (notice,) = [n for n in report.notices if n.subject.startswith("extract: ")]
     assert notice.message == "password-protected document: save an unlocked copy"
     row = extract_result(docs, "locked.txt")
     assert (row.status, row.error) == ("failed", notice.message)

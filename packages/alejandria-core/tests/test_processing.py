@@ -67,8 +67,10 @@ def test_processors_run_after_sync_and_record_results(synced):
     archive, report = synced
 
     assert report.media_stored == 2 and report.media_processed >= 2
-    assert [n.message for n in report.notices if n.subject.startswith("measure")] == [
-        "unsupported audio layout"]
+    failed = [n for n in report.notices if n.subject.startswith("measure")]
+    assert [n.message for n in failed] == ["unsupported audio layout"]
+    # the file is named as the source named it, with its post, not by its hash alone
+    assert failed[0].subject.startswith("measure: b.wav in 'Con adjuntos' (")
     with archive.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT m.size, d.status, d.result, d.error, m.width FROM media_derivatives d "

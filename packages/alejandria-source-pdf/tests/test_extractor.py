@@ -93,7 +93,7 @@ def test_an_encrypted_pdf_is_reported_and_the_sync_goes_on(archive: Archive,
     report = archive.sync("files", folder)
 
     assert report.ok
-    (notice,) = [n for n in report.notices if n.subject.startswith("extract ")]
+    (notice,) = [n for n in report.notices if n.subject.startswith("extract: ")]
     assert notice.message == ENCRYPTED_REASON
     (locked,) = [link for link in reads.media_links(archive) if link.filename == "privado.pdf"]
     (extracted,) = reads.derivatives(archive, locked.sha256, processor="extract")

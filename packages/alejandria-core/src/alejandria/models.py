@@ -167,8 +167,16 @@ class Notice(SourceInput):
     message: str
 
 
+class Expect(SourceInput):
+    """The current target holds ``posts`` posts (the ``PostIn`` this fetch yields), for the
+    sync's progress; nothing is written. Yield it as soon as the count is known, and again
+    when a paginated listing learns a better one: the latest one counts."""
+
+    posts: int = Field(ge=0)
+
+
 #: What ``Source.fetch`` yields.
-SyncItem = CreatorIn | CollectionIn | PostIn | Checkpoint | Prune | Notice
+SyncItem = CreatorIn | CollectionIn | PostIn | Checkpoint | Prune | Notice | Expect
 
 
 class SyncTarget(SourceInput):
@@ -211,6 +219,9 @@ class SyncReport(BaseModel):
     media_reused: int = 0
     media_processed: int = 0
     chunks_embedded: int = 0
+    #: Chunks and transcripts still without vectors because embedding after a sync is off
+    #: (``ALEJANDRIA_EMBED_AFTER_SYNC=false``): ``alejandria embed backfill`` embeds them.
+    embeddings_pending: int = 0
     errors: list[SyncError] = Field(default_factory=list)
     notices: list[SyncError] = Field(default_factory=list)
 

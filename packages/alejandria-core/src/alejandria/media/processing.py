@@ -35,7 +35,10 @@ MEDIA_COLUMNS = ("mime_type", "kind", "width", "height", "duration_s", "page_cou
 
 @dataclass
 class ProcessingReport:
+    #: Processor runs (a file processed by probe and thumbnails counts twice).
     processed: int = 0
+    #: Files at least one processor ran on.
+    files: int = 0
     failed: list[SyncError] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
     by_processor: dict[str, int] = field(default_factory=dict)
@@ -43,6 +46,7 @@ class ProcessingReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "processed": self.processed,
+            "files": self.files,
             "failed": [error.model_dump() for error in self.failed],
             "unavailable": self.unavailable,
             "by_processor": self.by_processor,
@@ -53,13 +57,15 @@ ProcessingProgress = Callable[[int, int, str], None]
 
 
 def process_media(context: ArchiveContext, *, processors: Collection[str] | None = None,
-                  source: str | None = None,
-                  progress: ProcessingProgress | None = None) -> ProcessingReport:
+                  source: str | None = None, progress: ProcessingProgress | None = None,
+                  runnable_only: bool = False) -> ProcessingReport:
     """Run media processors over every stored file lacking their output; what they derived
-    (transcripts, extracted text) is searchable at once."""
+    (transcripts, extracted text) is searchable at once. ``runnable_only`` leaves out the
+    processors that cannot run here (see ``MediaProcessing.run``)."""
     processing = MediaProcessing(context.engine, context.settings, context.plugins,
                                  context.media)
-    report = processing.run(processors=processors, source=source, progress=progress)
+    report = processing.run(processors=processors, source=source, progress=progress,
+                            runnable_only=runnable_only)
     if report.processed:
         context.content_changed()
     return report
@@ -77,15 +83,26 @@ class MediaProcessing:
         self._instances: dict[str, tuple[Processor | None, str | None]] = {}
 
     def run(self, *, processors: Collection[str] | None = None, source: str | None = None,
-            progress: ProcessingProgress | None = None) -> ProcessingReport:
+            progress: ProcessingProgress | None = None,
+            runnable_only: bool = False) -> ProcessingReport:
         """Run processors (all, or those named) over every stored file that lacks their
-        current output."""
+        current output.
+
+        A processor that cannot run here (a missing tool or model) records nothing, so its
+        files stay candidates; ``runnable_only`` leaves such processors out, so that the
+        check after every sync costs one query rather than a pass over those files. Their
+        availability is asked only when some file lacks an output at all.
+        """
         if processors is not None:
             for name in processors:
                 self.plugins.processor(name)  # an unknown name is an error, not a no-op
         specs = [spec for spec in self.specs if processors is None or spec.name in processors]
         report = ProcessingReport()
         rows = self._candidates(specs, source)
+        if rows and runnable_only:
+            runnable = [spec for spec in specs if self._processor(spec, report) is not None]
+            if len(runnable) < len(specs):
+                specs, rows = runnable, self._candidates(runnable, source)
         for done, row in enumerate(rows):
             if progress:
                 progress(done, len(rows), row["sha256"][:12])
@@ -141,6 +158,7 @@ class MediaProcessing:
             existing = {r.processor: r.version for r in conn.execute(
                 select(media_derivatives.c.processor, media_derivatives.c.version)
                 .where(media_derivatives.c.media_id == row["id"]))}
+        ran = False
         for spec in specs:
             if existing.get(spec.name) == spec.version:
                 continue
@@ -167,9 +185,28 @@ class MediaProcessing:
             self._record(row["id"], spec, status, result, error, media)
             report.processed += 1
             report.by_processor[spec.name] = report.by_processor.get(spec.name, 0) + 1
+            ran = True
             if error:
-                report.failed.append(SyncError(subject=f"{spec.name} {row['sha256'][:12]}",
-                                               message=error))
+                report.failed.append(SyncError(
+                    subject=f"{spec.name}: {self._file_label(row['id'], row['sha256'])}",
+                    message=error))
+        report.files += int(ran)
+
+    def _file_label(self, media_id: int, sha256: str) -> str:
+        """How a failed file is named to the user: its name and the post it is in, as the
+        source gave them (the content hash alone tells nobody which file it is), then the
+        start of the hash, which ``media`` commands take."""
+        with self.engine.connect() as conn:
+            named = conn.execute(
+                select(post_media.c.filename, posts.c.title)
+                .join(posts, posts.c.id == post_media.c.post_id)
+                .where(post_media.c.media_id == media_id)
+                .order_by(post_media.c.filename.is_(None), post_media.c.post_id).limit(1)
+            ).first()
+        if named is None:
+            return sha256[:12]
+        filename, title = named
+        return f"{filename or 'a file'} in {title!r} ({sha256[:12]})"
 
     def _record(self, media_id: int, spec: ProcessorSpec, status: str, result: dict[str, Any],
                 error: str | None, media: dict[str, Any]) -> None:

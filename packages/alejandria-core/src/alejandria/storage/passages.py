@@ -82,6 +82,14 @@ _DETACH_ORPHANS = text(f"""
     DELETE FROM chunks c WHERE c.media_id IS NULL AND c.ordinal >= {FIRST_ORDINAL}
 """)
 
+#: (post, document) links whose document has passages that are not attached to the post.
+_UNATTACHED = f"""
+    EXISTS (SELECT 1 FROM media_passages x WHERE x.media_id = pm.media_id)
+    AND NOT EXISTS (SELECT 1 FROM chunks c
+                    WHERE c.post_id = pm.post_id AND c.media_id = pm.media_id
+                      AND c.ordinal >= {FIRST_ORDINAL})
+"""
+
 #: Chunks for each (post, document) link whose passages are not attached yet, numbered after
 #: the post's last attachment chunk (the statement does not see its own rows, so the numbers
 #: of one post's new chunks follow on from one maximum); the post's title and tags weigh as
@@ -100,11 +108,7 @@ _ATTACH = f"""
            -- the same hash as the post writer's: SHA-256 of the text's UTF-8
     FROM (SELECT pm.post_id, pm.media_id, min(pm.position) AS position
           FROM post_media pm
-          WHERE {{scope}}
-            AND EXISTS (SELECT 1 FROM media_passages x WHERE x.media_id = pm.media_id)
-            AND NOT EXISTS (SELECT 1 FROM chunks c
-                            WHERE c.post_id = pm.post_id AND c.media_id = pm.media_id
-                              AND c.ordinal >= {FIRST_ORDINAL})
+          WHERE {{scope}} AND {_UNATTACHED}
           GROUP BY pm.post_id, pm.media_id) AS l
     JOIN media_passages mp ON mp.media_id = l.media_id
     JOIN posts p ON p.id = l.post_id
@@ -126,6 +130,14 @@ def attach(conn: Connection, media_id: int | None = None) -> int:
     conn.execute(_DETACH_STALE)
     conn.execute(_DETACH_ORPHANS)
     return int(conn.execute(_ATTACH_ALL).rowcount or 0)
+
+
+def count_unattached(conn: Connection) -> int:
+    """(post, document) links still lacking the document's text: what ``attach`` would add,
+    left by a sync interrupted before it ran. One query, over the links of documents with
+    text only."""
+    return int(conn.execute(text(
+        f"SELECT count(*) FROM post_media pm WHERE {_UNATTACHED}")).scalar_one())
 
 
 def _lock(conn: Connection) -> None:

@@ -38,6 +38,15 @@ _PENDING_CHUNKS = f"""
     LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id AND e.model = :model
     WHERE (e.chunk_id IS NULL OR e.text_hash <> {_INPUT_HASH})
 """
+#: Complete transcripts with no vector for ``:model`` since they last changed (a correction
+#: touches ``updated_at``).
+_PENDING_TRANSCRIPTIONS = """
+    FROM transcriptions t
+    WHERE t.status = 'complete'
+      AND coalesce((SELECT max(e.created_at) FROM transcript_embeddings e
+                    WHERE e.transcription_id = t.id AND e.model = :model),
+                   '-infinity') < t.updated_at
+"""
 
 
 def sql_literal(value: str) -> str:
@@ -138,19 +147,22 @@ class VectorStore:
         return int(conn.execute(text(f"SELECT count(*) {_PENDING_CHUNKS}"),
                                 {"model": self.model}).scalar_one())
 
+    def count_pending(self, conn: Connection) -> tuple[int, int]:
+        """``(chunks, transcripts)`` waiting for this model's vectors, in one statement: what
+        every sync checks to finish the work of an interrupted one."""
+        row = conn.execute(text(f"""
+            SELECT (SELECT count(*) {_PENDING_CHUNKS}),
+                   (SELECT count(*) {_PENDING_TRANSCRIPTIONS})
+        """), {"model": self.model}).one()
+        return int(row[0]), int(row[1])
+
     # --- transcripts -------------------------------------------------------------------------
 
     def pending_transcriptions(self, conn: Connection) -> list[tuple[int, int]]:
         """``(transcription_id, media_id)`` of complete transcripts not embedded since they
         last changed (a correction touches ``updated_at``)."""
-        rows = conn.execute(text("""
-            SELECT t.id, t.media_id FROM transcriptions t
-            WHERE t.status = 'complete'
-              AND coalesce((SELECT max(e.created_at) FROM transcript_embeddings e
-                            WHERE e.transcription_id = t.id AND e.model = :model),
-                           '-infinity') < t.updated_at
-            ORDER BY t.id
-        """), {"model": self.model}).all()
+        rows = conn.execute(text(f"SELECT t.id, t.media_id {_PENDING_TRANSCRIPTIONS} "
+                                 "ORDER BY t.id"), {"model": self.model}).all()
         return [(int(r[0]), int(r[1])) for r in rows]
 
     @staticmethod
