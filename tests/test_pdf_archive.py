@@ -162,3 +162,33 @@ def test_a_paraphrase_finds_the_chapter_by_meaning_after_a_sync_that_embeds(
     assert hits[0]["mode"] == "hybrid"
     status = alejandria("embed", "status", "--json").json()
     assert status["chunks_pending"] == 0 and status["serving_model"] == status["model"]
+
+
+@pytest.mark.slow
+def test_the_same_book_in_two_folders_is_one_book_and_a_move_keeps_its_posts(
+        tmp_path, alejandria):
+    chapters = [("Primera parte", ["Llegamos al puerto al amanecer."]),
+                ("Segunda parte", ["El mercado olía a naranjas."])]
+    for folder in ("descargas", "biblioteca"):
+        (tmp_path / folder).mkdir()
+    write_book(tmp_path / "descargas" / "diario.pdf", title="Diario", author="Ana",
+               chapters=chapters)
+    shutil.copy(tmp_path / "descargas" / "diario.pdf", tmp_path / "biblioteca" / "Diario.pdf")
+
+    first = alejandria("sync", "pdf", tmp_path / "descargas", "--json").json()
+    second = alejandria("sync", "pdf", tmp_path / "biblioteca", "--json").json()
+
+    assert first["posts_written"] == 2
+    assert second["ok"] and second["posts_written"] == 0 and second["posts_unchanged"] == 2
+    stats = alejandria("stats", "--json").json()
+    assert stats["collections"] == 1 and stats["posts"] == 2
+    (hit,) = alejandria("search", "naranjas", "--json").json()
+    assert hit["title"] == "Segunda parte"
+
+    (tmp_path / "descargas" / "diario.pdf").rename(tmp_path / "biblioteca" / "viaje.pdf")
+    moved = alejandria("sync", "pdf", tmp_path / "biblioteca", "--json").json()
+
+    assert moved["ok"] and moved["posts_written"] == moved["posts_deleted"] == 0
+    assert alejandria("stats", "--json").json()["posts"] == 2
+    assert [h["post_id"] for h in alejandria("search", "naranjas", "--json").json()] == [
+        hit["post_id"]]

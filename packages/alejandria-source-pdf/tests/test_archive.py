@@ -21,7 +21,8 @@ def test_a_book_is_a_collection_of_chapter_posts_with_one_chunk_per_page(
     report = archive.sync("pdf", pdfs.book)
 
     assert report.ok, report.errors
-    book = "file:" + str(pdfs.book.resolve())
+    (cursor,) = reads.sync_cursors(archive)
+    book = "sha256:" + cursor.cursor["sha256"]  # a book is named by its bytes
     (creator,) = reads.creators(archive)
     assert (creator.source, creator.external_id, creator.name) == (
         "pdf", "lucía fernández", "Lucía Fernández")
@@ -46,16 +47,18 @@ def test_a_book_is_a_collection_of_chapter_posts_with_one_chunk_per_page(
     pages = reads.chunks(archive, chapter.external_id)
     assert [chunk.page for chunk in pages] == [4, 5, 6]
     assert chapter.content_text == "\n\n".join(chunk.text for chunk in pages)
-    (cursor,) = reads.sync_cursors(archive)
-    assert cursor.scope == book and cursor.cursor["sha256"] == collection.metadata["sha256"]
+    # the checkpoint is the path's; it names the book the path holds
+    assert cursor.scope == "file:" + str(pdfs.book.resolve())
+    assert cursor.cursor["book"] == book
+    assert cursor.cursor["sha256"] == collection.metadata["sha256"]
     assert reads.media_links(archive) == [] and reads.media_files(archive) == []
 
 
 def test_embedded_images_are_stored_once_and_linked_in_page_order(
     archive: Archive, pdfs: SamplePdfs, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "copy.pdf"
-    shutil.copy(pdfs.images, copy)
+    copy = tmp_path / "copy.pdf"  # another book (other bytes) with the same images
+    copy.write_bytes(pdfs.images.read_bytes() + b"\n% a second edition\n")
 
     report = archive.sync("pdf", pdfs.images, copy)
 

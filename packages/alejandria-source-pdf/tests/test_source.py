@@ -16,6 +16,7 @@ from alejandria.models import (
     Checkpoint,
     CollectionIn,
     CreatorIn,
+    Expect,
     MediaKind,
     PostIn,
     Prune,
@@ -88,7 +89,9 @@ def test_book_with_outline_yields_items_in_order(fetch_all: Fetch, pdfs: SampleP
     items = fetch_all(pdfs.book)
 
     kinds = [type(item).__name__ for item in items]
-    assert kinds == ["CreatorIn", "CollectionIn"] + ["PostIn"] * 4 + ["Prune", "Checkpoint"]
+    assert kinds == (["CreatorIn", "CollectionIn", "Expect"] + ["PostIn"] * 4
+                     + ["Prune", "Checkpoint"])
+    assert only(items, Expect) == Expect(posts=4)  # the sync's progress: 0/4 posts, ...
     posts = posts_of(items)
     prune = only(items, Prune)
     assert isinstance(prune, Prune)
@@ -104,7 +107,7 @@ def test_book_creator_and_collection(fetch_all: Fetch, pdfs: SamplePdfs) -> None
     assert creator.name == "Lucía Fernández"
     assert creator.external_id == "lucía fernández"
     path = str(pdfs.book.resolve())
-    assert collection.external_id == "file:" + path
+    assert collection.external_id == "sha256:" + collection.metadata["sha256"]  # by content
     assert collection.creator_external_id == creator.external_id
     assert collection.title == "Manual de prueba"
     assert collection.metadata["path"] == path
@@ -116,8 +119,11 @@ def test_book_creator_and_collection(fetch_all: Fetch, pdfs: SamplePdfs) -> None
 def test_chapters_follow_the_outline(
     fetch_all: Fetch, pdfs: SamplePdfs, pdf_created: dt.datetime
 ) -> None:
-    posts = posts_of(fetch_all(pdfs.book))
-    collection_id = "file:" + str(pdfs.book.resolve())
+    items = fetch_all(pdfs.book)
+    posts = posts_of(items)
+    collection = only(items, CollectionIn)
+    assert isinstance(collection, CollectionIn)
+    collection_id = collection.external_id  # the book's bytes name it and its chapters
 
     assert [p.title for p in posts] == [
         "Front matter",
@@ -310,6 +316,7 @@ def test_cursor_skips_unchanged_and_touched_files(
     stat = path.stat()
     assert checkpoint.cursor == {
         "sha256": checkpoint.cursor["sha256"], "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+        "book": "sha256:" + checkpoint.cursor["sha256"],
     }
 
     # same size and mtime: not even read

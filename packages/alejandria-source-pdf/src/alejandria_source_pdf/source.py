@@ -16,6 +16,7 @@ from alejandria.models import (
     CollectionIn,
     CollectionRef,
     CreatorIn,
+    Expect,
     JsonDict,
     MediaIn,
     MediaKind,
@@ -28,6 +29,7 @@ from alejandria.models import (
 from alejandria.plugin_types import BaseSource, SourceContext
 from alejandria_source_pdf.chapters import Section, plan_sections
 from alejandria_source_pdf.extract import PageContent
+from alejandria_source_pdf.identity import BooksSeen, content_name, previous_name
 from alejandria_source_pdf.metadata import (
     book_title,
     clean_author,
@@ -54,7 +56,8 @@ class PdfSource(BaseSource):
     Each file is a collection (the book) by its author; each outline chapter (or window of
     ``pages_per_post`` pages when there is no outline) is a post with one chunk per page.
     Files are parsed in a worker process with the memory and time limits of ``PdfSettings``
-    (see ``isolation``): a file that overruns them is rejected, the others go on.
+    (see ``isolation``): a file that overruns them is rejected, the others go on. A book is
+    known by its content, not its path (see ``identity``): copies and moves are one book.
     """
 
     def __init__(self, context: SourceContext) -> None:
@@ -62,6 +65,7 @@ class PdfSource(BaseSource):
         self.settings = source_settings(context)
         self.pages_per_post = self.settings.pages_per_post
         self.reader = reader_for(self.settings)
+        self.books = BooksSeen()
 
     # -- targets -------------------------------------------------------------------------
 
@@ -87,29 +91,40 @@ class PdfSource(BaseSource):
     def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[SyncItem]:
         """Yield the book, its chapters and a checkpoint, or nothing when the file is unchanged.
 
-        ``cursor`` is ``{"sha256", "size", "mtime_ns"}`` from the last checkpoint: the same size
-        and mtime means unchanged without reading; the same bytes under a new mtime only move the
-        checkpoint.
+        ``cursor`` is ``{"sha256", "size", "mtime_ns", "book"}`` from the last checkpoint: the
+        same size and mtime means unchanged without reading; the same bytes under a new mtime
+        only move the checkpoint. Which book the file is, and so the ids of its collection and
+        posts, is decided by content first (see ``identity``): a copy of a book met earlier in
+        this sync is not read again, only checkpointed as that book.
         """
         path = Path(target.locator)
         subject = str(path)
+        previous = previous_name(cursor, path)
         stat = _stat_file(path, subject)
         if _same_stat(cursor, stat):
+            if cursor and previous:
+                self.books.add(str(cursor["sha256"]), previous, path)
             return
         if stat.st_size == 0:
             raise ItemRejected(subject, "empty file (0 bytes)")
         sha256, has_images = _hash_pdf(path, subject)
-        checkpoint = Checkpoint(
-            cursor={"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        )
-        if cursor and cursor.get("sha256") == sha256:
-            yield checkpoint
-            return
-        yield from self._read_book(path, subject, sha256, has_images)
+        unchanged = previous is not None and cursor is not None and cursor["sha256"] == sha256
+        copy_of = None if unchanged else self.books.get(sha256)
+        book = copy_of.name if copy_of else previous or content_name(sha256)
+        checkpoint = Checkpoint(cursor={
+            "sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "book": book})
+        if copy_of is not None:
+            # Targets are written in order, so the book met earlier is committed before this
+            # checkpoint; were its write to fail, this path is checkpointed without it, and
+            # the book is written when the earlier file is synced again.
+            yield Notice(message=f"a copy of {copy_of.path}: archived once, as the same book")
+        elif not unchanged:
+            yield from self._read_book(path, subject, sha256, has_images, book)
+        self.books.add(sha256, book, path)
         yield checkpoint
 
-    def _read_book(self, path: Path, subject: str, sha256: str,
-                   has_images: bool) -> Iterator[SyncItem]:
+    def _read_book(self, path: Path, subject: str, sha256: str, has_images: bool,
+                   collection_id: str) -> Iterator[SyncItem]:
         """Read the whole book, then yield it.
 
         Everything is extracted before the first item is yielded, so a page that fails halfway
@@ -117,7 +132,6 @@ class PdfSource(BaseSource):
         and images in memory (PDFium pages themselves are closed page by page). Images left out
         on purpose (too large to decode) become notices naming their page.
         """
-        collection_id = "file:" + str(path)
         with self.reader.open(path, subject, find_images=has_images) as book:
             info = book.metadata()
             title = book_title(info.get("Title"), path)
@@ -159,6 +173,7 @@ class PdfSource(BaseSource):
                 "has_text": has_text,
             },
         )
+        yield Expect(posts=len(posts))  # for the sync's progress: "0/12 posts"
         yield from posts
         yield Prune(
             collection_external_id=collection_id, keep=tuple(p.external_id for p in posts)
