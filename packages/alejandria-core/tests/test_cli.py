@@ -148,6 +148,54 @@ def test_a_sync_without_a_broker_is_recorded_as_a_job(run, tmp_path):
     assert f"job {job['id']} is completed: only a failed or cancelled job" in retried.output
 
 
+def test_sync_progress_shows_the_posts_of_the_current_target():
+    from alejandria.cli.sync import BarRow, progress_rows
+    from alejandria.sync.pipeline import ProgressEvent
+
+    def rows(stage, posts=0, expected=None):
+        return progress_rows(ProgressEvent(stage, 1, 3, "creator-x", posts=posts,
+                                           posts_expected=expected))
+
+    targets = BarRow(1, 3, "1/3", "creator-x")
+    assert rows("target") == (targets, None)
+    assert rows("posts", 37, 1200) == (targets, BarRow(37, 1200, "37/1,200 posts"))
+    assert rows("posts", 0, 120) == (targets, BarRow(0, 120, "0/120 posts"))
+    assert rows("posts", 4000) == (targets, BarRow(4000, None, "4,000 posts"))  # no total said
+    assert rows("posts", 125, 120)[1] == BarRow(120, 120, "125/120 posts")  # said too few
+    assert rows("posts", 1) == (targets, None)  # a target of one file: its target says it
+    assert rows("posts", 1, 1) == (targets, None)
+
+
+def test_sync_progress_rows_on_a_terminal():
+    """The callback ``sync`` gives the pipeline, on a Progress drawn nowhere (a test has no
+    terminal): a row for the targets, and one for the posts of the current target only."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from alejandria.cli.sync import SyncBar
+    from alejandria.sync.pipeline import ProgressEvent
+
+    with Progress(console=Console(file=io.StringIO()), auto_refresh=False) as bar:
+        on_progress = SyncBar(bar, "patreon")
+
+        def shown():
+            return [(task.description, task.completed, task.total, task.fields["counter"],
+                     task.fields["label"]) for task in bar.tasks if task.visible]
+
+        on_progress(ProgressEvent("resolved", 0, 2))
+        on_progress(ProgressEvent("target", 0, 2, "creator-x [nsfw]"))
+        assert shown() == [("sync patreon", 0, 2, "0/2", "creator-x \\[nsfw]")]
+        on_progress(ProgressEvent("posts", 0, 2, "creator-x [nsfw]", posts=37,
+                                  posts_expected=120))
+        assert shown()[1] == ("  posts", 37, 120, "37/120 posts", "")
+        on_progress(ProgressEvent("target", 1, 2, "creator-y"))
+        assert shown() == [("sync patreon", 1, 2, "1/2", "creator-y")]
+        on_progress(ProgressEvent("posts", 1, 2, "creator-y", posts=5))
+        assert shown()[1] == ("  posts", 5, None, "5 posts", "")  # a new row: no total
+
+
 def test_sync_help_lists_the_installed_sources(run):
     shown = run("sync", "--help").output
     assert "Sources installed:" in shown

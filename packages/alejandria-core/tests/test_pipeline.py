@@ -276,6 +276,82 @@ def test_a_file_the_source_cannot_serve_is_noted_and_retried_next_sync(archive, 
     assert third.posts_written == 0 and third.writes == 0
 
 
+class _SkipsKnownParts:
+    """A source with the tutorial's cursor pattern: each part is yielded, then checkpointed
+    with its number; a part at or below the cursor's is skipped without being read."""
+
+    parts = [[CREATOR, BOOK, post("p1", "Uno", media=(MediaIn(key="k1"),))],
+             [post("p2", "Dos", media=(MediaIn(key="k2"),))],
+             [post("p3", "Tres", media=(MediaIn(key="k3"),))]]
+
+    def fetch(self, cursor):
+        done = (cursor or {}).get("part", 0)
+        for number, items in enumerate(self.parts, 1):
+            if number > done:
+                yield from items
+                yield Checkpoint(cursor={"part": number})
+
+
+def _cursor(archive) -> object:
+    with archive.engine.connect() as conn:
+        return conn.execute(text("SELECT cursor FROM sync_cursors")).scalar_one()
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_refused_file_is_fetched_again_even_when_the_cursor_skips_its_post(
+        archive, memory_source, monkeypatch, workers):
+    """The cursor of the checkpoint after a refused file is not stored (nor any later one of
+    that target): the next sync gets the cursor from before it, so the source yields the post
+    again and its file is fetched, though the source skips what its cursor says is done."""
+    source = _SkipsKnownParts()
+    monkeypatch.setattr(memory_source, "fetch",
+                        lambda self, target, cursor: source.fetch(cursor))
+    memory_source.media_concurrency = workers
+    gone = {"k2"}
+
+    class Blobs(dict[str, bytes]):
+        def __getitem__(self, key: str) -> bytes:
+            if key in gone:
+                raise ItemRejected(f"https://cdn.example/{key}", "HTTP 503")
+            return super().__getitem__(key)
+
+    memory_source.blobs = Blobs(k1=b"one", k2=b"two", k3=b"three")
+
+    first = archive.sync("memory", "t")
+    assert first.ok and first.posts_written == 3 and first.media_stored == 2
+    assert _cursor(archive) == {"part": 1}, "the cursor must not pass the refused file"
+
+    gone.clear()
+    second = archive.sync("memory", "t")
+    assert second.ok and second.posts_written == 1 and second.media_stored == 1
+    assert [link[1] for link in _stored_links(archive)] == ["k1", "k2", "k3"]
+    assert _cursor(archive) == {"part": 3}
+
+    third = archive.sync("memory", "t")
+    assert third.writes == 0 and third.skipped_unchanged == 1
+
+
+def test_a_file_gone_for_good_is_not_retried_and_the_cursor_moves_on(archive, memory_source,
+                                                                     monkeypatch):
+    source = _SkipsKnownParts()
+    monkeypatch.setattr(memory_source, "fetch",
+                        lambda self, target, cursor: source.fetch(cursor))
+
+    class Blobs(dict[str, bytes]):
+        def __getitem__(self, key: str) -> bytes:
+            if key == "k2":
+                raise ItemRejected("https://cdn.example/k2", "HTTP 410 Gone", retry=False)
+            return super().__getitem__(key)
+
+    memory_source.blobs = Blobs(k1=b"one", k3=b"three")
+
+    first = archive.sync("memory", "t")
+    assert [n.message for n in first.notices] == ["HTTP 410 Gone (not retried)"]
+    assert _cursor(archive) == {"part": 3}
+    second = archive.sync("memory", "t")
+    assert second.writes == 0 and memory_source.opened.count("k2") == 1
+
+
 def _stored_links(archive) -> list[tuple[str, str, int, str]]:
     """(post, key, position, sha256) of every link, in post and position order."""
     with archive.engine.connect() as conn:

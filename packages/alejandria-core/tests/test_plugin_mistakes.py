@@ -130,7 +130,8 @@ def test_an_unknown_item_lists_the_types_fetch_may_yield(archive, memory_source)
 
     assert error.message == (
         "source 'memory' yielded a dict ({'title': 'a dict, not a PostIn'}); fetch yields "
-        "CreatorIn, CollectionIn, PostIn, Checkpoint, Notice or Prune (from alejandria.models)")
+        "CreatorIn, CollectionIn, PostIn, Checkpoint, Notice, Expect or Prune "
+        "(from alejandria.models)")
 
 
 def test_a_wrong_value_is_shown_with_its_field() -> None:

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from alejandria import hookimpl
 from alejandria.errors import ItemRejected, RateLimited, SourceError
-from alejandria.models import Checkpoint, CreatorIn, PostIn
+from alejandria.models import Checkpoint, CreatorIn, Expect, PostIn
 from alejandria.plugin_types import JobTypeSpec
 from alejandria.queue import runner
 from alejandria.queue.celery_app import make_celery
@@ -205,6 +205,36 @@ def test_sync_progress_is_written_to_the_job(archive, memory_source):
                                                    "targets": ["a", "b", "c"]}))
 
     assert (job.progress_current, job.progress_total) == (3, 3)
+
+
+def test_a_sync_of_one_target_shows_its_posts_in_the_job(archive, memory_source):
+    memory_source.content["creator"] = [
+        Expect(posts=5), CreatorIn(external_id="c", name="C"),
+        *(PostIn(external_id=f"p{i}", creator_external_id="c", title=f"P{i}") for i in range(5)),
+        Checkpoint()]
+
+    job = archive.jobs.get(archive.submit("sync", {"source": "memory",
+                                                   "targets": ["creator"]}))
+
+    assert (job.progress_current, job.progress_total) == (5, 5)
+
+
+def test_a_syncs_job_progress_passes_posts_on_at_most_once_a_second():
+    from alejandria.sync.jobs import JobProgress
+    from alejandria.sync.pipeline import ProgressEvent
+
+    one: list[tuple[int, int | None]] = []
+    many: list[tuple[int, int | None]] = []
+    for calls, total in ((one, 1), (many, 2)):
+        job = JobProgress(lambda done, total, calls=calls: calls.append((done, total)))
+        job(ProgressEvent("resolved", 0, total))
+        job(ProgressEvent("target", 0, total, "t"))
+        for posts in range(1, 1001):  # all within a second
+            job(ProgressEvent("posts", 0, total, "t", posts=posts, posts_expected=None))
+        job(ProgressEvent("done", total, total))
+
+    assert one == [(0, 1), (0, 1), (1, None), (1000, 1000)]
+    assert many == [(0, 2), (0, 2), (2, 2)]  # many targets: the targets
 
 
 def test_daily_sync_refreshes_everything_synced_before(archive, memory_source):

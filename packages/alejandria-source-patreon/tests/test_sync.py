@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from alejandria.api import Archive
 from alejandria.testing import reads
@@ -16,6 +17,9 @@ from alejandria_source_patreon.testing import (
     demo_campaign,
     image_bytes,
 )
+
+if TYPE_CHECKING:
+    from alejandria.sync.pipeline import ProgressEvent
 
 #: demo_campaign: 12 posts, one locked for the patron's tier.
 POSTS = 11
@@ -126,6 +130,21 @@ def test_second_sync_fetches_no_file_and_writes_nothing(archive: Archive,
     assert site.hits["/api/posts"] == 1  # the first page holds known posts: the walk stops
     assert reads.posts(archive) == before
     assert reads.sync_cursors(archive) == cursors
+
+
+def test_the_sync_counts_each_creators_posts_against_the_listing(
+        archive: Archive, site: PatreonFixture) -> None:
+    events: list[ProgressEvent] = []
+    archive.sync("patreon", "artista", progress=events.append)
+    again: list[ProgressEvent] = []
+    archive.sync("patreon", "artista", progress=again.append)
+
+    first = [(event.posts, event.posts_expected) for event in events if event.stage == "posts"]
+    assert first[0] == (0, POSTS) and first[-1] == (POSTS, POSTS)  # the locked one left out
+    # the next sync reads only the first page: its posts, all checked unchanged
+    second = [(event.posts, event.posts_expected) for event in again if event.stage == "posts"]
+    read = second[0][1]
+    assert read is not None and 0 < read < POSTS and second[-1] == (read, read)
 
 
 def test_new_posts_are_archived_by_the_daily_sync(archive: Archive, site: PatreonFixture) -> None:

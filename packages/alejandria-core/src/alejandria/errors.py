@@ -76,13 +76,16 @@ class RateLimited(SourceError):
 class ItemRejected(SourceError):
     """One item (a file, a post) cannot be archived; the rest of the sync goes on.
 
-    ``subject`` names the item (a path, a URL) so the user knows which one failed.
+    ``subject`` names the item (a path, a URL) so the user knows which one failed. Raised by
+    ``open_media`` for one file, ``retry=False`` says the file is gone for good (a 404 or 410
+    the site confirms): the post is stored without it and the next sync does not try again.
     """
 
-    def __init__(self, subject: str, reason: str) -> None:
+    def __init__(self, subject: str, reason: str, *, retry: bool = True) -> None:
         super().__init__(f"{subject}: {reason}")
         self.subject = subject
         self.reason = reason
+        self.retry = retry
 
 
 class URLRefused(SourceError):

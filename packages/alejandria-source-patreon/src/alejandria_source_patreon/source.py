@@ -19,6 +19,7 @@ from alejandria.models import (
     Checkpoint,
     CollectionIn,
     CreatorIn,
+    Expect,
     JsonDict,
     MediaIn,
     Notice,
@@ -156,6 +157,8 @@ class PatreonSource(BaseSource):
         if self.config.dry_run:
             yield from _dry_run(chosen, state, locked)
             return
+        # the listing was read whole (its links expire): the count of posts is exact
+        yield Expect(posts=len(chosen))
         yield creator
         yield from _collections(chosen, collection)
         yield from self._posts(chosen, state, cursor, full=full, now=now)

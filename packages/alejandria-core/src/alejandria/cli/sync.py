@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from alejandria.cli.context import open_archive
 from alejandria.cli.output import echo, print_json, stderr_console
@@ -94,15 +102,11 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
                 _print_report(report)
             sys.exit(0 if report.ok else 1)
         show_progress = console.is_terminal and not as_json
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TextColumn("{task.fields[label]}"),
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.fields[counter]}"), TimeElapsedColumn(),
+                      TextColumn("{task.fields[label]}"),
                       console=console, transient=True, disable=not show_progress) as bar:
-            task = bar.add_task(f"sync {source}", total=None, label="")
-
-            def on_progress(event: ProgressEvent) -> None:
-                bar.update(task, total=event.total, completed=event.done,
-                           label=escape(event.label))
-
+            on_progress = SyncBar(bar, source)
             payload = {"source": source, "targets": [
                 str(Path(t).resolve()) if Path(t).exists() else t for t in targets],
                 "options": parsed}
@@ -114,6 +118,61 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
     else:
         _print_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+@dataclass(frozen=True)
+class BarRow:
+    """What one row of ``sync``'s progress shows: a bar (no total: it pulses), a counter and a
+    label, both plain text."""
+
+    completed: int
+    total: int | None
+    counter: str
+    label: str = ""
+
+
+def progress_rows(event: ProgressEvent) -> tuple[BarRow, BarRow | None]:
+    """The rows ``sync`` shows for a progress event: the targets (``1/3``, the current one's
+    label), and the posts of the current target (``37/120 posts``, or ``37 posts`` when its
+    source does not say how many), or None: no posts reported yet, or at most one (a target of
+    one file or one chapter, which the targets row says well enough)."""
+    targets = BarRow(event.done, event.total, f"{event.done}/{event.total}", event.label)
+    expected = event.posts_expected
+    if event.stage != "posts" or max(event.posts, expected or 0) <= 1:
+        return targets, None
+    if expected is None:
+        return targets, BarRow(event.posts, None, f"{event.posts:,} posts")
+    return targets, BarRow(min(event.posts, expected), expected,
+                           f"{event.posts:,}/{expected:,} posts")
+
+
+class SyncBar:
+    """``sync``'s progress callback on a terminal: a row for the targets and, below it, one
+    for the posts of the current target while it has some to show."""
+
+    def __init__(self, bar: Progress, source: str) -> None:
+        self._bar = bar
+        self.targets = bar.add_task(f"sync {source}", total=None, counter="", label="")
+        self.posts = self._new_posts_row()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        targets, posts = progress_rows(event)
+        self._show(self.targets, targets)
+        if event.stage == "target":
+            # a new row, not a reset one: rich cannot take a total back to None (unknown)
+            self._bar.remove_task(self.posts)
+            self.posts = self._new_posts_row()
+        if posts is None:
+            self._bar.update(self.posts, visible=False)
+        else:
+            self._show(self.posts, posts)
+
+    def _new_posts_row(self) -> TaskID:
+        return self._bar.add_task("  posts", total=None, visible=False, counter="", label="")
+
+    def _show(self, task: TaskID, row: BarRow) -> None:
+        self._bar.update(task, completed=row.completed, total=row.total, visible=True,
+                         counter=escape(row.counter), label=escape(row.label))
 
 
 def _source_and_targets(archive: Any, source: str,
@@ -170,6 +229,9 @@ def _print_report(report: SyncReport) -> None:
         f"{report.media_reused} reused"
         + (f"; {report.chunks_embedded} passage(s) embedded for semantic search"
            if report.chunks_embedded else "")
+        + (f"; {report.embeddings_pending:,} passage(s) wait for embeddings "
+           "(ALEJANDRIA_EMBED_AFTER_SYNC is off): run alejandria embed backfill"
+           if report.embeddings_pending else "")
         + failed
     )
 

@@ -11,9 +11,11 @@ a batch's new files are fetched and stored ahead on several threads where the so
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -34,6 +36,7 @@ from alejandria.models import (
     Checkpoint,
     CollectionIn,
     CreatorIn,
+    Expect,
     MediaIn,
     Notice,
     PostIn,
@@ -59,15 +62,74 @@ Notify = Callable[..., None]
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """``stage`` is ``resolved`` (total known), ``target`` (one started) or ``done`` (finished)."""
+    """``stage`` is ``resolved`` (total known), ``target`` (one started), ``posts`` (how far the
+    current target is) or ``done`` (finished). ``done`` and ``total`` always count targets
+    (``done`` of them finished) and ``label`` names the current one, so a callback that shows
+    only targets may ignore the stage. A ``posts`` event adds the posts of the current target
+    written or found unchanged so far, and how many the source said to expect (``Expect``)."""
 
     stage: str
     done: int
     total: int
     label: str = ""
+    posts: int = 0
+    posts_expected: int | None = None
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
+
+#: ``posts`` events are reported at most this often (seconds): a callback per post would cost
+#: a 100,000-post sync, and nobody reads a count that changes faster than this.
+POST_PROGRESS_INTERVAL_S = 0.1
+
+
+class _PostProgress:
+    """Reports each target as it starts, and the posts of the current one as ``posts``
+    events: at most one per ``POST_PROGRESS_INTERVAL_S`` while the target runs, and its last
+    count, if not said yet, when the next target starts or the sync ends."""
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        self._progress = progress
+        self._target = ProgressEvent("target", 0, 0)
+        self._posts = 0
+        self._expected: int | None = None
+        self._unsaid = False
+        self._reported = -math.inf
+
+    def target(self, done: int, total: int, label: str) -> None:
+        self._say_unsaid()
+        self._target = ProgressEvent("target", done, total, label)
+        self._posts, self._expected = 0, None
+        self._progress(self._target)
+
+    def done(self, total: int) -> None:
+        self._say_unsaid()
+        self._progress(ProgressEvent("done", total, total))
+
+    def expect(self, posts: int) -> None:
+        self._expected = posts
+        self._changed()
+
+    def advance(self, posts: int) -> None:
+        if posts:
+            self._posts += posts
+            self._changed()
+
+    def _changed(self) -> None:
+        self._unsaid = True
+        now = time.monotonic()
+        if now - self._reported >= POST_PROGRESS_INTERVAL_S:
+            self._reported = now
+            self._say()
+
+    def _say_unsaid(self) -> None:
+        if self._unsaid:
+            self._say()
+
+    def _say(self) -> None:
+        self._unsaid = False
+        self._progress(replace(self._target, stage="posts", posts=self._posts,
+                               posts_expected=self._expected))
 
 
 #: Posts are written in batches of at most this many (and at every checkpoint or prune).
@@ -94,6 +156,10 @@ class _TargetState:
     pending: list[PendingPost] = field(default_factory=list)
     #: Media keys of the current batch already in the store (looked up in one query).
     known_media: dict[str, int] = field(default_factory=dict)
+    #: A file to be retried was not stored: the target's cursor stays where it was before it,
+    #: so the next sync is handed that cursor and yields the post again, whatever the
+    #: source's cursor skips (see ``_sync_target``).
+    cursor_pinned: bool = False
 
 
 class SyncRunner:
@@ -109,6 +175,7 @@ class SyncRunner:
         self.source = source
         self.notify = notify or (lambda *_args, **_kwargs: None)
         self.progress = progress or (lambda _event: None)
+        self._posts = _PostProgress(self.progress)
         self.files: MediaFetcher[tuple[str, int, bool]] = MediaFetcher(
             self._store_file, workers=int(getattr(source, "media_concurrency", 1) or 1))
 
@@ -131,13 +198,13 @@ class SyncRunner:
                 self._sync_targets(resolved, ahead, report)
         finally:
             self.files.close()
-        self.progress(ProgressEvent("done", len(resolved), len(resolved)))
+        self._posts.done(len(resolved))
         return report
 
     def _sync_targets(self, resolved: list[SyncTarget], ahead: ReadAhead[SyncTarget, SyncItem],
                       report: SyncReport) -> None:
         for done, target in enumerate(resolved):
-            self.progress(ProgressEvent("target", done, len(resolved), target.label))
+            self._posts.target(done, len(resolved), target.label)
             try:
                 self._sync_target(target, ahead.items(target), report)
             except (SourceAuthError, StorageFull) as exc:
@@ -175,15 +242,16 @@ class SyncRunner:
                     if isinstance(item, Checkpoint):
                         self._flush_posts(conn, state, tally,
                                           ahead if self.files.parallel else None)
-                        self.repository.set_cursor(conn, self.source_name, target.scope,
-                                                   item.cursor)
+                        if not state.cursor_pinned:
+                            self.repository.set_cursor(conn, self.source_name, target.scope,
+                                                       item.cursor)
                         self.store.sync_pending()  # the files before the rows naming them
                         transaction.commit()
                         tally = _add_counts(report, tally)
                         self._flush_events(state)
                         transaction = conn.begin()
                     else:
-                        wrote_anything = wrote_anything or not isinstance(item, Notice)
+                        wrote_anything = wrote_anything or not isinstance(item, Notice | Expect)
                         self._persist(conn, item, state, tally, target)
                 self._flush_posts(conn, state, tally)
                 self.store.sync_pending()
@@ -216,6 +284,8 @@ class SyncRunner:
                  report: SyncReport, target: SyncTarget) -> None:
         if isinstance(item, Notice):
             report.notices.append(SyncError(subject=target.label, message=item.message))
+        elif isinstance(item, Expect):
+            self._posts.expect(item.posts)
         elif isinstance(item, CreatorIn):
             creator_id, written = self.repository.upsert_creator(conn, self.source_name, item)
             state.creator_ids[item.external_id] = creator_id
@@ -243,8 +313,8 @@ class SyncRunner:
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
             raise SourceError(
                 f"source {self.source_name!r} yielded a {type(item).__name__} ({shown}); fetch "
-                "yields CreatorIn, CollectionIn, PostIn, Checkpoint, Notice or Prune (from "
-                "alejandria.models)")
+                "yields CreatorIn, CollectionIn, PostIn, Checkpoint, Notice, Expect or Prune "
+                "(from alejandria.models)")
 
     def _creator_id(self, conn: Connection, external_id: str, state: _TargetState) -> int:
         if external_id not in state.creator_ids:
@@ -306,11 +376,13 @@ class SyncRunner:
                     message=rejected[media.key].shown()) for media in refused)
                 if any(rejected[media.key].retried for media in refused):
                     self.repository.posts.mark_incomplete(conn, write.id)
+                    state.cursor_pinned = True
                 self.repository.record_embeds(conn, self.source_name, write.id, embeds,
                                               new_post=write.created)
             state.events.append(("post_stored", {"post_id": write.id, "post": post,
                                                  "created": write.created}))
         self.repository.link_media_many(conn, links)
+        self._posts.advance(len(batch))
 
     def _store_files(self, conn: Connection, files: list[MediaIn], state: _TargetState,
                      report: SyncReport, ahead: _Lookahead | None) -> dict[str, _Rejection]:
@@ -331,7 +403,7 @@ class SyncRunner:
             except (SourceAuthError, RateLimited, StorageFull):
                 raise  # every other file would fail the same way: the target stops
             except ItemRejected as exc:
-                rejected[media.key] = _Rejection(exc.reason, retried=True)
+                rejected[media.key] = _Rejection(exc.reason, retried=exc.retry)
             except URLRefused as exc:
                 rejected[media.key] = _Rejection(str(exc), retried=False)
             except Exception as exc:

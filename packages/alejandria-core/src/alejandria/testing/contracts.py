@@ -16,7 +16,9 @@ missing or misspelt entry point. Settings the source needs come from
 
 What is checked: the entry point; ``resolve`` gives stable, unique scopes; a first sync
 archives posts and a second one writes nothing; every post that claims text has a searchable
-chunk; every media file a post links to is in the store, whole (its SHA-256 verified).
+chunk; every media file a post links to is in the store, whole (its SHA-256 verified); a
+file that could not be fetched in one sync is fetched by the next, whatever the source's
+cursor skips.
 """
 
 from __future__ import annotations
@@ -101,3 +103,35 @@ class SourceContract:
         links = reads.media_links(archive, source=self.source_name)
         broken = [link.key for link in links if not archive.media.verify(link.sha256)]
         assert broken == [], f"media linked but missing or damaged in the store: {broken}"
+
+    def test_a_refused_file_is_fetched_again_on_the_next_sync(
+            self, archive: Archive, contract_targets: list[str],
+            monkeypatch: pytest.MonkeyPatch) -> None:
+        """Every file fails in the first sync (as if the site answered 503), then the next
+        sync must store each one: the pipeline keeps the target's cursor from before the
+        failure, so a source that resumes from its cursor yields those posts again."""
+        from alejandria.errors import ItemRejected
+        from alejandria.models import MediaIn
+        from alejandria.sync.pipeline import SyncRunner
+
+        refused: list[str] = []
+
+        def unavailable(_runner: SyncRunner, media: MediaIn) -> tuple[str, int, bool]:
+            refused.append(media.key)
+            raise ItemRejected(media.filename or media.key, "HTTP 503 (the contract test)")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(SyncRunner, "_store_file", unavailable)
+            first = archive.sync(self.source_name, *contract_targets)
+        if not refused:
+            pytest.skip("the contract targets archive no media files")
+        assert first.notices, "a refused file must be reported"
+
+        second = archive.sync(self.source_name, *contract_targets)
+
+        assert second.ok, second.errors
+        stored = {link.key for link in reads.media_links(archive, source=self.source_name)}
+        missing = sorted(set(refused) - stored)
+        assert missing == [], (
+            f"files refused in one sync were not fetched by the next: {missing}; the source "
+            "must yield a post again when it is handed the cursor from before it")
