@@ -298,3 +298,17 @@ def test_a_socks_proxy_without_pysocks_says_what_to_install() -> None:
 
     assert str(caught.value) == ("the proxy proxy.lan:1080 is a SOCKS proxy: pip install "
                                  "'urllib3[socks]' to use it")
+
+
+def test_every_request_carries_the_clients_user_agent(site: Site, make_client) -> None:
+    """urllib3 drops a pool's default headers when a request brings its own: the user agent
+    a source sets (Patreon's ``-o user_agent=...``) must still reach the site."""
+    site.files["/f.bin"] = b"data"
+    client = make_client()
+
+    client.request(site.url("/a"), headers={"Accept": "application/json"})
+    with client.open(site.url("/f.bin"), subject="f.bin") as stream:
+        stream.read()
+
+    assert [seen.headers.get("User-Agent") for seen in site.requests] == [
+        "alejandria-tests", "alejandria-tests"]

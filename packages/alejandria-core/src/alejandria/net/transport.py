@@ -62,8 +62,10 @@ class Transport:
             "num_pools": 16, "maxsize": pool_size, "block": False,
             "ca_certs": ca_certs or certifi.where(),
             "timeout": urllib3.Timeout(connect=timeout_s, read=timeout_s),
-            "headers": {"User-Agent": user_agent},
         }
+        # Sent with every request: urllib3 drops a pool's default headers whenever a request
+        # brings headers of its own (ours always do), so they cannot live on the pool.
+        self._user_agent = user_agent
         self._direct = urllib3.PoolManager(**options)
         self._direct.pool_classes_by_scheme = pool_classes(self.allow)
         found = urllib.request.getproxies() if proxies is None else dict(proxies)
@@ -84,7 +86,8 @@ class Transport:
             proxied = self._proxied.get(target.scheme)
             if proxied is not None and not urllib.request.proxy_bypass(target.host):
                 manager = proxied
-        return manager.request(method, url, headers=dict(headers), body=body,
+        sent = {"User-Agent": self._user_agent, **headers}
+        return manager.request(method, url, headers=sent, body=body,
                                preload_content=preload, decode_content=decode,
                                redirect=False, retries=_ONE_TRY)
 
