@@ -16,11 +16,15 @@ Installed with alejandria-core (``pytest11`` entry point), so plugin authors get
 - ``alejandria_redis_url``: a flushed Redis database for tests of the job queue, on a private
   ``redis-server`` the session starts on a free port (never the machine's Redis), or on
   ``ALEJANDRIA_TEST_REDIS_URL`` when you name one;
+- ``alejandria_http_server``: a local HTTP server (``HttpFixture``) on 127.0.0.1 and a free
+  port, serving the JSON (or bytes, or ``Reply``) of its ``routes`` dict, for a source that
+  reads a site;
 
 the markers ``slow``, ``needs_redis`` (set by the kit on tests using Redis) and
 ``needs_model``; the helpers ``require`` (skip a test locally when a tool is missing, fail it
 in CI), ``run_cli``/``CliResult`` and ``source_context``; ``reads``, typed reads of what a sync
-stored (``from alejandria.testing import reads``); and ``contracts.SourceContract``.
+stored (``from alejandria.testing import reads``); and ``contracts.SourceContract``. The
+session runs with ``ALEJANDRIA_EMBEDDED_LINGER_S=0``: no embedded server outlives a test.
 
 Nothing heavy is imported until a fixture or ``reads`` is used.
 """
@@ -48,12 +52,14 @@ from alejandria.testing.fixtures import (
     register_plugin,
 )
 from alejandria.testing.helpers import CliResult, require, run_cli, source_context
-from alejandria.testing.markers import pytest_collection_modifyitems, pytest_configure
+from alejandria.testing.http_fixture import HttpFixture, Reply, alejandria_http_server
+from alejandria.testing.markers import pytest_collection_modifyitems
 from alejandria.testing.redis_server import (
     TEST_REDIS_ENV,
     alejandria_redis_url,
     alejandria_test_redis,
 )
+from alejandria.testing.session import pytest_configure
 
 if TYPE_CHECKING:
     from alejandria.plugins import PluginManager
@@ -65,11 +71,14 @@ __all__ = [
     "TEST_DATABASE_ENV",
     "TEST_REDIS_ENV",
     "CliResult",
+    "HttpFixture",
     "PluginManager",
+    "Reply",
     "Settings",
     "alejandria_cli",
     "alejandria_cli_env",
     "alejandria_database_url",
+    "alejandria_http_server",
     "alejandria_redis_url",
     "alejandria_server_url",
     "alejandria_settings",
