@@ -5,9 +5,11 @@ test session (the kit sets the linger to 0)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -43,9 +45,21 @@ def test_the_default_linger_is_a_few_minutes(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
+def server_root() -> Iterator[Path]:
+    """A folder for a server of the test's own, outside pytest's temporary root: run as root,
+    pgserver runs Postgres as its own user and opens the folders above the data dir to it,
+    and any other pytest session starting meanwhile makes that root private again (0700),
+    so the server could not write its control file at shutdown (seen with two runs at once:
+    "could not open file .../global/pg_control: Permission denied", an unclean stop)."""
+    root = Path(tempfile.mkdtemp(prefix="alejandria-test-linger-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def data_dir(server_root: Path) -> Iterator[Path]:
     """A data dir whose server and reaper are gone after the test, whatever happened."""
-    path = tmp_path / "data"
+    path = server_root / "data"
     yield path
     pgdata = path / "postgres"
     for process in _reapers(pgdata):
@@ -185,17 +199,17 @@ def test_a_killed_command_does_not_keep_a_lingering_server_up(data_dir):
 
 
 @pytest.mark.slow
-def test_without_a_reaper_the_last_user_stops_the_server(tmp_path, monkeypatch):
+def test_without_a_reaper_the_last_user_stops_the_server(server_root, monkeypatch):
     def no_process(pgdata: Path) -> int:
         raise OSError("Resource temporarily unavailable")
 
     monkeypatch.setattr("alejandria.storage.embedded_linger._spawn_reaper", no_process)
-    server = EmbeddedPostgres(tmp_path / "pgdata", linger_s=60)
+    server = EmbeddedPostgres(server_root / "pgdata", linger_s=60)
     server.start()
-    postmaster = server_pid(tmp_path / "pgdata")
+    postmaster = server_pid(server_root / "pgdata")
     assert postmaster is not None
 
     server.stop()
 
-    assert server_pid(tmp_path / "pgdata") is None
+    assert server_pid(server_root / "pgdata") is None
     assert not psutil.pid_exists(postmaster) or psutil.Process(postmaster).status() == "zombie"
