@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
@@ -79,3 +82,18 @@ def count_rows(archive: Any, table: str) -> int:
 def count() -> Callable[[Any, str], int]:
     """``count(archive, "posts")``: rows in a table."""
     return count_rows
+
+
+@pytest.fixture
+def server_root() -> Iterator[Path]:
+    """A folder for an embedded Postgres of the test's own, outside pytest's temporary root.
+
+    Run as root, pgserver runs Postgres as its own user and opens the folders above the data
+    dir to it; any other pytest session that starts meanwhile makes pytest's root private
+    again (0700), and the server can then neither finish initdb nor write its control file at
+    shutdown (seen with two runs at once: "could not open file .../global/pg_control:
+    Permission denied").
+    """
+    root = Path(tempfile.mkdtemp(prefix="alejandria-test-server-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)

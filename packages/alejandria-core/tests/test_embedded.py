@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -22,6 +23,12 @@ CHILD = textwrap.dedent("""
                 "INSERT INTO system_config (key, value) VALUES ('child', '1')")
         print(json.dumps(archive.stats()))
 """)
+
+
+@pytest.fixture
+def tmp_path(server_root: Path) -> Path:
+    """Every test here starts servers of its own: outside pytest's root (see ``server_root``)."""
+    return server_root
 
 
 @pytest.mark.slow

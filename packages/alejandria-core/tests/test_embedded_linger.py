@@ -5,11 +5,9 @@ test session (the kit sets the linger to 0)."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -42,18 +40,6 @@ def test_the_test_session_never_lingers(tmp_path):
 def test_the_default_linger_is_a_few_minutes(tmp_path, monkeypatch):
     monkeypatch.delenv(LINGER_ENV)
     assert Settings(data_dir=tmp_path).embedded_linger_s == 180
-
-
-@pytest.fixture
-def server_root() -> Iterator[Path]:
-    """A folder for a server of the test's own, outside pytest's temporary root: run as root,
-    pgserver runs Postgres as its own user and opens the folders above the data dir to it,
-    and any other pytest session starting meanwhile makes that root private again (0700),
-    so the server could not write its control file at shutdown (seen with two runs at once:
-    "could not open file .../global/pg_control: Permission denied", an unclean stop)."""
-    root = Path(tempfile.mkdtemp(prefix="alejandria-test-linger-"))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
