@@ -1,28 +1,26 @@
 """The audit log: who did what to which account, from where. Never a secret in it.
 
-Rows are written in the caller's transaction (``record``), so an action and its audit row
-commit together. ``changes`` is checked for keys that could hold a secret; such a key is a
-bug in the caller and raises instead of being stored.
+Rows are written in the caller's transaction (``record``, which lives in
+``alejandria.storage.audit`` so that services below accounts can audit too), so an action and
+its audit row commit together. ``changes`` is checked for keys that could hold a secret; such
+a key is a bug in the caller and raises instead of being stored.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 
 from alejandria.accounts.roles import Permission, require
 from alejandria.models import Actor
+from alejandria.storage.audit import FORBIDDEN_KEYS, Trigger, client_address, record
 from alejandria.storage.schema import audit_log
 
-#: Keys of ``changes`` that must never be stored: they name secrets.
-FORBIDDEN_KEYS = frozenset({"password", "password_hash", "secret", "totp_secret", "token",
-                            "token_hash", "code", "totp", "recovery_code", "recovery_codes"})
+__all__ = ["FORBIDDEN_KEYS", "AuditEntry", "AuditLog", "Trigger", "client_address", "record"]
 
 
 @dataclass(frozen=True)
@@ -41,36 +39,6 @@ class AuditEntry:
                 "actor_id": self.actor_id, "client": self.client,
                 "entity_type": self.entity_type, "entity_id": self.entity_id,
                 "changes": self.changes}
-
-
-def client_address(client: str | None) -> str | None:
-    """``client`` when it is an IP address (what the INET column holds), else None."""
-    if not client:
-        return None
-    try:
-        return str(ipaddress.ip_address(client))
-    except ValueError:
-        return None
-
-
-def record(conn: Connection, action: str, *, actor: Actor | None = None,
-           client: str | None = None, entity_type: str | None = None,
-           entity_id: int | str | None = None, changes: Mapping[str, Any] | None = None,
-           at: datetime | None = None) -> None:
-    """Write one audit row in ``conn``'s transaction."""
-    values = dict(changes or {})
-    leaked = FORBIDDEN_KEYS.intersection(key.lower() for key in values)
-    if leaked:
-        raise ValueError(f"audit changes may not hold {sorted(leaked)}")
-    if client is not None and client_address(client) is None:
-        values["client"] = client[:100]  # a non-IP client name ("cli", a socket path)
-    row: dict[str, Any] = {
-        "user_id": actor.user_id if actor is not None else None, "action": action,
-        "entity_type": entity_type, "entity_id": None if entity_id is None else str(entity_id),
-        "changes": values or None, "ip_address": client_address(client)}
-    if at is not None:
-        row["created_at"] = at
-    conn.execute(insert(audit_log).values(**row))
 
 
 class AuditLog:

@@ -6,8 +6,11 @@ dir, the daily sync, a script): it may do everything.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from enum import Enum
-from typing import Literal, get_args
+from typing import Any, Literal, ParamSpec, TypeVar, get_args
 
 from alejandria.accounts.errors import PermissionDenied
 from alejandria.models import Actor
@@ -47,6 +50,49 @@ def require(actor: Actor | None, permission: Permission) -> None:
     if actor is not None and not allows(actor.role, permission):
         raise PermissionDenied(f"{actor.username} ({actor.role}) may not "
                                f"{permission.value}")
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def requires(permission: Permission) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Decorate a method that takes a keyword-only ``actor``: it raises ``PermissionDenied``
+    before doing anything unless that actor may ``permission``. The permission is kept on the
+    method (``permission_of``), so a meta-test can find a method that declares none."""
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        parameter = inspect.signature(function).parameters.get("actor")
+        if parameter is None or parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(f"{function.__qualname__} needs a keyword-only 'actor' parameter "
+                            "to be checked")
+
+        @functools.wraps(function)
+        def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            require(kwargs.get("actor"), permission)  # type: ignore[arg-type]
+            return function(*args, **kwargs)
+
+        checked.__alejandria_permission__ = permission  # type: ignore[attr-defined]
+        return checked
+
+    return decorate
+
+
+def declares(permission: Permission) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Mark a method whose body checks ``permission`` itself (its actor travels inside an
+    argument, e.g. ``SearchQuery.actor``), so ``permission_of`` finds it like ``requires``."""
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        function.__alejandria_permission__ = permission  # type: ignore[attr-defined]
+        return function
+
+    return decorate
+
+
+def permission_of(function: Any) -> Permission | None:
+    """The permission ``requires`` declared on ``function``, or None."""
+    found = getattr(function, "__alejandria_permission__", None)
+    return found if isinstance(found, Permission) else None
 
 
 def require_self_or_admin(actor: Actor | None, user_id: int) -> None:

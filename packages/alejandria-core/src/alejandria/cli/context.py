@@ -8,6 +8,9 @@ import click
 
 from alejandria.cli.startup import gc_paused
 
+#: The client the audit log names for what a command does (the installation: no user).
+CLI_CLIENT = "cli"
+
 if TYPE_CHECKING:
     from alejandria.api import Archive
     from alejandria.plugins import PluginManager

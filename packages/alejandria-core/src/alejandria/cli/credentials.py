@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from alejandria.cli.context import open_archive
+from alejandria.cli.context import CLI_CLIENT, open_archive
 from alejandria.cli.output import echo, fail, print_json, stdout_console
 
 if TYPE_CHECKING:
@@ -91,15 +91,12 @@ ACCOUNT = click.option("--account", default="default", show_default=True,
 def credentials_set(ctx: click.Context, source: str, from_env: bool, check: bool,
                     account: str) -> None:
     """Store the credentials of SOURCE (e.g. patreon), replacing any stored before."""
-    from alejandria.storage.credentials import CredentialStore
-
     with open_archive(ctx) as archive:
         spec = archive.plugins.source(source)
         values = _validated(spec, _collect(spec, from_env))
         if check:
             archive.source(spec.name, credentials=values).authenticate()
-        CredentialStore(archive.engine, archive.settings.data_dir).set(spec.name, values,
-                                                                       account=account)
+        archive.set_credentials(spec.name, values, account=account, client=CLI_CLIENT)
     shown = "" if account == "default" else f" for account {account!r}"
     echo(f"stored {spec.name} credentials{shown} ({', '.join(sorted(values))}), "
                "encrypted", err=True)
@@ -110,10 +107,8 @@ def credentials_set(ctx: click.Context, source: str, from_env: bool, check: bool
 @click.pass_context
 def credentials_list(ctx: click.Context, as_json: bool) -> None:
     """Which sources have stored credentials (field names and dates, never values)."""
-    from alejandria.storage.credentials import CredentialStore
-
     with open_archive(ctx) as archive:
-        stored = CredentialStore(archive.engine, archive.settings.data_dir).list()
+        stored = archive.credentials()
     if as_json:
         print_json([{"source": s.source, "account": s.account, "fields": list(s.fields),
                      "updated_at": s.updated_at.isoformat()} for s in stored])
@@ -132,11 +127,8 @@ def credentials_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def credentials_delete(ctx: click.Context, source: str, account: str) -> None:
     """Forget the stored credentials of SOURCE."""
-    from alejandria.storage.credentials import CredentialStore
-
     with open_archive(ctx) as archive:
-        deleted = CredentialStore(archive.engine, archive.settings.data_dir).delete(
-            source, account=account)
+        deleted = archive.delete_credentials(source, account=account, client=CLI_CLIENT)
     shown = "" if account == "default" else f" (account {account!r})"
     if not deleted:
         fail(f"no stored credentials for {source!r}{shown}")

@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from alejandria.cli.context import open_archive
+from alejandria.cli.context import CLI_CLIENT, open_archive
 from alejandria.cli.output import echo, fail, print_json, stdout_console
 
 
@@ -63,7 +63,7 @@ def jobs_show(ctx: click.Context, job_id: int, as_json: bool) -> None:
 def jobs_retry(ctx: click.Context, job_id: int) -> None:
     """Run a failed or cancelled job again."""
     with open_archive(ctx) as archive:
-        archive.retry_job(job_id)
+        archive.retry_job(job_id, client=CLI_CLIENT)
         job = archive.jobs.get(job_id)
     echo(f"job {job_id}: {job.status if job else 'gone'}")
 
@@ -74,7 +74,7 @@ def jobs_retry(ctx: click.Context, job_id: int) -> None:
 def jobs_cancel(ctx: click.Context, job_id: int) -> None:
     """Cancel a pending, retrying or running job (a running one stops at its next start)."""
     with open_archive(ctx) as archive:
-        cancelled = archive.jobs.cancel(job_id)
+        cancelled = archive.cancel_job(job_id)
     if not cancelled:
         fail(f"job {job_id} is not pending, retrying or running "
              f"(see: alejandria jobs show {job_id})")

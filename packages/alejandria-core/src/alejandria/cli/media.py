@@ -7,7 +7,7 @@ import sys
 import click
 from rich.markup import escape
 
-from alejandria.cli.context import open_archive
+from alejandria.cli.context import CLI_CLIENT, open_archive
 from alejandria.cli.output import echo, print_json, progress_bar, stderr_console
 
 
@@ -49,7 +49,8 @@ def media_gc(ctx: click.Context, grace_days: float, dry_run: bool, as_json: bool
     from datetime import timedelta
 
     with open_archive(ctx) as archive:
-        report = archive.collect_garbage(grace=timedelta(days=grace_days), dry_run=dry_run)
+        report = archive.collect_garbage(grace=timedelta(days=grace_days), dry_run=dry_run,
+                                         client=CLI_CLIENT)
     if as_json:
         print_json(report.as_dict())
         return

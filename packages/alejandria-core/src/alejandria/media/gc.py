@@ -17,6 +17,7 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.engine import Engine
 
 from alejandria.settings import Settings
+from alejandria.storage.audit import Trigger, record_now
 from alejandria.storage.media_store import MediaStore
 from alejandria.storage.schema import media_files, post_media
 
@@ -36,7 +37,11 @@ class GcReport:
 
 
 def collect_garbage(engine: Engine, store: MediaStore, settings: Settings, *,
-                    grace: timedelta = timedelta(days=7), dry_run: bool = False) -> GcReport:
+                    grace: timedelta = timedelta(days=7), dry_run: bool = False,
+                    trigger: Trigger | None = None) -> GcReport:
+    """Remove what no post references, once older than ``grace``. ``trigger``: who asked; a
+    run that is not a dry run then leaves one audit row with what it removed (counts and
+    bytes; the scheduled cleanup passes none)."""
     report = GcReport(dry_run=dry_run)
     cutoff = time.time() - grace.total_seconds()
     unreferenced = (
@@ -68,6 +73,12 @@ def collect_garbage(engine: Engine, store: MediaStore, settings: Settings, *,
             report.bytes_freed += path.stat().st_size
             if not dry_run:
                 path.unlink(missing_ok=True)
+    if trigger is not None and not dry_run:
+        record_now(engine, trigger, "media.gc", entity_type="media",
+                   changes={"rows_removed": len(report.rows_removed),
+                            "orphan_files_removed": len(report.orphan_files_removed),
+                            "temp_files_removed": report.temp_files_removed,
+                            "bytes_freed": report.bytes_freed, "grace_s": grace.total_seconds()})
     return report
 
 

@@ -16,6 +16,7 @@ from alejandria.errors import ConfigurationError, UnknownName
 from alejandria.queue import broker as brokers
 from alejandria.queue.held import hold_connection
 from alejandria.queue.runner import RetryLater, run_job
+from alejandria.storage.audit import Trigger, record_now
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -27,9 +28,10 @@ INLINE_MAX_WAIT_S = 120.0
 
 
 def submit(host: JobHost, job_type: str, kwargs: dict[str, Any] | None = None, *,
-           priority: int = 5, queue: str | None = None) -> int:
+           priority: int = 5, queue: str | None = None, trigger: Trigger | None = None) -> int:
     """Record and start a job; returns its id (inline jobs have finished when this returns).
-    ``queue`` overrides the job type's queue (processors that run on a queue of their own)."""
+    ``queue`` overrides the job type's queue (processors that run on a queue of their own).
+    ``trigger``: who asked, for the audit log (a job queued by the archive itself has none)."""
     queue = queue or _queue_of(host, job_type)
     kwargs = dict(kwargs or {})
     task_id = str(uuid.uuid4())
@@ -39,13 +41,15 @@ def submit(host: JobHost, job_type: str, kwargs: dict[str, Any] | None = None, *
         hold_connection(host.engine)
     job_id = host.jobs.create(job_type, kwargs, queue=queue, priority=priority,
                                  task_id=task_id)
+    if trigger is not None:
+        _audit_submitted(host, trigger, job_type, [job_id], [kwargs])
     dispatch(host, job_id, job_type, kwargs, queue=queue, priority=priority,
              task_id=task_id)
     return job_id
 
 
 def submit_many(host: JobHost, job_type: str, many_kwargs: Sequence[dict[str, Any]], *,
-                priority: int = 5) -> list[int]:
+                priority: int = 5, trigger: Trigger | None = None) -> list[int]:
     """Record and start many jobs of one type (one per item of ``many_kwargs``); their ids,
     in order. The rows are written with one statement and the tasks sent over one broker
     connection, which is much faster than a ``submit`` per job."""
@@ -54,6 +58,8 @@ def submit_many(host: JobHost, job_type: str, many_kwargs: Sequence[dict[str, An
     task_ids = [str(uuid.uuid4()) for _ in payloads]
     job_ids = host.jobs.create_many(job_type, payloads, queue=queue, priority=priority,
                                        task_ids=task_ids)
+    if trigger is not None and job_ids:
+        _audit_submitted(host, trigger, job_type, job_ids, payloads)
     settings = host.settings
     if settings.broker_url is None:
         for job_id, kwargs in zip(job_ids, payloads, strict=True):
@@ -73,6 +79,18 @@ def submit_many(host: JobHost, job_type: str, many_kwargs: Sequence[dict[str, An
             host.jobs.failed(job_id, ConnectionError(f"cannot reach the broker: {exc}"))
         raise ConfigurationError(f"cannot reach the broker: {exc}") from exc
     return job_ids
+
+
+def _audit_submitted(host: JobHost, trigger: Trigger, job_type: str, job_ids: list[int],
+                     payloads: Sequence[dict[str, Any]]) -> None:
+    """One audit row for jobs a person queued: their type and ids, and for a sync what it
+    syncs (source and targets; never the options or anything else of the payload)."""
+    changes: dict[str, Any] = {"job_type": job_type, "job_ids": job_ids}
+    if job_type == "sync":
+        changes["syncs"] = [{"source": payload.get("source"), "targets": payload.get("targets")}
+                            for payload in payloads]
+    record_now(host.engine, trigger, f"job.submit.{job_type}", entity_type="job",
+               entity_id=job_ids[0] if len(job_ids) == 1 else None, changes=changes)
 
 
 def dispatch(host: JobHost, job_id: int, job_type: str, kwargs: dict[str, Any], *,
@@ -125,9 +143,11 @@ def run_inline(host: JobHost, job_id: int, job_type: str, kwargs: dict[str, Any]
             return
 
 
-def retry(host: JobHost, job_id: int, *, only_ended_badly: bool = False) -> None:
+def retry(host: JobHost, job_id: int, *, only_ended_badly: bool = False,
+          trigger: Trigger | None = None) -> None:
     """Run a job again (a new task, the same row); ``only_ended_badly``: only a failed or
-    cancelled one (what a user may retry; recovery also sends lost running ones)."""
+    cancelled one (what a user may retry; recovery also sends lost running ones).
+    ``trigger``: who asked, for the audit log (recovery has none)."""
     job = host.jobs.get(job_id)
     if job is None:
         raise ConfigurationError(f"no job {job_id}")
@@ -136,6 +156,10 @@ def retry(host: JobHost, job_id: int, *, only_ended_badly: bool = False) -> None
                                  "job can be retried")
     task_id = str(uuid.uuid4())
     host.jobs.requeue(job_id, task_id)
+    if trigger is not None:
+        # the ledger writes in autocommit: the audit row is one INSERT of its own
+        record_now(host.engine, trigger, "job.retry", entity_type="job", entity_id=job_id,
+                   changes={"job_type": job.job_type})
     dispatch(host, job_id, job.job_type, job.payload, queue=job.queue or "sources",
              priority=job.priority, task_id=task_id)
 

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
 from alejandria.errors import ConfigurationError
+from alejandria.storage.audit import Trigger, record_trigger
 from alejandria.storage.schema import source_credentials
 
 SECRET_KEY_ENV = "ALEJANDRIA_SECRET_KEY"
@@ -113,8 +114,9 @@ class CredentialStore:
         self.env = env
 
     def set(self, source: str, secrets: Mapping[str, Any], *,
-            account: str = DEFAULT_ACCOUNT) -> None:
-        """Store (or replace) the secrets of one account at ``source``."""
+            account: str = DEFAULT_ACCOUNT, trigger: Trigger | None = None) -> None:
+        """Store (or replace) the secrets of one account at ``source``; with ``trigger``, an
+        audit row naming the source, the account and the field names (never a value)."""
         key = load_key(self.data_dir, self.env, create=True)
         assert key is not None
         token = _fernet(key).encrypt(json.dumps(dict(secrets), sort_keys=True).encode())
@@ -124,6 +126,11 @@ class CredentialStore:
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=[source_credentials.c.source, source_credentials.c.account],
                 set_={"ciphertext": token, "updated_at": func.now()}))
+            if trigger is not None:
+                record_trigger(conn, trigger, "credentials.set", entity_type="credentials",
+                               entity_id=f"{source}/{account}",
+                               changes={"source": source, "account": account,
+                                        "fields": sorted(secrets)})
 
     def get(self, source: str, *, account: str = DEFAULT_ACCOUNT) -> Secrets | None:
         """The secrets of one account at ``source``, or None when none are stored."""
@@ -135,12 +142,18 @@ class CredentialStore:
             return None
         return Secrets(self._decrypt(source, bytes(token)))
 
-    def delete(self, source: str, *, account: str = DEFAULT_ACCOUNT) -> bool:
-        """Forget the secrets of one account at ``source``; False when there were none."""
+    def delete(self, source: str, *, account: str = DEFAULT_ACCOUNT,
+               trigger: Trigger | None = None) -> bool:
+        """Forget the secrets of one account at ``source``; False when there were none. With
+        ``trigger``, a deletion leaves an audit row naming the source and the account."""
         with self.engine.begin() as conn:
             result = conn.execute(delete(source_credentials).where(
                 source_credentials.c.source == source,
                 source_credentials.c.account == account))
+            if result.rowcount and trigger is not None:
+                record_trigger(conn, trigger, "credentials.delete", entity_type="credentials",
+                               entity_id=f"{source}/{account}",
+                               changes={"source": source, "account": account})
         return bool(result.rowcount)
 
     def list(self) -> list[StoredCredential]:
