@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from alejandria.accounts.roles import Permission, declares, requires
 from alejandria.builtins import get_plugin_manager
 from alejandria.context import ArchiveContext
 from alejandria.errors import DatabaseUnavailable, NotFound
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from alejandria.accounts.audit import AuditLog
+    from alejandria.accounts.personal.service import Personal
     from alejandria.accounts.service import Accounts, AccountServices
     from alejandria.accounts.tokens import Tokens
+    from alejandria.accounts.users import User
     from alejandria.media.dedup import DedupReport
     from alejandria.media.gc import GcReport
     from alejandria.media.processing import ProcessingProgress, ProcessingReport
@@ -45,14 +48,33 @@ if TYPE_CHECKING:
     from alejandria.queue.recorded import RecordedJob
     from alejandria.search.embedding.backfill import BackfillReport
     from alejandria.storage.capabilities import DatabaseCapabilities
+    from alejandria.storage.credentials import StoredCredential
     from alejandria.storage.media_store import MediaStore
     from alejandria.storage.repository import Repository
     from alejandria.storage.search_cache import SearchCache
     from alejandria.sync.pipeline import ProgressCallback
 
 
+#: Public names of ``Archive`` that are not actions, so declare no permission (a meta-test
+#: fails on any other public name without one): the lifecycle, the parts trusted code builds
+#: on (a web app never hands these to a user), and services that check each call themselves.
+NOT_ACTIONS: dict[str, str] = {
+    "open": "lifecycle", "close": "lifecycle",
+    "settings": "part", "database": "part", "plugins": "part", "repository": "part",
+    "media": "part", "engine": "part", "jobs": "part", "search_cache": "part",
+    "context": "part", "search_context": "part (benchmarks build backends with it)",
+    "accounts": "checks each call (actor=)", "tokens": "checks each call (actor=)",
+    "audit": "checks each call (actor=)",
+    "personal": "checks each call (the acting user filters every query)",
+}
+
+
 class Archive:
     """An open archive: database, media store and plugins. Use as a context manager.
+
+    Every action takes a keyword-only ``actor`` (the signed-in user a web request acts for;
+    None: the installation, e.g. the CLI) and raises ``PermissionDenied`` before doing
+    anything when that user's role may not (``accounts.roles``; see docs/accounts.md).
 
     >>> with Archive.open() as archive:                       # doctest: +SKIP
     ...     archive.sync("pdf", "~/books")
@@ -160,7 +182,8 @@ class Archive:
         """The Redis search cache (``ALEJANDRIA_CACHE_URL``, else a Redis broker), or None."""
         return self.context.search_cache
 
-    def capabilities(self) -> DatabaseCapabilities:
+    @requires(Permission.READ)
+    def capabilities(self, *, actor: Actor | None = None) -> DatabaseCapabilities:
         return self.context.capabilities()
 
     # -- accounts -------------------------------------------------------------------------
@@ -186,24 +209,38 @@ class Archive:
         """The audit log of account changes and logins (admins only)."""
         return self._account_services.audit
 
+    def personal(self, user: Actor | User | int | str) -> Personal:
+        """The lists, statuses, notes and highlights of ``user`` (an ``Actor``, a ``User``, or
+        a user id or name), acting as that user: readonly users read and cannot change."""
+        from alejandria.accounts.personal.service import Personal
+        from alejandria.models import Actor as ActingUser
+
+        if isinstance(user, int | str):
+            user = self.accounts.get(user)
+        return Personal(self.engine, user if isinstance(user, ActingUser) else user.actor)
+
     # -- work -----------------------------------------------------------------------------
 
+    @requires(Permission.OPERATE)
     def sync(self, source: str, *targets: str | os.PathLike[str], options: JsonDict | None = None,
              credentials: JsonDict | None = None,
              progress: ProgressCallback | None = None, remember: bool = True,
-             actor: Actor | None = None) -> SyncReport:
+             actor: Actor | None = None, client: str | None = None) -> SyncReport:
         """Archive ``targets`` (paths, URLs, names) with the source called ``source``.
 
         ``remember``: keep (source, targets) for the daily incremental sync. Without
         ``credentials``, those stored with ``alejandria credentials set SOURCE`` are used.
-        Embedded videos, media processing and embeddings follow (``sync.after``).
+        Embedded videos, media processing and embeddings follow (``sync.after``). Audited:
+        who (``actor``, ``client``) synced which source and targets.
         """
+        from alejandria.storage.audit import Trigger
         from alejandria.sync.service import run_sync
 
         return run_sync(self.context, source, targets, options=options,
                         credentials=credentials, progress=progress, remember=remember,
-                        actor=actor)
+                        actor=actor, trigger=Trigger(actor, client))
 
+    @requires(Permission.OPERATE)
     def source(self, name: str, *, options: JsonDict | None = None,
                credentials: JsonDict | None = None, actor: Actor | None = None) -> Source:
         """The source called ``name``, built as a sync builds it (to check credentials with
@@ -213,28 +250,35 @@ class Archive:
         return build_source(self.context, name, options=options, credentials=credentials,
                             actor=actor)
 
+    @requires(Permission.OPERATE)
     def process_media(self, *, processor: str | None = None, source: str | None = None,
-                      progress: ProcessingProgress | None = None) -> ProcessingReport:
+                      progress: ProcessingProgress | None = None,
+                      actor: Actor | None = None) -> ProcessingReport:
         """Run media processors over every stored file lacking their current output."""
         from alejandria.media.processing import process_media
 
         return process_media(self.context, processors=None if processor is None else [processor],
                              source=source, progress=progress)
 
-    def download_embeds(self) -> EmbedReport:
+    @requires(Permission.OPERATE)
+    def download_embeds(self, *, actor: Actor | None = None) -> EmbedReport:
         """Download the embedded videos that are due (yt-dlp), with their subtitles."""
         from alejandria.media.video.embeds import download_embeds
 
         return download_embeds(self.context)
 
-    def verify_media(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+    @requires(Permission.OPERATE)
+    def verify_media(self, progress: Callable[[int, int], None] | None = None, *,
+                     actor: Actor | None = None) -> VerifyReport:
         """Re-hash every stored file; the report lists missing and corrupt ones."""
         from alejandria.media.verify import verify_media
 
         return verify_media(self.engine, self.media, progress)
 
+    @requires(Permission.OPERATE)
     def dedup_media(self, *, dry_run: bool = False,
-                    progress: Callable[[int, int], None] | None = None) -> DedupReport:
+                    progress: Callable[[int, int], None] | None = None,
+                    actor: Actor | None = None) -> DedupReport:
         """Re-hash the media store; merge rows of the same content, remove redundant copies,
         put misplaced files back, and report corrupt or missing ones."""
         from alejandria.media.dedup import dedup_media
@@ -242,37 +286,55 @@ class Archive:
         return dedup_media(self.engine, self.media, self.settings, dry_run=dry_run,
                            progress=progress)
 
+    @requires(Permission.OPERATE)
     def collect_garbage(self, *, grace: timedelta = timedelta(days=7),
-                        dry_run: bool = False) -> GcReport:
-        """Remove files no post references, once they are older than ``grace``."""
+                        dry_run: bool = False, actor: Actor | None = None,
+                        client: str | None = None) -> GcReport:
+        """Remove files no post references, once they are older than ``grace`` (audited,
+        unless a dry run)."""
         from alejandria.media.gc import collect_garbage
+        from alejandria.storage.audit import Trigger
 
         return collect_garbage(self.engine, self.media, self.settings, grace=grace,
-                               dry_run=dry_run)
+                               dry_run=dry_run, trigger=Trigger(actor, client))
 
-    def subscriptions(self) -> list[dict[str, Any]]:
+    @requires(Permission.OPERATE)
+    def subscriptions(self, *, actor: Actor | None = None) -> list[dict[str, Any]]:
         """What the daily sync refreshes: every (source, targets, options) synced before."""
         from alejandria.sync import subscriptions
 
         return subscriptions.subscriptions(self.engine)
 
+    @requires(Permission.OPERATE)
     def submit(self, job_type: str, kwargs: dict[str, Any] | None = None, *,
-               priority: int = 5) -> int:
+               priority: int = 5, actor: Actor | None = None, client: str | None = None) -> int:
         """Queue a job (``sync``, ``process_media``, ...) on the broker, or run it here when
-        none is configured; returns the job id."""
+        none is configured; returns the job id. Audited (type, id, a sync's targets)."""
         from alejandria.queue.submit import submit
+        from alejandria.storage.audit import Trigger
 
-        return submit(self.context, job_type, kwargs, priority=priority)
+        return submit(self.context, job_type, kwargs, priority=priority,
+                      trigger=Trigger(actor, client))
 
+    @requires(Permission.OPERATE)
     def submit_many(self, job_type: str, many_kwargs: Sequence[dict[str, Any]], *,
-                    priority: int = 5) -> list[int]:
+                    priority: int = 5, actor: Actor | None = None,
+                    client: str | None = None) -> list[int]:
         """Queue many jobs of one type with one statement and one broker connection; their
-        ids, in order."""
+        ids, in order. One audit row for all of them."""
         from alejandria.queue.submit import submit_many
+        from alejandria.storage.audit import Trigger
 
-        return submit_many(self.context, job_type, many_kwargs, priority=priority)
+        return submit_many(self.context, job_type, many_kwargs, priority=priority,
+                           trigger=Trigger(actor, client))
 
-    def transcript(self, media_id: int) -> list[TranscriptSegment]:
+    @requires(Permission.OPERATE)
+    def cancel_job(self, job_id: int, *, actor: Actor | None = None) -> bool:
+        """Cancel a job that has not finished; False when there was none to cancel."""
+        return self.jobs.cancel(job_id)
+
+    @requires(Permission.READ)
+    def transcript(self, media_id: int, *, actor: Actor | None = None) -> list[TranscriptSegment]:
         """The newest complete transcript of a media file, corrections applied (empty: none
         yet); ``NotFound`` when there is no such media file."""
         from alejandria.storage.transcripts import TranscriptStore
@@ -284,40 +346,87 @@ class Archive:
                            "(search --json) and media transcript lists only those")
         return segments
 
-    def retry_job(self, job_id: int) -> None:
+    @requires(Permission.OPERATE)
+    def retry_job(self, job_id: int, *, actor: Actor | None = None,
+                  client: str | None = None) -> None:
         """Run a failed or cancelled job again (a new task, the same ``jobs`` row); any other
-        job is refused with its status."""
+        job is refused with its status. Audited."""
         from alejandria.queue.submit import retry
+        from alejandria.storage.audit import Trigger
 
-        retry(self.context, job_id, only_ended_badly=True)
+        retry(self.context, job_id, only_ended_badly=True, trigger=Trigger(actor, client))
 
+    # -- source credentials -----------------------------------------------------------------
+
+    @requires(Permission.OPERATE)
+    def credentials(self, *, actor: Actor | None = None) -> list[StoredCredential]:
+        """Which accounts of which sources have stored secrets (field names, never values)."""
+        from alejandria.storage.credentials import CredentialStore
+
+        return CredentialStore(self.engine, self.settings.data_dir).list()
+
+    @requires(Permission.OPERATE)
+    def set_credentials(self, source: str, secrets: JsonDict, *, account: str = "default",
+                        actor: Actor | None = None, client: str | None = None) -> None:
+        """Store (replace) the secrets of one account at ``source``, encrypted. Audited by
+        source, account and field names, never the values."""
+        from alejandria.storage.audit import Trigger
+        from alejandria.storage.credentials import CredentialStore
+
+        CredentialStore(self.engine, self.settings.data_dir).set(
+            source, secrets, account=account, trigger=Trigger(actor, client))
+
+    @requires(Permission.OPERATE)
+    def delete_credentials(self, source: str, *, account: str = "default",
+                           actor: Actor | None = None, client: str | None = None) -> bool:
+        """Forget the secrets of one account at ``source``; False when there were none.
+        Audited."""
+        from alejandria.storage.audit import Trigger
+        from alejandria.storage.credentials import CredentialStore
+
+        return CredentialStore(self.engine, self.settings.data_dir).delete(
+            source, account=account, trigger=Trigger(actor, client))
+
+    @requires(Permission.OPERATE)
     @contextmanager
     def recorded_job(self, job_type: str, payload: dict[str, Any], *,
-                     priority: int = 5) -> Iterator[RecordedJob]:
+                     priority: int = 5, actor: Actor | None = None) -> Iterator[RecordedJob]:
         """Record work done here, in this process, as a job (``jobs list`` shows it)."""
         from alejandria.queue.recorded import recorded_job
 
         with recorded_job(self.context, job_type, payload, priority=priority) as job:
             yield job
 
+    @requires(Permission.READ)
     def search(self, query: str, *, mode: str = "auto", source: str | None = None,
                creator: str | None = None, collection: str | None = None,
                published_after: datetime | None = None,
                published_before: datetime | None = None, media_kind: str | None = None,
-               limit: int = 20, offset: int = 0, actor: Actor | None = None) -> list[SearchHit]:
-        """Posts matching ``query``, best first; any string is a valid query."""
+               limit: int = 20, offset: int = 0, actor: Actor | None = None,
+               in_list: str | None = None, status: str | None = None,
+               has_note: bool | None = None,
+               highlighted: bool | None = None) -> list[SearchHit]:
+        """Posts matching ``query``, best first; any string is a valid query. The acting
+        user's own filters (``in_list``, ``status``, ``has_note``, ``highlighted``) need
+        ``actor``."""
         from alejandria.models import MediaKind, SearchQuery
 
         request = SearchQuery(text=query, mode=mode, source=source, creator=creator,
                               collection=collection, published_after=published_after,
                               published_before=published_before,
                               media_kind=MediaKind(media_kind) if media_kind else None,
-                              limit=limit, offset=offset, actor=actor)
+                              limit=limit, offset=offset, actor=actor, in_list=in_list,
+                              status=status, has_note=has_note, highlighted=highlighted)
         return self.run_search(request)
 
+    @declares(Permission.READ)
     def run_search(self, request: SearchQuery) -> list[SearchHit]:
-        """Answer ``request`` with the backend its mode picks, through the cache if any."""
+        """Answer ``request`` with the backend its mode picks, through the cache if any
+        (``request.actor`` is checked)."""
+        from alejandria.accounts.roles import require
         from alejandria.search import service as search_service
+
+        require(request.actor, Permission.READ)
 
         return search_service.search(self.context, request)
 
@@ -327,25 +436,30 @@ class Archive:
 
         return search_service.search_context(self.context)
 
-    def content_changed(self) -> None:
+    @requires(Permission.OPERATE)
+    def content_changed(self, *, actor: Actor | None = None) -> None:
         """What searches can find changed: cached results are stale."""
         self.context.content_changed()
 
-    def embed_status(self) -> dict[str, object]:
+    @requires(Permission.READ)
+    def embed_status(self, *, actor: Actor | None = None) -> dict[str, object]:
         """The configured embedder, the model serving searches, and what is left to embed."""
         from alejandria.search import service as search_service
 
         return search_service.embed_status(self.context)
 
+    @requires(Permission.OPERATE)
     def embed_backfill(self, *, progress: Callable[[int, int], None] | None = None,
-                       batch_size: int | None = None) -> BackfillReport:
+                       batch_size: int | None = None,
+                       actor: Actor | None = None) -> BackfillReport:
         """Embed every chunk and transcript lacking a vector for the configured model."""
         from alejandria.search import service as search_service
 
         return search_service.embed_backfill(self.context, progress=progress,
                                              batch_size=batch_size)
 
-    def stats(self) -> dict[str, int]:
+    @requires(Permission.READ)
+    def stats(self, *, actor: Actor | None = None) -> dict[str, int]:
         with self.engine.connect() as conn:
             return self.repository.stats(conn)
 

@@ -273,6 +273,24 @@ class SearchQuery(Frozen):
     match: Literal["all", "any"] = "all"
     limit: int = Field(default=20, ge=1, le=500)
     offset: int = Field(default=0, ge=0)
+    #: The acting user's own data (needs ``actor``): posts in their list of this name (or id),
+    #: with this reading status (``unread`` included), with or without their note, with or
+    #: without their highlights.
+    in_list: str | None = None
+    status: str | None = None
+    has_note: bool | None = None
+    highlighted: bool | None = None
+
+    @model_validator(mode="after")
+    def _personal_filters_need_a_user(self) -> SearchQuery:
+        if self.actor is None and self.personal_filtered:
+            raise ValueError("the list, status, note and highlight filters are a user's own: "
+                             "search as that user")
+        return self
+
+    def _personal(self) -> dict[str, Any]:
+        return {"in_list": self.in_list, "status": self.status, "has_note": self.has_note,
+                "highlighted": self.highlighted}
 
     def filter_params(self) -> dict[str, Any]:
         """The bind parameters of ``search.common.FILTERS``."""
@@ -280,11 +298,19 @@ class SearchQuery(Frozen):
             "source": self.source, "creator": self.creator, "collection": self.collection,
             "published_after": self.published_after, "published_before": self.published_before,
             "media_kind": self.media_kind.value if self.media_kind else None,
+            **self._personal(), "user_id": None if self.actor is None else self.actor.user_id,
         }
 
     @property
+    def personal_filtered(self) -> bool:
+        """Filtered by the acting user's own data (lists, status, notes, highlights)."""
+        return any(value is not None for value in self._personal().values())
+
+    @property
     def filtered(self) -> bool:
-        return any(value is not None for value in self.filter_params().values())
+        params = self.filter_params()
+        del params["user_id"]
+        return any(value is not None for value in params.values())
 
 
 class SearchHit(Frozen):

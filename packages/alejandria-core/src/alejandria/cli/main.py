@@ -94,6 +94,7 @@ def _register_builtin_commands() -> None:
         jobs,
         media,
         new_plugin,
+        personal,
         plugins,
         process,
         search,
@@ -103,7 +104,7 @@ def _register_builtin_commands() -> None:
     )
 
     for module in (sync, search, stats, media, process, jobs, worker, embed, credentials,
-                   plugins, db, doctor, new_plugin, accounts):
+                   plugins, db, doctor, new_plugin, accounts, personal):
         for command in module.COMMANDS:
             cli.add_command(command)
 

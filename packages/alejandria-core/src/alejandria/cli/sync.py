@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from alejandria.cli.context import open_archive
+from alejandria.cli.context import CLI_CLIENT, open_archive
 from alejandria.cli.output import echo, print_json, stderr_console
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
             archive.plugins.source(source)  # an unknown source fails here, not on the worker
             paths = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
             job_id = archive.submit("sync", {"source": source, "targets": paths,
-                                             "options": parsed}, priority=8)
+                                             "options": parsed}, priority=8,
+                                   client=CLI_CLIENT)
             if no_wait:
                 echo(f"job {job_id} queued")
                 return
@@ -111,7 +112,8 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
                 str(Path(t).resolve()) if Path(t).exists() else t for t in targets],
                 "options": parsed}
             with archive.recorded_job("sync", payload, priority=8) as job:
-                report = archive.sync(source, *targets, options=parsed, progress=on_progress)
+                report = archive.sync(source, *targets, options=parsed, progress=on_progress,
+                                      client=CLI_CLIENT)
                 job.result = {**report.model_dump(mode="json"), "ok": report.ok}
     if as_json:
         print_json({**report.model_dump(mode="json"), "ok": report.ok})

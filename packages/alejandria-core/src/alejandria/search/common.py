@@ -33,6 +33,21 @@ FILTERS = """
       AND (CAST(:media_kind AS text) IS NULL OR EXISTS (
             SELECT 1 FROM post_media fpm JOIN media_files fmf ON fmf.id = fpm.media_id
             WHERE fpm.post_id = p.id AND fmf.kind = :media_kind))
+      AND (CAST(:in_list AS text) IS NULL OR EXISTS (
+            SELECT 1 FROM user_list_posts ulp JOIN user_lists ul ON ul.id = ulp.list_id
+            WHERE ulp.post_id = p.id AND ul.user_id = CAST(:user_id AS integer)
+                  AND (ul.name = :in_list OR CAST(ul.id AS text) = :in_list)))
+      AND (CAST(:status AS text) IS NULL OR coalesce((
+            SELECT ups.status FROM user_post_data ups
+            WHERE ups.post_id = p.id AND ups.user_id = CAST(:user_id AS integer)), 'unread')
+            = :status)
+      AND (CAST(:has_note AS boolean) IS NULL OR CAST(:has_note AS boolean) = EXISTS (
+            SELECT 1 FROM user_post_data upn
+            WHERE upn.post_id = p.id AND upn.user_id = CAST(:user_id AS integer)
+                  AND upn.notes IS NOT NULL))
+      AND (CAST(:highlighted AS boolean) IS NULL OR CAST(:highlighted AS boolean) = EXISTS (
+            SELECT 1 FROM user_highlights uh
+            WHERE uh.post_id = p.id AND uh.user_id = CAST(:user_id AS integer)))
 """
 
 def tsquery_sql(language_count: int, *, match_any: bool = False) -> str:

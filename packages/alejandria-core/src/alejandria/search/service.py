@@ -30,7 +30,9 @@ def search(context: ArchiveContext, request: SearchQuery) -> list[SearchHit]:
         return []
     name, backend = choose_backend(request.mode, request.text,
                                    context.plugins.search_backends(), search_context(context))
-    cache = context.search_cache
+    # a user's own filters change with every list or status edit, which does not clear the
+    # cache (only content changes do): such searches are not cached
+    cache = None if request.personal_filtered else context.search_cache
     key, cached = cache.get(name, request) if cache else ("", None)
     if cached is not None:
         return cached

@@ -268,6 +268,29 @@ user_lists = Table(
     Column("position", Integer),
     _created(),
     UniqueConstraint("user_id", "name"),
+    CheckConstraint("color ~ '^#[0-9A-Fa-f]{6}$'", name="color"),
+)
+
+#: The posts of a list (replaces the seed's ``user_post_data.lists`` array): a post may be in
+#: many lists; ``position`` orders a list. No user column: a list's owner is its list's.
+user_list_posts = Table(
+    "user_list_posts", metadata,
+    Column("list_id", Integer, ForeignKey("user_lists.id", ondelete="CASCADE"), nullable=False),
+    Column("post_id", Integer, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False, server_default="0"),
+    Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("list_id", "post_id"),
+    Index(None, "post_id"),
+)
+
+#: Reading statuses a user defined beside the built-in ``in_progress`` and ``completed``.
+user_statuses = Table(
+    "user_statuses", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(50), nullable=False),
+    _created(),
+    UniqueConstraint("user_id", "name"),
 )
 
 user_post_data = Table(
@@ -275,12 +298,43 @@ user_post_data = Table(
     Column("id", Integer, primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("post_id", Integer, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
-    Column("lists", ARRAY(Integer), nullable=False, server_default="{}"),
     Column("status", String(50)),
+    #: the private note: Markdown as written, and its rendered, sanitised HTML
     Column("notes", Text),
+    Column("notes_html", Text),
     Column("highlights", JSONB, nullable=False, server_default="[]"),
     _created(), _updated(),
     UniqueConstraint("user_id", "post_id"),
+    Index(None, "post_id"),
+)
+
+#: Highlights: a passage of a post's text, of one page of its document text, or of a
+#: transcript of its audio/video. Anchored twice (W3C Web Annotation): by position
+#: (``start``/``end`` characters in that text) and by quote (``exact`` with a little
+#: ``prefix``/``suffix`` context), so a re-sync that moves the text re-attaches it;
+#: ``orphaned`` when the quote is gone (the row is kept).
+user_highlights = Table(
+    "user_highlights", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("post_id", Integer, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    Column("target", String(20), nullable=False, server_default="text"),
+    Column("page", Integer),
+    Column("media_id", Integer, ForeignKey("media_files.id", ondelete="CASCADE")),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("exact", Text, nullable=False),
+    Column("prefix", Text, nullable=False, server_default=""),
+    Column("suffix", Text, nullable=False, server_default=""),
+    Column("color", String(7), nullable=False, server_default="#ffeb3b"),
+    Column("comment", Text),
+    Column("orphaned", Boolean, nullable=False, server_default="false"),
+    _created(), _updated(),
+    CheckConstraint("target IN ('text', 'page', 'transcript')", name="target"),
+    CheckConstraint("color ~ '^#[0-9A-Fa-f]{6}$'", name="color"),
+    CheckConstraint("(target = 'page') = (page IS NOT NULL) AND "
+                    "(target = 'transcript') = (media_id IS NOT NULL)", name="anchor"),
+    Index(None, "user_id", "post_id"),
     Index(None, "post_id"),
 )
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from alejandria.accounts.personal.highlights import reattach as reattach_highlights
 from alejandria.errors import (
     ItemRejected,
     MediaError,
@@ -351,6 +352,9 @@ class SyncRunner:
         writes = self.repository.posts.write(conn, self.source_name, batch)
         changed = [(pending.post, write) for pending, write in zip(batch, writes, strict=True)
                    if write.changed]
+        # highlights follow their quote into the rewritten text, in the same transaction
+        reattach_highlights(conn, [write.id for write in writes
+                                   if write.changed and not write.created])
         self.files.discard(media.key for pending, write in zip(batch, writes, strict=True)
                            if not write.changed for media in pending.post.media)
         report.posts_unchanged += len(batch) - len(changed)

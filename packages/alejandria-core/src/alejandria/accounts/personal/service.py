@@ -1,0 +1,23 @@
+"""``archive.personal(user)``: one user's lists, statuses, notes and highlights."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from alejandria.accounts.personal.highlights import Highlights
+from alejandria.accounts.personal.lists import Lists
+from alejandria.accounts.personal.notes import Notes
+from alejandria.accounts.personal.statuses import Statuses
+from alejandria.models import Actor
+
+
+class Personal:
+    """The personal data of ``actor``, who is also the one acting: nobody reaches another
+    user's data through it (an admin included: private means private)."""
+
+    def __init__(self, engine: Engine, actor: Actor) -> None:
+        self.actor = actor
+        self.lists = Lists(engine, actor)
+        self.status = Statuses(engine, actor)
+        self.notes = Notes(engine, actor)
+        self.highlights = Highlights(engine, actor)
