@@ -60,8 +60,6 @@ import numpy as np
 import psycopg
 from harness import Server, machine, print_rows, stopwatch
 from search_latency import (
-    _COPIES,
-    _SEQUENCES,
     EMBEDDER,
     LIMIT,
     MEDIA_PER_POST,
@@ -71,6 +69,7 @@ from search_latency import (
     Queries,
     Series,
     Vocabulary,
+    copy_text_rows,
     make_corpus,
     make_queries,
     matches,
@@ -105,35 +104,11 @@ def scaled(count: int, posts: int, least: int = 5) -> int:
 
 
 def load_text(server: Server, database: str, corpus: Corpus) -> dict[str, float]:
-    """``search_latency.load`` less the vectors: COPY the rows, rebuild the GIN indexes,
-    VACUUM ANALYZE. Seconds of each step."""
+    """``search_latency.load`` less the vectors: its rows and GIN indexes
+    (``copy_text_rows``), then VACUUM ANALYZE. Seconds of each step."""
     seconds: dict[str, float] = {}
-    rows = {
-        "creators": corpus.creators, "collections": corpus.collections, "posts": corpus.posts,
-        "post_collections": corpus.memberships, "chunks": corpus.chunks,
-        "media_files": corpus.media, "post_media": corpus.post_media,
-        "transcriptions": corpus.transcriptions, "transcript_segments": corpus.segments,
-    }
     with psycopg.connect(server.libpq_url(database), autocommit=True) as conn:
-        gin = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-            "('chunks', 'transcript_segments') AND indexdef LIKE '%USING gin%'").fetchall()
-        for name, _ in gin:
-            conn.execute(f'DROP INDEX "{name}"')
-        with stopwatch() as elapsed, conn.transaction(), conn.cursor() as cur:
-            for table, columns in _COPIES:
-                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows[table]:
-                        copy.write_row(row)
-            for table in _SEQUENCES:
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT max(id) FROM {table}))")
-        seconds["COPY rows (Postgres computes the tsvectors)"] = elapsed()
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        with stopwatch() as elapsed:
-            for _, definition in gin:
-                conn.execute(definition)
-        seconds["GIN indexes"] = elapsed()
+        copy_text_rows(conn, corpus, seconds)
         with stopwatch() as elapsed:
             conn.execute("VACUUM ANALYZE")
         seconds["VACUUM ANALYZE"] = elapsed()

@@ -381,35 +381,43 @@ _SEQUENCES = ("creators", "collections", "posts", "chunks", "media_files", "post
               "transcriptions", "transcript_segments")
 
 
-def load(server: Server, database: str, corpus: Corpus) -> dict[str, float]:
-    """Write the corpus and build every index; seconds of each step."""
-    seconds: dict[str, float] = {}
+def copy_text_rows(conn: psycopg.Connection[Any], corpus: Corpus,
+                   seconds: dict[str, float]) -> None:
+    """COPY the corpus's rows (Postgres computes the tsvectors), with the GIN indexes dropped
+    first and rebuilt after; the seconds of each step into ``seconds``. ``conn`` is in
+    autocommit mode."""
     rows = {
         "creators": corpus.creators, "collections": corpus.collections, "posts": corpus.posts,
         "post_collections": corpus.memberships, "chunks": corpus.chunks,
         "media_files": corpus.media, "post_media": corpus.post_media,
         "transcriptions": corpus.transcriptions, "transcript_segments": corpus.segments,
     }
+    gin = conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+        "('chunks', 'transcript_segments') AND indexdef LIKE '%USING gin%'").fetchall()
+    for name, _ in gin:
+        conn.execute(f'DROP INDEX "{name}"')
+    with stopwatch() as elapsed, conn.transaction(), conn.cursor() as cur:
+        for table, columns in _COPIES:
+            with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows[table]:
+                    copy.write_row(row)
+        for table in _SEQUENCES:
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))")
+    seconds["COPY rows (Postgres computes the tsvectors)"] = elapsed()
+    conn.execute("SET maintenance_work_mem = '1GB'")
+    with stopwatch() as elapsed:
+        for _, definition in gin:
+            conn.execute(definition)
+    seconds["GIN indexes (chunks, transcript_segments)"] = elapsed()
+
+
+def load(server: Server, database: str, corpus: Corpus) -> dict[str, float]:
+    """Write the corpus and build every index; seconds of each step."""
+    seconds: dict[str, float] = {}
     with psycopg.connect(server.libpq_url(database), autocommit=True) as conn:
-        gin = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-            "('chunks', 'transcript_segments') AND indexdef LIKE '%USING gin%'").fetchall()
-        for name, _ in gin:
-            conn.execute(f'DROP INDEX "{name}"')
-        with stopwatch() as elapsed, conn.transaction(), conn.cursor() as cur:
-            for table, columns in _COPIES:
-                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows[table]:
-                        copy.write_row(row)
-            for table in _SEQUENCES:
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT max(id) FROM {table}))")
-        seconds["COPY rows (Postgres computes the tsvectors)"] = elapsed()
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        with stopwatch() as elapsed:
-            for _, definition in gin:
-                conn.execute(definition)
-        seconds["GIN indexes (chunks, transcript_segments)"] = elapsed()
+        copy_text_rows(conn, corpus, seconds)
         register_vector(conn)
         with stopwatch() as elapsed, conn.transaction(), conn.cursor() as cur:
             with cur.copy("COPY chunk_embeddings (chunk_id, model, dimensions, text_hash, "
