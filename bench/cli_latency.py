@@ -110,17 +110,11 @@ with psycopg.connect(recorded["url"]) as conn:
 
 #: The same, starting the server first (argv: the recording, pgdata).
 BARE_COLD = """
-import pickle, sys, warnings
+import sys, warnings
 warnings.simplefilter("ignore")
-import pgserver, psycopg
+import pgserver
 server = pgserver.get_server(sys.argv[2], cleanup_mode=None)
-recorded = pickle.load(open(sys.argv[1], "rb"))
-with psycopg.connect(recorded["url"]) as conn:
-    for sql, params in recorded["statements"]:
-        cursor = conn.execute(sql, params)
-        if cursor.description:
-            cursor.fetchall()
-"""
+""" + BARE
 
 #: The bundled model loaded as its package loads it, then the same statements.
 PACKAGED_MODEL = """

@@ -14,6 +14,8 @@ from sqlalchemy import text
 from alejandria.api import Archive
 from alejandria.settings import Settings
 
+from .held_command import HELD_STATS
+
 CHILD = textwrap.dedent("""
     import json, sys
     from alejandria import Archive
@@ -103,21 +105,6 @@ def test_two_first_commands_at_once_on_a_fresh_data_dir(tmp_path):
         assert run.returncode == 0, err
         assert json.loads(out)["posts"] == 0
 
-
-SLOW_STATS = textwrap.dedent("""
-    import time
-    from alejandria.api import Archive
-    from alejandria.cli.main import main
-
-    def stats(self):
-        print("ready", flush=True)
-        time.sleep(120)
-
-    Archive.stats = stats
-    main()
-""")
-
-
 @pytest.mark.slow
 def test_a_terminated_command_stops_the_embedded_server(tmp_path):
     """SIGTERM (systemd, docker stop) ends a command through its exit handlers: as the
@@ -128,7 +115,7 @@ def test_a_terminated_command_stops_the_embedded_server(tmp_path):
     import psutil
 
     env = {**_clean_env(), "ALEJANDRIA_DATA_DIR": str(tmp_path)}
-    child = subprocess.Popen([sys.executable, "-c", SLOW_STATS, "stats"], env=env,
+    child = subprocess.Popen([sys.executable, "-c", HELD_STATS, "stats"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"

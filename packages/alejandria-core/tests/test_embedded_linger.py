@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +26,8 @@ from alejandria.storage.embedded_linger import (
     server_pid,
     stop_server,
 )
+
+from .held_command import HELD_STATS
 
 LINGER_ENV = "ALEJANDRIA_EMBEDDED_LINGER_S"
 
@@ -151,27 +152,12 @@ def test_the_latest_linger_wins_and_zero_stops_at_once(data_dir):
     assert _cluster_state(pgdata) == "shut down"
     assert _wait_until(lambda: not _reapers(pgdata), 15)  # and the reaper sees it and exits
 
-
-HOLD = textwrap.dedent("""
-    import time
-    from alejandria.api import Archive
-    from alejandria.cli.main import main
-
-    def stats(self):
-        print("ready", flush=True)
-        time.sleep(120)
-
-    Archive.stats = stats
-    main()
-""")
-
-
 @pytest.mark.slow
 def test_a_killed_command_does_not_keep_a_lingering_server_up(data_dir):
     """SIGKILL leaves the command's pid on the handle list; the reaper forgets it and stops
     the server a linger later, without waiting for another command."""
     pgdata = data_dir / "postgres"
-    child = subprocess.Popen([sys.executable, "-c", HOLD, "stats"], env=_env(data_dir, 1),
+    child = subprocess.Popen([sys.executable, "-c", HELD_STATS, "stats"], env=_env(data_dir, 1),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"

@@ -16,13 +16,10 @@ from typing import Any, TypeVar
 
 import click
 
-from alejandria.cli.context import open_archive
+from alejandria.cli.context import CLI_CLIENT, open_archive
 from alejandria.cli.output import echo, fail, print_json, stdout_console
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Who the audit log shows for the CLI's changes.
-CLIENT = "cli"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -104,7 +101,7 @@ def users_create(ctx: click.Context, name: str, email: str | None, role: str,
     password, generated = _read_password(password_stdin, generate)
     with open_archive(ctx) as archive:
         user = archive.accounts.create(name, _checked(password), email=email, role=role,
-                                       client=CLIENT)
+                                       client=CLI_CLIENT)
     if as_json:
         print_json({**user.as_json(), **({"password": password} if generated else {})})
         return
@@ -141,7 +138,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 def users_set_role(ctx: click.Context, name: str, role: str) -> None:
     """Give NAME the role ROLE (the last active admin keeps theirs)."""
     with open_archive(ctx) as archive:
-        user = archive.accounts.set_role(name, role, client=CLIENT)
+        user = archive.accounts.set_role(name, role, client=CLI_CLIENT)
     echo(f"{user.username} is now {user.role}", err=True)
 
 
@@ -151,7 +148,7 @@ def users_set_role(ctx: click.Context, name: str, role: str) -> None:
 def users_disable(ctx: click.Context, name: str) -> None:
     """Stop NAME from logging in; their tokens stop working too."""
     with open_archive(ctx) as archive:
-        archive.accounts.disable(name, client=CLIENT)
+        archive.accounts.disable(name, client=CLI_CLIENT)
     echo(f"disabled {name}", err=True)
 
 
@@ -161,7 +158,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
 def users_enable(ctx: click.Context, name: str) -> None:
     """Let a disabled user log in again."""
     with open_archive(ctx) as archive:
-        archive.accounts.enable(name, client=CLIENT)
+        archive.accounts.enable(name, client=CLI_CLIENT)
     echo(f"enabled {name}", err=True)
 
 
@@ -174,7 +171,7 @@ def users_set_password(ctx: click.Context, name: str, password_stdin: bool,
     """Set a new password for NAME."""
     password, generated = _read_password(password_stdin, generate)
     with open_archive(ctx) as archive:
-        archive.accounts.set_password(name, _checked(password), client=CLIENT)
+        archive.accounts.set_password(name, _checked(password), client=CLI_CLIENT)
     echo(f"password of {name} changed", err=True)
     if generated:
         click.echo(password)
@@ -186,7 +183,7 @@ def users_set_password(ctx: click.Context, name: str, password_stdin: bool,
 def users_reset_2fa(ctx: click.Context, name: str) -> None:
     """Turn off NAME's two-factor login (a lost phone); they can enrol again."""
     with open_archive(ctx) as archive:
-        archive.accounts.reset_2fa(name, client=CLIENT)
+        archive.accounts.reset_2fa(name, client=CLI_CLIENT)
     echo(f"two-factor login of {name} is off", err=True)
 
 
@@ -210,7 +207,7 @@ def tokens_create(ctx: click.Context, user: str, scope: str, expires: str | None
     """Create a token for USER and print it: it is shown this once only."""
     lifetime = None if expires is None else parse_duration(expires)
     with open_archive(ctx) as archive:
-        new = archive.tokens.create(user, scope, name=name, expires_in=lifetime, client=CLIENT)
+        new = archive.tokens.create(user, scope, name=name, expires_in=lifetime, client=CLI_CLIENT)
     if as_json:
         print_json({"token": new.token, **new.info.as_json()})
         return
@@ -249,7 +246,7 @@ def tokens_list(ctx: click.Context, user: str | None, include_revoked: bool,
 def tokens_revoke(ctx: click.Context, token_id: int) -> None:
     """Revoke the token TOKEN_ID (see tokens list)."""
     with open_archive(ctx) as archive:
-        archive.tokens.revoke(token_id, client=CLIENT)
+        archive.tokens.revoke(token_id, client=CLI_CLIENT)
     echo(f"revoked token {token_id}", err=True)
 
 
