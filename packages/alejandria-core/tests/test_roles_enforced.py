@@ -60,6 +60,7 @@ CALLS: dict[str, Callable[[Archive, Actor | None], Any]] = {
     "recorded_job": _recorded_job,
     "retry_job": lambda a, actor: a.retry_job(987654, actor=actor),
     "run_search": lambda a, actor: a.run_search(SearchQuery(text="carta", actor=actor)),
+    "sources_overview": lambda a, actor: a.sources_overview(actor=actor),
     "search": lambda a, actor: a.search("carta", actor=actor),
     "set_credentials": lambda a, actor: a.set_credentials("files", {"cookie": SECRET},
                                                           actor=actor),
@@ -111,6 +112,19 @@ def test_every_public_name_of_archive_declares_a_permission_or_is_not_an_action(
     assert undeclared == [], ("each Archive method needs @requires(Permission...) (or an entry "
                               f"in api.NOT_ACTIONS saying why not): {undeclared}")
     assert both == []
+
+
+def test_every_public_method_of_the_library_declares_a_permission():
+    """``archive.library`` is in NOT_ACTIONS because each of its methods checks its actor:
+    each must declare what it needs (its role matrix is in tests/library/test_roles.py)."""
+    from alejandria.library.service import Library
+
+    methods = [name for name in dir(Library)
+               if not name.startswith("_") and callable(getattr(Library, name))]
+    undeclared = [name for name in methods if permission_of(getattr(Library, name)) is None]
+    assert methods and undeclared == [], ("each Library method needs @requires(Permission...): "
+                                          f"{undeclared}")
+    assert "library" in NOT_ACTIONS
 
 
 def test_every_declared_action_is_called_by_the_role_matrix():

@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     from alejandria.accounts.service import Accounts, AccountServices
     from alejandria.accounts.tokens import Tokens
     from alejandria.accounts.users import User
+    from alejandria.library.service import Library
     from alejandria.media.dedup import DedupReport
     from alejandria.media.gc import GcReport
     from alejandria.media.processing import ProcessingProgress, ProcessingReport
     from alejandria.media.verify import VerifyReport
     from alejandria.media.video.embeds import EmbedReport
     from alejandria.models import Actor, JsonDict, SearchHit, SearchQuery, SyncReport
+    from alejandria.ops.health import HealthReport
     from alejandria.plugin_types import MigrationSpec, SearchContext, Source, TranscriptSegment
     from alejandria.plugins import PluginManager
     from alejandria.queue.ledger import JobStore
@@ -66,6 +68,8 @@ NOT_ACTIONS: dict[str, str] = {
     "accounts": "checks each call (actor=)", "tokens": "checks each call (actor=)",
     "audit": "checks each call (actor=)",
     "personal": "checks each call (the acting user filters every query)",
+    "library": "checks each call (actor=)",
+    "health": "public: what a load balancer polls; says no secrets and no paths",
 }
 
 
@@ -182,6 +186,13 @@ class Archive:
         """The Redis search cache (``ALEJANDRIA_CACHE_URL``, else a Redis broker), or None."""
         return self.context.search_cache
 
+    def health(self, *, timeout_s: float = 2.0) -> HealthReport:
+        """Database, Redis, workers, disk and pgvector, each ok/warn/fail with why and its
+        latency (the web app's ``/health``)."""
+        from alejandria.ops.health import health_report
+
+        return health_report(self.context, timeout_s=timeout_s)
+
     @requires(Permission.READ)
     def capabilities(self, *, actor: Actor | None = None) -> DatabaseCapabilities:
         return self.context.capabilities()
@@ -218,6 +229,14 @@ class Archive:
         if isinstance(user, int | str):
             user = self.accounts.get(user)
         return Personal(self.engine, user if isinstance(user, ActingUser) else user.actor)
+
+    @cached_property
+    def library(self) -> Library:
+        """The catalogue, read: pages of posts, creators, collections and jobs, one post,
+        media file or thumbnail (each call checks ``actor``'s role)."""
+        from alejandria.library.service import Library
+
+        return Library(self.engine, self.settings.data_dir, self.media)
 
     # -- work -----------------------------------------------------------------------------
 
@@ -364,6 +383,13 @@ class Archive:
         from alejandria.storage.credentials import CredentialStore
 
         return CredentialStore(self.engine, self.settings.data_dir).list()
+
+    @requires(Permission.OPERATE)
+    def sources_overview(self, *, actor: Actor | None = None) -> list[dict[str, Any]]:
+        """Each source: needs credentials and has them, counts, last sync, recent errors."""
+        from alejandria.ops.sources import source_overview
+
+        return source_overview(self.context)
 
     @requires(Permission.OPERATE)
     def set_credentials(self, source: str, secrets: JsonDict, *, account: str = "default",

@@ -57,6 +57,12 @@ class NotFound(AlejandriaError):
     """What was asked for by id (a media file, a post, a job) does not exist."""
 
 
+class InvalidRequest(AlejandriaError, ValueError):
+    """A request's arguments cannot be answered: a malformed or foreign page cursor, an
+    unknown sort order or filter value. The message names the argument at fault. Also a
+    ``ValueError``, so callers that validate arguments that way catch it too."""
+
+
 class SourceError(AlejandriaError):
     """A source failed to fetch something."""
 

@@ -72,6 +72,11 @@ class Accounts:
                      client: str | None = None) -> None:
         self.users.set_password(user, password, actor=actor, client=client)
 
+    def change_password(self, user: int | str, current: str, new: str, *,
+                        actor: Actor | None = None, client: str | None = None) -> None:
+        """Change one's own password, proving the current one."""
+        self.users.change_password(user, current, new, actor=actor, client=client)
+
     def set_preferences(self, user: int | str, preferences: Mapping[str, Any], *,
                         actor: Actor | None = None) -> User:
         return self.users.set_preferences(user, preferences, actor=actor)

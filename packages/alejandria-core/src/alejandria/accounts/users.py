@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from alejandria.accounts import audit
 from alejandria.accounts.clock import Clock, utc_now
-from alejandria.accounts.errors import AccountConflict, LastAdmin
+from alejandria.accounts.errors import AccountConflict, BadCredentials, LastAdmin
 from alejandria.accounts.passwords import Passwords, check_strength
 from alejandria.accounts.roles import ROLES, Permission, Role, require, require_self_or_admin
 from alejandria.errors import NotFound
@@ -173,6 +173,21 @@ class Users:
                          .values(password_hash=self.passwords.hash(password)))
             audit.record(conn, "user.password", actor=actor, client=client, entity_type="user",
                          entity_id=row.id, at=self.now())
+
+    def change_password(self, user: int | str, current: str, new: str, *,
+                        actor: Actor | None = None, client: str | None = None) -> None:
+        """A user changes their own password: ``current`` must be right (``BadCredentials``
+        otherwise), so a session left open on a shared computer cannot lock its owner out."""
+        check_strength(new)
+        with self.engine.begin() as conn:
+            row = self._row(conn, user, lock=True)
+            require_self_or_admin(actor, row.id)
+            if not self.passwords.verify(row.password_hash, current):
+                raise BadCredentials()
+            conn.execute(update(users).where(users.c.id == row.id)
+                         .values(password_hash=self.passwords.hash(new)))
+            audit.record(conn, "user.password", actor=actor, client=client, entity_type="user",
+                         entity_id=row.id, changes={"by": "self"}, at=self.now())
 
     def set_preferences(self, user: int | str, preferences: Mapping[str, Any], *,
                         actor: Actor | None = None) -> User:

@@ -1,0 +1,145 @@
+"""``archive.library``: the catalogue read for a signed-in user (the web app's REST API).
+
+Every method takes a keyword-only ``actor`` (None: the installation) and checks its role
+before reading anything (``accounts.roles``): the catalogue needs ``READ``, which every role
+has; the jobs need ``OPERATE`` (admins). An unknown id raises ``NotFound`` ("post 12 not
+found"); a bad argument (cursor, sort, filter value, thumbnail size) ``InvalidRequest``.
+Lists are pages (``pages.Page``) walked with the opaque ``next`` cursor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from alejandria.accounts.roles import Permission, requires
+from alejandria.library import creators as creator_queries
+from alejandria.library import jobs as job_queries
+from alejandria.library import media as media_queries
+from alejandria.library import posts as post_queries
+from alejandria.library.creators import CollectionSummary, CreatorSummary
+from alejandria.library.jobs import JobDetail, JobSummary
+from alejandria.library.media import MediaInfo, StoredFile
+from alejandria.library.pages import DEFAULT_LIMIT, Page
+from alejandria.library.posts import PostDetail, PostFilter, PostSummary, PostVersion
+from alejandria.models import Actor
+from alejandria.storage.media_store import MediaStore
+
+
+class Library:
+    """Posts, creators, collections, media and jobs, read-only and role-checked."""
+
+    def __init__(self, engine: Engine, data_dir: Path, media: MediaStore) -> None:
+        self.engine = engine
+        self.data_dir = data_dir
+        self.media_store = media
+
+    # -- posts --------------------------------------------------------------------------------
+
+    @requires(Permission.READ)
+    def posts(self, *, source: str | None = None, creator_id: int | None = None,
+              collection_id: int | None = None, published_after: datetime | None = None,
+              published_before: datetime | None = None, media_kind: str | None = None,
+              tag: str | None = None, sort: str = "newest", cursor: str | None = None,
+              limit: int = DEFAULT_LIMIT, actor: Actor | None = None) -> Page[PostSummary]:
+        """A page of posts matching every filter given (``published_before`` exclusive;
+        ``media_kind``: holding a file of that kind; ``tag``: exact), sorted ``newest``
+        (published, undated last), ``oldest`` (undated last) or by ``title``."""
+        where = PostFilter(source=source, creator_id=creator_id, collection_id=collection_id,
+                           published_after=published_after, published_before=published_before,
+                           media_kind=media_kind, tag=tag)
+        with self.engine.connect() as conn:
+            return post_queries.list_posts(conn, where, sort=sort, cursor=cursor, limit=limit)
+
+    @requires(Permission.READ)
+    def post(self, post_id: int, *, actor: Actor | None = None) -> PostDetail:
+        """One post with its text, sanitised HTML, collections, media, chapters, embeds and
+        earlier versions."""
+        with self.engine.connect() as conn:
+            return post_queries.get_post(conn, post_id)
+
+    @requires(Permission.READ)
+    def post_version(self, post_id: int, version_id: int, *,
+                     actor: Actor | None = None) -> PostVersion:
+        """An earlier version of a post (its ids are in ``post(...).versions``)."""
+        with self.engine.connect() as conn:
+            return post_queries.get_version(conn, post_id, version_id)
+
+    # -- creators and collections ---------------------------------------------------------------
+
+    @requires(Permission.READ)
+    def creators(self, *, source: str | None = None, cursor: str | None = None,
+                 limit: int = DEFAULT_LIMIT,
+                 actor: Actor | None = None) -> Page[CreatorSummary]:
+        """A page of creators by name."""
+        with self.engine.connect() as conn:
+            return creator_queries.list_creators(conn, source=source, cursor=cursor,
+                                                 limit=limit)
+
+    @requires(Permission.READ)
+    def creator(self, creator_id: int, *, actor: Actor | None = None) -> CreatorSummary:
+        with self.engine.connect() as conn:
+            return creator_queries.get_creator(conn, creator_id)
+
+    @requires(Permission.READ)
+    def collections(self, *, creator_id: int | None = None, source: str | None = None,
+                    cursor: str | None = None, limit: int = DEFAULT_LIMIT,
+                    actor: Actor | None = None) -> Page[CollectionSummary]:
+        """A page of collections by title."""
+        with self.engine.connect() as conn:
+            return creator_queries.list_collections(conn, creator_id=creator_id, source=source,
+                                                    cursor=cursor, limit=limit)
+
+    @requires(Permission.READ)
+    def collection(self, collection_id: int, *,
+                   actor: Actor | None = None) -> CollectionSummary:
+        with self.engine.connect() as conn:
+            return creator_queries.get_collection(conn, collection_id)
+
+    # -- media --------------------------------------------------------------------------------
+
+    @requires(Permission.READ)
+    def media(self, media_id: int, *, actor: Actor | None = None) -> MediaInfo:
+        with self.engine.connect() as conn:
+            return media_queries.get_media(conn, media_id)
+
+    @requires(Permission.READ)
+    def media_file(self, media_id: int, *, actor: Actor | None = None) -> StoredFile:
+        """The file to stream: its info and absolute path in the media store (made from its
+        sha256 alone); ``NotFound`` also when the store lacks the bytes."""
+        with self.engine.connect() as conn:
+            info = media_queries.get_media(conn, media_id)
+        return media_queries.stored_file(info, self.media_store)
+
+    @requires(Permission.READ)
+    def thumbnail(self, media_id: int, size: int, *, actor: Actor | None = None) -> Path:
+        """The absolute path of a WebP thumbnail, ``size`` 150, 300 or 600 (else
+        ``InvalidRequest``, a ``ValueError``); ``NotFound`` when none was made. A recorded
+        path leading outside the data dir's ``derived/`` files raises ``MediaError``."""
+        with self.engine.connect() as conn:
+            return media_queries.thumbnail_path(conn, self.data_dir, media_id, size)
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    @requires(Permission.OPERATE)
+    def jobs(self, *, status: str | None = None, job_type: str | None = None,
+             cursor: str | None = None, limit: int = DEFAULT_LIMIT,
+             actor: Actor | None = None) -> Page[JobSummary]:
+        """A page of jobs, the newest first."""
+        with self.engine.connect() as conn:
+            return job_queries.list_jobs(conn, status=status, job_type=job_type, cursor=cursor,
+                                         limit=limit)
+
+    @requires(Permission.OPERATE)
+    def job(self, job_id: int, *, actor: Actor | None = None) -> JobDetail:
+        """One job in full: its payload (secrets hidden), result, error and traceback."""
+        with self.engine.connect() as conn:
+            return job_queries.get_job(conn, job_id)
+
+    @requires(Permission.OPERATE)
+    def job_counts(self, *, actor: Actor | None = None) -> dict[str, dict[str, int]]:
+        """``{queue: {status: count}}`` over every job."""
+        with self.engine.connect() as conn:
+            return job_queries.count_jobs(conn)

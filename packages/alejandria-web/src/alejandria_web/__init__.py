@@ -1,0 +1,1 @@
+"""Alejandria's web app: ``create_app(archive=...)`` builds the Litestar application."""

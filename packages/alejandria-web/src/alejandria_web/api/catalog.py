@@ -1,0 +1,92 @@
+"""Posts, creators and collections: ``/api/v1/posts``, ``/creators``, ``/collections``.
+Paged by an opaque ``cursor``: each page says ``next`` (null on the last)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from litestar.params import Parameter
+
+from alejandria_web.api.common import GET, AnyRequest, actor, archive
+from alejandria_web.security.access import Access
+
+Limit = Parameter(ge=1, le=200, default=50, description="items per page (1-200)")
+
+
+@GET("/api/v1/posts", Access.READ, summary="Posts, newest first, with filters")
+def list_posts(request: AnyRequest, source: str | None = None, creator_id: int | None = None,
+               collection_id: int | None = None, published_after: datetime | None = None,
+               published_before: datetime | None = None,
+               media_kind: Literal["image", "video", "audio", "document", "other"] | None
+               = None, tag: str | None = None,
+               sort: Literal["newest", "oldest", "title"] = "newest",
+               cursor: str | None = None, limit: int = Limit) -> dict[str, Any]:
+    page = archive(request).library.posts(
+        source=source, creator_id=creator_id, collection_id=collection_id,
+        published_after=published_after, published_before=published_before,
+        media_kind=media_kind, tag=tag, sort=sort, cursor=cursor, limit=limit,
+        actor=actor(request))
+    return page.as_json()
+
+
+@GET("/api/v1/posts/{post_id:int}", Access.READ,
+     summary="A post: sanitised HTML, media, chapters, versions, and my status, note, lists "
+             "and highlights")
+def get_post(request: AnyRequest, post_id: int) -> dict[str, Any]:
+    who = actor(request)
+    the_archive = archive(request)
+    detail = the_archive.library.post(post_id, actor=who).as_json()
+    detail["mine"] = my_data(request, post_id)
+    return detail
+
+
+def my_data(request: AnyRequest, post_id: int) -> dict[str, Any]:
+    """The acting user's own status, note, lists and highlights of a post."""
+    from alejandria.errors import NotFound
+
+    personal = archive(request).personal(actor(request))
+    try:
+        note: dict[str, Any] | None = personal.notes.get(post_id).as_json()
+    except NotFound:
+        note = None
+    return {"status": personal.status.get(post_id) or None, "note": note,
+            "lists": [found.as_json() for found in personal.lists.lists_of(post_id)],
+            "highlights": [h.as_json() for h in personal.highlights.list(post_id)]}
+
+
+@GET("/api/v1/posts/{post_id:int}/versions/{version_id:int}", Access.READ,
+     summary="An earlier version of a post (edited upstream)")
+def get_post_version(request: AnyRequest, post_id: int, version_id: int) -> dict[str, Any]:
+    return archive(request).library.post_version(post_id, version_id,
+                                                 actor=actor(request)).as_json()
+
+
+@GET("/api/v1/creators", Access.READ, summary="Creators")
+def list_creators(request: AnyRequest, source: str | None = None, cursor: str | None = None,
+                  limit: int = Limit) -> dict[str, Any]:
+    return archive(request).library.creators(source=source, cursor=cursor, limit=limit,
+                                             actor=actor(request)).as_json()
+
+
+@GET("/api/v1/creators/{creator_id:int}", Access.READ, summary="A creator")
+def get_creator(request: AnyRequest, creator_id: int) -> dict[str, Any]:
+    return archive(request).library.creator(creator_id, actor=actor(request)).as_json()
+
+
+@GET("/api/v1/collections", Access.READ, summary="Collections (products, books, series)")
+def list_collections(request: AnyRequest, creator_id: int | None = None,
+                     source: str | None = None, cursor: str | None = None,
+                     limit: int = Limit) -> dict[str, Any]:
+    return archive(request).library.collections(creator_id=creator_id, source=source,
+                                                cursor=cursor, limit=limit,
+                                                actor=actor(request)).as_json()
+
+
+@GET("/api/v1/collections/{collection_id:int}", Access.READ, summary="A collection")
+def get_collection(request: AnyRequest, collection_id: int) -> dict[str, Any]:
+    return archive(request).library.collection(collection_id, actor=actor(request)).as_json()
+
+
+ROUTES = [list_posts, get_post, get_post_version, list_creators, get_creator,
+          list_collections, get_collection]

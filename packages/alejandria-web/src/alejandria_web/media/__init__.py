@@ -1,0 +1,1 @@
+"""Serving stored media over HTTP: validators, byte ranges and safe headers (``responses``)."""

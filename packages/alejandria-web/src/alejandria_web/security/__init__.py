@@ -1,0 +1,1 @@
+"""Who may call what: route access, sessions, tokens, CSRF and security headers."""

@@ -1,0 +1,23 @@
+"""The web app's settings, read from ``ALEJANDRIA_WEB_*`` like any plugin's."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from alejandria.plugin_types import PluginSettings
+
+
+class WebSettings(PluginSettings):
+    """``ALEJANDRIA_WEB_SESSION_STORE=redis`` keeps sessions in Redis (the cache URL, else a
+    Redis broker); ``ALEJANDRIA_WEB_TRUSTED_PROXIES`` lists the addresses (comma-separated, or
+    ``*``) whose ``X-Forwarded-For``/``-Proto`` headers are believed."""
+
+    session_store: Literal["postgres", "redis"] = "postgres"
+    session_idle_days: float = 14
+    session_max_days: float = 60
+    trusted_proxies: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    #: Largest request body accepted (JSON bodies are small; uploads are not part of the API).
+    max_body_bytes: int = 1024 * 1024
