@@ -12,7 +12,8 @@ import nox
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
-PACKAGES = ["alejandria-core", "alejandria-source-pdf", "alejandria-source-patreon"]
+PACKAGES = ["alejandria-core", "alejandria-source-pdf", "alejandria-source-patreon",
+            "alejandria-web"]
 DEV = "requirements-dev.txt"
 
 
