@@ -223,8 +223,9 @@ class RedisSessions:
         token, digest, csrf = _new_token()
         now = self.now()
         record = {"user_id": actor.user_id, "csrf_token": csrf, "created_at": now.isoformat(),
-                  "last_seen_at": now.isoformat(), "user_agent": (user_agent or "")[:300] or None,
-                  "client": client}
+                  "last_seen_at": now.isoformat(),
+                  "expires_at": (now + self.policy.idle).isoformat(),
+                  "user_agent": (user_agent or "")[:300] or None, "client": client}
         ttl = int(self.policy.idle.total_seconds())
         pipe = self.redis.pipeline()
         pipe.set(self._key(digest), json.dumps(record), ex=ttl)
@@ -259,12 +260,16 @@ class RedisSessions:
             return None
         now = self.now()
         created = datetime.fromisoformat(record["created_at"])
-        if now - created >= self.policy.absolute:
+        # the key's TTL ends an idle session too; the recorded expiry is what the clock says
+        if (now - created >= self.policy.absolute
+                or now >= datetime.fromisoformat(record["expires_at"])):
             self.delete(digest)
             return None
-        expires = min(now + self.policy.idle, created + self.policy.absolute)
+        expires = datetime.fromisoformat(record["expires_at"])
         if now - datetime.fromisoformat(record["last_seen_at"]) >= TOUCH_EVERY:
+            expires = min(now + self.policy.idle, created + self.policy.absolute)
             record["last_seen_at"] = now.isoformat()
+            record["expires_at"] = expires.isoformat()
             ttl = max(1, int((expires - now).total_seconds()))
             self.redis.set(self._key(digest), json.dumps(record), ex=ttl)
         return self._session(digest, record, actor, expires)
@@ -298,7 +303,6 @@ class RedisSessions:
                 self.redis.srem(self._user_key(user_id), digest)
                 continue
             record = json.loads(raw)
-            ttl = self.redis.ttl(self._key(digest))
             found.append(self._session(digest, record, actor,
-                                       self.now() + timedelta(seconds=max(ttl, 0))))
+                                       datetime.fromisoformat(record["expires_at"])))
         return sorted(found, key=lambda s: s.last_seen_at, reverse=True)
