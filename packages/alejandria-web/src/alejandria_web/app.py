@@ -131,7 +131,7 @@ def create_app(*, archive: Archive | None = None, settings: WebSettings | None =
         route_handlers=routes,
         guards=[access_guard],
         exception_handlers={Exception: handle_exception},
-        middleware=[security_headers],
+        before_send=[security_headers],
         openapi_config=OpenAPIConfig(
             title="Alejandria API", version="1", path=SCHEMA_PATH,
             render_plugins=[_SchemaJson()],

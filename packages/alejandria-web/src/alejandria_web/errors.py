@@ -87,6 +87,16 @@ _HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden",
                429: "rate_limited", 503: "unavailable"}
 
 
+#: SQLSTATE numeric_value_out_of_range (PostgreSQL's "integer out of range").
+_OUT_OF_RANGE = "22003"
+
+
+def _out_of_range(exc: Exception) -> bool:
+    """A database error (SQLAlchemy's, wrapping the driver's) saying that a number the
+    request gave does not fit its column."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == _OUT_OF_RANGE
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Every exception a route raises, as our error shape (headers only for HEAD)."""
     answer = _handle(request, exc)
@@ -118,6 +128,10 @@ def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         code = _HTTP_CODES.get(exc.status_code, "error")
         return _response(exc.status_code, code, exc.detail, headers=exc.headers)
+    if _out_of_range(exc):
+        # an id past the database's integer range (/api/v1/media/99999999999): not a server
+        # fault, and no such object can exist
+        return _response(400, "invalid_request", "a number in the request is out of range")
     if isinstance(exc, ValueError | AlejandriaError):
         # a service refused the input (a bad scope, an unknown status, a malformed cursor)
         return _response(400, "invalid_request", str(exc))

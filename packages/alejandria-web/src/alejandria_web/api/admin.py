@@ -201,6 +201,8 @@ def audit_log(request: AnyRequest, user_id: int | None = None, since: datetime |
     return {"items": [entry.as_json() for entry in entries]}
 
 
-ROUTES = [list_jobs, get_job, retry_job, cancel_job, list_sources, sync_now, set_credentials,
-          delete_credentials, list_plugins, list_users, create_user, get_user, update_user,
-          delete_user, reset_2fa, end_user_sessions, audit_log]
+OPERATE_ROUTES = [list_jobs, get_job, retry_job, cancel_job, list_sources, sync_now,
+                  set_credentials, delete_credentials, list_plugins]
+ADMIN_ROUTES = [list_users, create_user, get_user, update_user, delete_user, reset_2fa,
+                end_user_sessions, audit_log]
+ROUTES = [*OPERATE_ROUTES, *ADMIN_ROUTES]

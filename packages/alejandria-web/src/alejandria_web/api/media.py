@@ -49,8 +49,9 @@ def media_transcript(request: AnyRequest, media_id: int,
                      format: Literal["json", "vtt"] = "json") -> Response[Any]:
     segments = archive(request).transcript(media_id, actor=actor(request))
     if format == "vtt":
+        # Litestar adds "; charset=utf-8" to a text/* type itself
         return Response(to_vtt((s.start_s, s.end_s, s.text) for s in segments),
-                        media_type="text/vtt; charset=utf-8")
+                        media_type="text/vtt")
     return Response({"media_id": media_id, "segments": [
         {"start_s": s.start_s, "end_s": s.end_s, "text": s.text} for s in segments]})
 

@@ -1,4 +1,4 @@
-"""Security headers on every response, set once in an ASGI middleware.
+"""Security headers on every response, set once in a ``before_send`` hook.
 
 HTML gets a Content-Security-Policy that allows scripts and styles from our own origin only,
 an inline script only with the request's nonce (``scope["state"]["csp_nonce"]``, for the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from alejandria_web.security.identity import SESSION_COOKIE
 
@@ -29,39 +29,38 @@ def html_policy(nonce: str) -> str:
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # type: ignore[comparison-overlap]
-            await app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        nonce = secrets.token_urlsafe(16)
-        state[NONCE_KEY] = nonce
-        https = scope.get("scheme") == "https"
+def csp_nonce(scope: Scope) -> str:
+    """This request's CSP nonce (made on first use), for the pages' inline scripts."""
+    state = scope.setdefault("state", {})
+    nonce = state.get(NONCE_KEY)
+    if nonce is None:
+        nonce = state[NONCE_KEY] = secrets.token_urlsafe(16)
+    return str(nonce)
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                content_type = headers.get("content-type", "")
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = (
-                        html_policy(nonce) if content_type.startswith("text/html")
-                        else DATA_POLICY)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "same-origin"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                if https:
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
-                if state.get("alejandria_forget_cookie") and not any(
-                        value.startswith(f"{SESSION_COOKIE}=")
-                        for value in headers.getall("set-cookie", [])):
-                    headers.add("Set-Cookie", forget_cookie(https))
-            await send(message)
 
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: it sees every response the app sends, the router's own 404 and
+    405 included (a middleware would only wrap the routes)."""
+    if message["type"] != "http.response.start":
+        return
+    https = scope.get("scheme") == "https"
+    state = scope.get("state", {})
+    headers = MutableScopeHeaders.from_message(message)
+    content_type = headers.get("content-type", "")
+    if "content-security-policy" not in headers:
+        headers["Content-Security-Policy"] = (
+            html_policy(csp_nonce(scope)) if content_type.startswith("text/html")
+            else DATA_POLICY)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if https:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    if state.get("alejandria_forget_cookie") and not any(
+            value.startswith(f"{SESSION_COOKIE}=")
+            for value in headers.getall("set-cookie", [])):
+        headers.add("Set-Cookie", forget_cookie(https))
 
 
 def session_cookie(token: str, *, https: bool, max_age: int) -> str:
