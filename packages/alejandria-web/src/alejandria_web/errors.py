@@ -92,9 +92,19 @@ _OUT_OF_RANGE = "22003"
 
 
 def _out_of_range(exc: Exception) -> bool:
-    """A database error (SQLAlchemy's, wrapping the driver's) saying that a number the
-    request gave does not fit its column."""
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == _OUT_OF_RANGE
+    """A database error saying that a number the request gave does not fit its column."""
+    from sqlalchemy.exc import DataError
+
+    return isinstance(exc, DataError) and getattr(exc.orig, "sqlstate", None) == _OUT_OF_RANGE
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """The database does not answer: the server is gone, refuses, shuts down or has no
+    connection left (the driver's OperationalError), or the pool had none to give."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    return isinstance(exc, OperationalError | PoolTimeout)
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -128,6 +138,12 @@ def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         code = _HTTP_CODES.get(exc.status_code, "error")
         return _response(exc.status_code, code, exc.detail, headers=exc.headers)
+    if _database_unavailable(exc):
+        # the same answer as /health's: 503, not a 500 that looks like our bug
+        reason = str(getattr(exc, "orig", None) or exc).strip().partition("\n")[0]
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    reason)
+        return _response(503, "unavailable", "the database is not answering; try again soon")
     if _out_of_range(exc):
         # an id past the database's integer range (/api/v1/media/99999999999): not a server
         # fault, and no such object can exist

@@ -4,6 +4,10 @@ uvicorn, not granian: bench/web_api.py measured both on this app (see bench/READ
 Forwarded headers (``X-Forwarded-For``/``-Proto``) are believed only from the addresses in
 ``ALEJANDRIA_WEB_TRUSTED_PROXIES`` (or ``--trusted-proxies``): behind no proxy, a client cannot
 claim another address to dodge the login throttle, or claim https.
+
+SIGINT and SIGTERM stop it gracefully: requests in flight get ``GRACEFUL_SHUTDOWN_S`` to
+finish, then are cancelled. Without that limit uvicorn waits for every open response, so one
+stalled download (a paused video player, a slow link) kept the server running until killed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ if TYPE_CHECKING:
     from litestar import Litestar
 
     from alejandria.api import Archive
+
+#: Seconds a stop (Ctrl+C, SIGTERM) waits for requests in flight before cancelling them: API
+#: calls end in milliseconds; only a long media stream is cut (its player asks again).
+GRACEFUL_SHUTDOWN_S = 5
 
 
 def worker_app() -> Litestar:
@@ -73,7 +81,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
                "health: /health). Ctrl+C stops.")
     common = {"host": host, "port": port, "proxy_headers": bool(proxies),
               "forwarded_allow_ips": proxies or "", "server_header": False,
-              "date_header": True, "log_level": "warning", "access_log": False}
+              "date_header": True, "log_level": "warning", "access_log": False,
+              "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S}
     if workers > 1:
         archive.close()
         uvicorn.run("alejandria_web.serve:worker_app", factory=True, workers=workers,

@@ -23,6 +23,13 @@ class SyncIn(msgspec.Struct, forbid_unknown_fields=True):
     targets: list[str] = msgspec.field(default_factory=list)
 
 
+class JobIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: A registered job type (``GET /api/v1/job-types``): sync, process_media, embed, …
+    job_type: str
+    kwargs: dict[str, Any] = msgspec.field(default_factory=dict)
+    priority: int = 5
+
+
 class CredentialsIn(msgspec.Struct, forbid_unknown_fields=True):
     secrets: dict[str, str]
     account: str = "default"
@@ -58,6 +65,29 @@ def list_jobs(request: AnyRequest, status: JobStatus | None = None,
 @GET("/api/v1/jobs/{job_id:int}", Access.OPERATE, summary="A job: progress, error, traceback")
 def get_job(request: AnyRequest, job_id: int) -> dict[str, Any]:
     return archive(request).library.job(job_id, actor=actor(request)).as_json()
+
+
+@POST("/api/v1/jobs", Access.OPERATE, status_code=202,
+      summary="Queue a job (process media, download embeds, embed, cleanup, sync …)")
+def submit_job(request: AnyRequest, data: JobIn) -> dict[str, Any]:
+    the_archive = archive(request)
+    the_archive.plugins.job_type(data.job_type)  # an unknown type: 404
+    job_id = the_archive.submit(data.job_type, dict(data.kwargs), priority=data.priority,
+                                actor=actor(request), client=client_of(request))
+    return {"job_id": job_id}
+
+
+@GET("/api/v1/job-types", Access.OPERATE, summary="The kinds of job the queue runs")
+def job_types(request: AnyRequest) -> dict[str, Any]:
+    specs = archive(request).plugins.job_types()
+    return {"items": [{"name": spec.name, "queue": spec.queue,
+                       "description": spec.description} for spec in specs.values()]}
+
+
+@GET("/api/v1/subscriptions", Access.OPERATE,
+     summary="What the daily sync refreshes: every source and targets synced before")
+def subscriptions(request: AnyRequest) -> dict[str, Any]:
+    return {"items": archive(request).subscriptions(actor=actor(request))}
 
 
 @POST("/api/v1/jobs/{job_id:int}/retry", Access.OPERATE, status_code=202,
@@ -201,8 +231,9 @@ def audit_log(request: AnyRequest, user_id: int | None = None, since: datetime |
     return {"items": [entry.as_json() for entry in entries]}
 
 
-OPERATE_ROUTES = [list_jobs, get_job, retry_job, cancel_job, list_sources, sync_now,
-                  set_credentials, delete_credentials, list_plugins]
+OPERATE_ROUTES = [list_jobs, get_job, submit_job, job_types, subscriptions, retry_job,
+                  cancel_job, list_sources, sync_now, set_credentials, delete_credentials,
+                  list_plugins]
 ADMIN_ROUTES = [list_users, create_user, get_user, update_user, delete_user, reset_2fa,
                 end_user_sessions, audit_log]
 ROUTES = [*OPERATE_ROUTES, *ADMIN_ROUTES]

@@ -30,12 +30,12 @@ def session_cookie(request: AnyRequest, value: str, max_age: int) -> Cookie:
                   samesite="lax", secure=_https(request))
 
 
-@POST("/api/v1/auth/login", Access.PUBLIC, status_code=200,
+# require_json runs before the body is parsed: any other content type (a form's too) is a 415
+@POST("/api/v1/auth/login", Access.PUBLIC, status_code=200, before_request=require_json,
       summary="Sign in: a session cookie and the CSRF token")
 def login(request: AnyRequest, data: LoginIn) -> Response[dict[str, Any]]:
     """401 ``invalid_credentials``, ``totp_required`` (send ``totp``) or ``totp_invalid``;
-    429 ``locked`` with ``Retry-After``."""
-    require_json(request)
+    429 ``locked`` with ``Retry-After``; 415 for a body that is not application/json."""
     user = archive(request).accounts.authenticate(data.username, data.password, data.totp,
                                                   client=client(request))
     store = sessions_of(request)

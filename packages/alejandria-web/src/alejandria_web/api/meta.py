@@ -70,4 +70,14 @@ def menu(request: AnyRequest) -> dict[str, Any]:
     return {"items": shown}
 
 
-ROUTES = [health, schema_viewer, menu]
+@GET("/api/v1/stats", Access.READ, summary="How much the archive holds")
+def stats(request: AnyRequest) -> dict[str, Any]:
+    from alejandria_web.security.identity import actor_of
+
+    who = actor_of(request)
+    the_archive = archive(request)
+    return {"counts": the_archive.stats(actor=who),
+            "search": the_archive.embed_status(actor=who)}
+
+
+ROUTES = [health, schema_viewer, menu, stats]
