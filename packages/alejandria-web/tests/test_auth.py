@@ -73,7 +73,7 @@ def everything_of(answer: Any, *, but_cookies: bool = False) -> str:
     """The response's headers and body as one text (to look for secrets in it)."""
     headers = [f"{name}: {value}" for name, value in answer.headers.multi_items()
                if not (but_cookies and name.lower() == "set-cookie")]
-    return "\n".join(headers) + "\n" + answer.text
+    return "\n".join(headers) + "\n" + str(answer.text)
 
 
 def me_status(client: Any, **kwargs: Any) -> int:
@@ -200,7 +200,18 @@ def test_login_needs_a_json_body(client: Any, people: dict[str, Person]) -> None
     error_of(answer, 415, "unsupported_media_type")
     assert not session_cookies(answer)
     assert alice.password not in everything_of(answer)
+    # what an HTML form can send is refused the same way, before its body is read
+    form = f"username=alice&password={alice.password.replace(' ', '+')}"
+    for kind, content in [("application/x-www-form-urlencoded", form),
+                          ("multipart/form-data; boundary=b", "--b--\r\n"),
+                          ("text/plain", "username=alice")]:
+        error_of(client.post(LOGIN, content=content, headers={"content-type": kind}),
+                 415, "unsupported_media_type")
     assert me_status(client) == 401
+    # JSON with a charset is JSON
+    answer = client.post(LOGIN, content=body,
+                         headers={"content-type": "application/json; charset=utf-8"})
+    assert answer.status_code == 200, answer.text
 
 
 def test_a_disabled_user_cannot_log_in(client: Any, archive: Any,
@@ -547,15 +558,19 @@ def test_changing_my_password_ends_my_other_sessions(signed_in: SignedIn,
 
 
 def test_admin_disabling_a_user_ends_their_sessions(signed_in: SignedIn, app: Litestar,
+                                                    new_client: NewClient, archive: Any,
                                                     people: dict[str, Person]) -> None:
     admin, alice, bob = signed_in("admin"), signed_in("user"), signed_in("other")
     alice_id = people["user"].id
-    assert me_status(alice) == 200
+    bearer = new_client()
+    bearer.headers["Authorization"] = f"Bearer {archive.tokens.create(alice_id, 'read').token}"
+    assert me_status(alice) == 200 and me_status(bearer) == 200
     answer = admin.patch(f"/api/v1/users/{alice_id}", json={"active": False})
     assert answer.status_code == 200, answer.text
     assert answer.json()["active"] is False
     error_of(alice.get("/api/v1/me"), 401, "not_authenticated")
     assert app.state.sessions.list_for_user(alice_id) == []
+    error_of(bearer.get("/api/v1/me"), 401, "invalid_token")  # her tokens stop too
     assert me_status(bob) == 200
     # enabling her again does not bring the old session back: it was deleted, not paused
     assert admin.patch(f"/api/v1/users/{alice_id}", json={"active": True}).status_code == 200
@@ -565,13 +580,18 @@ def test_admin_disabling_a_user_ends_their_sessions(signed_in: SignedIn, app: Li
 
 
 def test_a_role_change_applies_on_the_next_request(signed_in: SignedIn,
+                                                   new_client: NewClient, archive: Any,
                                                    people: dict[str, Person]) -> None:
     admin, alice = signed_in("admin"), signed_in("user")
     alice_id = people["user"].id
+    bearer = new_client()
+    bearer.headers["Authorization"] = f"Bearer {archive.tokens.create(alice_id, 'write').token}"
     assert alice.post("/api/v1/lists", json={"name": "before"}).status_code == 201
     assert admin.patch(f"/api/v1/users/{alice_id}",
                        json={"role": "readonly"}).status_code == 200
     error_of(alice.post("/api/v1/lists", json={"name": "after"}), 403, "forbidden")
+    # a write token is capped by its owner's role as it is now
+    error_of(bearer.post("/api/v1/lists", json={"name": "by token"}), 403, "forbidden")
     assert list_names(alice) == ["before"]  # still signed in, still reading
     assert alice.get("/api/v1/auth/session").json()["user"]["role"] == "readonly"
     # and a user made admin is one at once

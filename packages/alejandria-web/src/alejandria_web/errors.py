@@ -81,7 +81,7 @@ _CORE: list[tuple[type[Exception], int, str]] = [
     (SearchUnavailable, 503, "search_unavailable"),
 ]
 
-_HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden",
+_HTTP_CODES = {400: "invalid_request", 401: "not_authenticated", 403: "forbidden",
                404: "not_found", 405: "method_not_allowed", 409: "conflict",
                413: "too_large", 415: "unsupported_media_type", 416: "range_not_satisfiable",
                429: "rate_limited", 503: "unavailable"}
