@@ -136,6 +136,9 @@ CASES: dict[str, Foreign | OwnView] = {
     "highlights.list": OwnView(lambda p, m: p.highlights.list(), lambda r: r == []),
     "highlights.add": OwnView(lambda p, m: p.highlights.add(m.post, "Venus"),
                               lambda r: r.exact == "Venus"),
+    "post": OwnView(lambda p, m: p.post(m.post),
+                    lambda r: r.as_json() == {"status": "unread", "note": None, "lists": [],
+                                              "highlights": []}),
 }
 
 
@@ -179,9 +182,11 @@ def _public_functions() -> set[str]:
     personal = Personal(None, Actor(user_id=0, username="x"))  # type: ignore[arg-type]
     parts = {name: value for name, value in vars(personal).items() if isinstance(value, Owned)}
     assert set(parts) == {"lists", "status", "notes", "highlights"}
-    return {f"{part}.{name}" for part, service in parts.items()
-            for name, _ in inspect.getmembers(type(service), inspect.isfunction)
-            if not name.startswith("_")}
+    own = {name for name, _ in inspect.getmembers(Personal, inspect.isfunction)
+           if not name.startswith("_")}
+    return own | {f"{part}.{name}" for part, service in parts.items()
+                  for name, _ in inspect.getmembers(type(service), inspect.isfunction)
+                  if not name.startswith("_")}
 
 
 def test_every_personal_function_has_a_cross_user_case():
@@ -222,6 +227,9 @@ READS: dict[str, Callable[[Personal, Mine], Any]] = {
     "highlights.list": lambda p, m: [h.id for h in p.highlights.list()] == [m.highlight_id],
     "highlights.get": lambda p, m: p.highlights.get(m.highlight_id).exact.startswith("Venus"),
     "highlights.segments": lambda p, m: p.highlights.segments(m.highlight_id) is None,
+    "post": lambda p, m: p.post(m.post).status == "releer"
+    and p.post(m.post).note.markdown == "solo mía"  # type: ignore[union-attr]
+    and [h.id for h in p.post(m.post).highlights] == [m.highlight_id],
 }
 
 

@@ -12,6 +12,8 @@ stalled download (a paused video player, a slow link) kept the server running un
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from typing import TYPE_CHECKING
 
@@ -27,10 +29,27 @@ if TYPE_CHECKING:
 GRACEFUL_SHUTDOWN_S = 5
 
 
+class _CutResponses(logging.Filter):
+    """A response cancelled at the ``GRACEFUL_SHUTDOWN_S`` limit is the intended cut, not a
+    bug: uvicorn logs it as "Exception in ASGI application" with a traceback of the
+    ``CancelledError`` (its own "Cancel N running task(s)" line stays)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, asyncio.CancelledError)
+
+
+def quiet_cut_responses() -> None:
+    log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(found, _CutResponses) for found in log.filters):
+        log.addFilter(_CutResponses())
+
+
 def worker_app() -> Litestar:
     """The app of one worker process (``--workers N``): each opens its own archive."""
     from alejandria_web.app import create_app
 
+    quiet_cut_responses()
     return create_app()
 
 
@@ -79,6 +98,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
                        "(this is the only time it is shown).")
     click.echo(f"Serving Alejandria on http://{host}:{port}/ (API: /api/v1/docs, "
                "health: /health). Ctrl+C stops.")
+    quiet_cut_responses()
     common = {"host": host, "port": port, "proxy_headers": bool(proxies),
               "forwarded_allow_ips": proxies or "", "server_header": False,
               "date_header": True, "log_level": "warning", "access_log": False,

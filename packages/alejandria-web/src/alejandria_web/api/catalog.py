@@ -43,16 +43,7 @@ def get_post(request: AnyRequest, post_id: int) -> dict[str, Any]:
 
 def my_data(request: AnyRequest, post_id: int) -> dict[str, Any]:
     """The acting user's own status, note, lists and highlights of a post."""
-    from alejandria.errors import NotFound
-
-    personal = archive(request).personal(actor(request))
-    try:
-        note: dict[str, Any] | None = personal.notes.get(post_id).as_json()
-    except NotFound:
-        note = None
-    return {"status": personal.status.get(post_id) or None, "note": note,
-            "lists": [found.as_json() for found in personal.lists.lists_of(post_id)],
-            "highlights": [h.as_json() for h in personal.highlights.list(post_id)]}
+    return archive(request).personal(actor(request)).post(post_id).as_json()
 
 
 @GET("/api/v1/posts/{post_id:int}/versions/{version_id:int}", Access.READ,

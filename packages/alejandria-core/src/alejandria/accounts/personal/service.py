@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from alejandria.accounts.personal.highlights import Highlights
 from alejandria.accounts.personal.lists import Lists
 from alejandria.accounts.personal.notes import Notes
+from alejandria.accounts.personal.post_view import MyPost, my_post
 from alejandria.accounts.personal.statuses import Statuses
 from alejandria.models import Actor
 
@@ -21,3 +22,10 @@ class Personal:
         self.status = Statuses(engine, actor)
         self.notes = Notes(engine, actor)
         self.highlights = Highlights(engine, actor)
+        self._engine = engine
+
+    def post(self, post_id: int) -> MyPost:
+        """My status, note, lists and highlights of one post, read together (one connection,
+        three statements). For a post the caller has already found: an unknown id gives
+        the empty answer, not ``NotFound``."""
+        return my_post(self._engine, self.actor.user_id, post_id)
