@@ -127,6 +127,11 @@ def create_app(*, archive: Archive | None = None, settings: WebSettings | None =
         if close_archive:
             archive.close()
 
+    async def limit_threads() -> None:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+
     app = Litestar(
         route_handlers=routes,
         guards=[access_guard],
@@ -140,6 +145,7 @@ def create_app(*, archive: Archive | None = None, settings: WebSettings | None =
         state=State({"archive": archive, "settings": settings,
                      "sessions": sessions or build_session_store(archive, settings),
                      "menu": _flatten(plugins.hook.web_menu_links())}),
+        on_startup=[limit_threads],
         on_shutdown=[close],
         request_max_body_size=settings.max_body_bytes,
         debug=debug,

@@ -19,5 +19,8 @@ class WebSettings(PluginSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    #: Threads that run requests' blocking work (database, file reads) at once, per worker:
+    #: no more than the database pool keeps (10), so no request waits for a new connection.
+    threads: int = 10
     #: Largest request body accepted (JSON bodies are small; uploads are not part of the API).
     max_body_bytes: int = 1024 * 1024

@@ -51,7 +51,10 @@ def open_database(settings: Settings) -> Database:
         url = embedded.start()
     else:
         url = to_sqlalchemy_url(settings.database_url.get_secret_value())
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # 10 kept: the web app runs up to 10 requests' database work at once (its thread
+    # limiter, alejandria_web.settings.threads), so a busy server reuses connections instead
+    # of opening and closing overflow ones (66 connects/s on 1 MiB reads with 5 kept)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=5)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
