@@ -106,7 +106,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
 import numpy as np
@@ -122,11 +122,11 @@ from search_latency import (
 )
 from sqlalchemy import text
 
-from alejandria import Archive, hookimpl
+from alejandria import Archive
 from alejandria.builtins import build_plugin_manager
-from alejandria.models import CreatorIn, JsonDict, MediaIn, MediaKind, PostIn, SyncTarget
-from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
+from alejandria.models import CreatorIn, MediaIn, MediaKind, PostIn
 from alejandria.settings import Settings
+from alejandria.testing.memory import memory_plugin
 
 HOST = "127.0.0.1"
 HELLO_PATH = "/bench/hello"
@@ -238,36 +238,6 @@ def loadavg() -> str:
 # -- the archive ------------------------------------------------------------------------------
 
 
-class _MediaSource(BaseSource):
-    """One post with one 5 MiB video, from memory."""
-
-    blob = b""
-
-    def __init__(self, context: SourceContext) -> None:
-        self.context = context
-
-    def resolve(self, targets: Sequence[str]) -> Iterator[SyncTarget]:
-        for target in targets:
-            yield SyncTarget(scope=target, label=target, locator=target)
-
-    def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[Any]:
-        yield CreatorIn(external_id="bench-media", name="Bench Media")
-        yield PostIn(external_id="bench-media-post", creator_external_id="bench-media",
-                     title="Una clase en vídeo", text="La clase completa, en vídeo.",
-                     html="<p>La clase completa, <b>en vídeo</b>.</p>",
-                     media=(MediaIn(key="video", filename="clase.mp4", mime_type="video/mp4",
-                                    kind=MediaKind.VIDEO),))
-
-    def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
-        return contextlib.closing(io.BytesIO(self.blob))
-
-
-class MediaSourcePlugin:
-    @hookimpl
-    def register_sources(self) -> list[SourceSpec]:
-        return [SourceSpec(name=MEDIA_SOURCE, factory=_MediaSource)]
-
-
 @dataclass
 class Bench:
     """What the requests need: the archive's settings, the ids, queries and credentials."""
@@ -305,8 +275,14 @@ def build_archive(server: Server, workdir: Path, posts: int, seed: int) -> Bench
     settings = Settings(data_dir=workdir / "data", database_url=server.url_for(database),
                         embed_after_sync=False, process_media=False, download_embeds=False)
     blob = random.Random(seed).randbytes(MEDIA_BYTES)
-    _MediaSource.blob = blob
-    plugins = build_plugin_manager(extra=[("bench-media-source", MediaSourcePlugin())])
+    media_source = memory_plugin(MEDIA_SOURCE, [
+        CreatorIn(external_id="bench-media", name="Bench Media"),
+        PostIn(external_id="bench-media-post", creator_external_id="bench-media",
+               title="Una clase en vídeo", text="La clase completa, en vídeo.",
+               html="<p>La clase completa, <b>en vídeo</b>.</p>",
+               media=(MediaIn(key="video", filename="clase.mp4", mime_type="video/mp4",
+                              kind=MediaKind.VIDEO),))], {"video": blob})
+    plugins = build_plugin_manager(extra=[("bench-media-source", media_source)])
     with Archive.open(settings=settings, plugins=plugins, migrate=False) as archive, \
             stopwatch() as elapsed:
         report = archive.sync(MEDIA_SOURCE, "all", remember=False)

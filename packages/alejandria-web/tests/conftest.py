@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from alejandria.models import CreatorIn, MediaIn, MediaKind, PostIn
+from alejandria.testing.memory import memory_plugin
 
 
 @pytest.fixture
@@ -35,22 +40,6 @@ def signed_in(web_signed_in: Any) -> Any:
 
 # -- a small catalogue, synced through the real pipeline ---------------------------------------
 
-import contextlib  # noqa: E402
-import io  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import BinaryIO  # noqa: E402
-
-from alejandria import hookimpl  # noqa: E402
-from alejandria.models import (  # noqa: E402
-    CreatorIn,
-    JsonDict,
-    MediaIn,
-    MediaKind,
-    PostIn,
-    SyncTarget,
-)
-from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec  # noqa: E402
 
 #: XSS payloads a hostile creator page could carry (issue #18's list).
 HOSTILE_HTML = """
@@ -81,30 +70,6 @@ def png_bytes(width: int = 64, height: int = 48) -> bytes:
     return out.getvalue()
 
 
-class _Source(BaseSource):
-    items: list[Any] = []
-    blobs: dict[str, bytes] = {}
-
-    def __init__(self, context: SourceContext) -> None:
-        self.context = context
-
-    def resolve(self, targets: Sequence[str]) -> Iterator[SyncTarget]:
-        for target in targets:
-            yield SyncTarget(scope=target, label=target, locator=target)
-
-    def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[Any]:
-        yield from self.items
-
-    def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
-        return contextlib.closing(io.BytesIO(self.blobs[media.key]))
-
-
-class _Plugin:
-    @hookimpl
-    def register_sources(self) -> list[SourceSpec]:
-        return [SourceSpec(name="webtest", factory=_Source)]
-
-
 @dataclass
 class Catalogue:
     post_id: int
@@ -123,8 +88,8 @@ def catalogue(archive: Any, register_plugin: Callable[..., None]) -> Catalogue:
     from sqlalchemy import text
 
     audio = b"ID3" + bytes(range(256)) * 4096  # 1 MiB and a bit: Range reads have room
-    _Source.blobs = {"img": png_bytes(), "svg": SVG, "html": HTML_FILE, "aud": audio}
-    _Source.items = [
+    blobs = {"img": png_bytes(), "svg": SVG, "html": HTML_FILE, "aud": audio}
+    items = [
         CreatorIn(external_id="ana", name="Ana Astróloga"),
         PostIn(external_id="p1", creator_external_id="ana", title="Carta natal",
                text="La carta natal explica los planetas.", html=HOSTILE_HTML,
@@ -139,7 +104,7 @@ def catalogue(archive: Any, register_plugin: Callable[..., None]) -> Catalogue:
         PostIn(external_id="p2", creator_external_id="ana", title="Tránsitos",
                text="Los tránsitos de Saturno.", html="<p>Los tránsitos de Saturno.</p>"),
     ]
-    register_plugin(_Plugin(), name="webtest-source")
+    register_plugin(memory_plugin("webtest", items, blobs), name="webtest-source")
     archive.sync("webtest", "all", remember=False)
     with archive.engine.begin() as conn:
         ids = dict(conn.execute(text("SELECT external_id, id FROM posts")).all())

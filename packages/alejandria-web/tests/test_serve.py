@@ -3,28 +3,24 @@ on the test's database and data dir, spoken to over HTTP on a free port."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from alejandria import hookimpl
 from alejandria.api import Archive
-from alejandria.models import CreatorIn, JsonDict, MediaIn, MediaKind, PostIn, SyncTarget
-from alejandria.plugin_types import BaseSource, SourceContext, SourceSpec
+from alejandria.models import CreatorIn, MediaIn, MediaKind, PostIn
+from alejandria.testing.memory import memory_plugin
 from alejandria_web.serve import GRACEFUL_SHUTDOWN_S
 
 pytestmark = pytest.mark.slow
@@ -199,36 +195,16 @@ def test_forwarded_https_is_believed_only_from_a_trusted_proxy(env: dict[str, st
 BIG_FILE = bytes(range(256)) * (64 * 1024)  # 16 MiB
 
 
-class _BigFileSource(BaseSource):
-    def __init__(self, context: SourceContext) -> None:
-        self.context = context
-
-    def resolve(self, targets: Sequence[str]) -> Iterator[SyncTarget]:
-        for target in targets:
-            yield SyncTarget(scope=target, label=target, locator=target)
-
-    def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[Any]:
-        yield CreatorIn(external_id="ana", name="Ana")
-        yield PostIn(external_id="big", creator_external_id="ana", title="Un archivo grande",
-                     text="Un archivo grande.",
-                     media=(MediaIn(key="big", filename="grande.bin",
-                                    mime_type="application/octet-stream",
-                                    kind=MediaKind.OTHER),))
-
-    def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
-        return contextlib.closing(io.BytesIO(BIG_FILE))
-
-
-class _BigFilePlugin:
-    @hookimpl
-    def register_sources(self) -> list[SourceSpec]:
-        return [SourceSpec(name="servetest", factory=_BigFileSource)]
-
-
 def test_a_stop_does_not_wait_for_a_stalled_download(env: dict[str, str], archive: Archive,
                                                      register_plugin: Callable[..., None],
                                                      tmp_path: Path) -> None:
-    register_plugin(_BigFilePlugin(), name="serve-test-source")
+    register_plugin(memory_plugin("servetest", [
+        CreatorIn(external_id="ana", name="Ana"),
+        PostIn(external_id="big", creator_external_id="ana", title="Un archivo grande",
+               text="Un archivo grande.",
+               media=(MediaIn(key="big", filename="grande.bin",
+                              mime_type="application/octet-stream", kind=MediaKind.OTHER),))],
+        {"big": BIG_FILE}), name="serve-test-source")
     assert not archive.sync("servetest", "all", remember=False).errors
     with archive.engine.connect() as conn:
         media_id = conn.execute(text("SELECT media_id FROM post_media")).scalar_one()
