@@ -68,3 +68,17 @@ def test_users_are_managed_by_admins_only(signed_in: Any, people: Any) -> None:
 def test_stats(signed_in: Any, catalogue: Any) -> None:
     body = signed_in("readonly").get("/api/v1/stats").json()
     assert body["counts"]["posts"] == 2
+
+
+def test_admins_see_and_revoke_anyones_tokens(signed_in: Any, people: Any,
+                                              archive: Any) -> None:
+    admin, user = signed_in("admin"), signed_in("user")
+    made = user.post("/api/v1/me/tokens", json={"name": "script", "scope": "read"}).json()
+    listed = admin.get("/api/v1/tokens", params={"user_id": people["user"].id}).json()
+    assert [token["id"] for token in listed["items"]] == [made["id"]]
+    assert made["token"] not in str(listed)
+    assert user.get("/api/v1/tokens").status_code == 403
+    assert admin.delete(f"/api/v1/tokens/{made['id']}").status_code == 204
+    scripted = user.get("/api/v1/posts", headers={"Authorization": f"Bearer {made['token']}"})
+    assert scripted.status_code == 401
+    assert admin.delete("/api/v1/tokens/987654").status_code == 404

@@ -219,6 +219,19 @@ def end_user_sessions(request: AnyRequest, user_id: int) -> dict[str, Any]:
     return {"ended": sessions_of(request).delete_for_user(user_id)}
 
 
+@GET("/api/v1/tokens", Access.ADMIN, summary="Everyone's API tokens (never the tokens)")
+def all_tokens(request: AnyRequest, user_id: int | None = None,
+               include_revoked: bool = False) -> dict[str, Any]:
+    found = archive(request).tokens.list(user_id, include_revoked=include_revoked,
+                                         actor=actor(request))
+    return {"items": [token.as_json() for token in found]}
+
+
+@DELETE("/api/v1/tokens/{token_id:int}", Access.ADMIN, summary="Revoke anyone's token")
+def revoke_any_token(request: AnyRequest, token_id: int) -> None:
+    archive(request).tokens.revoke(token_id, actor=actor(request), client=client_of(request))
+
+
 # -- audit ----------------------------------------------------------------------------------
 
 
@@ -235,5 +248,5 @@ OPERATE_ROUTES = [list_jobs, get_job, submit_job, job_types, subscriptions, retr
                   cancel_job, list_sources, sync_now, set_credentials, delete_credentials,
                   list_plugins]
 ADMIN_ROUTES = [list_users, create_user, get_user, update_user, delete_user, reset_2fa,
-                end_user_sessions, audit_log]
+                end_user_sessions, all_tokens, revoke_any_token, audit_log]
 ROUTES = [*OPERATE_ROUTES, *ADMIN_ROUTES]
