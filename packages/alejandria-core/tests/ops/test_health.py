@@ -51,22 +51,31 @@ def assert_clean(report: HealthReport, *paths) -> None:
         assert not check.why.startswith("/") and " /" not in check.why and '"/' not in check.why
 
 
+def expected_status(report) -> str:
+    """"ok", or "degraded" on a server without pgvector (the suite's second pass): search
+    works there, semantic search does not."""
+    return "ok" if report.checks["pgvector"].status == "ok" else "degraded"
+
+
 def test_all_ok_without_a_broker(archive, tmp_path):
     health_report(archive.context)  # the pool's first connection
     report, elapsed = timed_report(archive)
 
     assert list(report.checks) == list(CHECK_NAMES)
-    assert report.status == "ok" and report.healthy, report.as_json()
+    assert report.status == expected_status(report) and report.healthy, report.as_json()
     checks = report.checks
     assert checks["redis"].why == "not configured: jobs run in-process"
     assert "in-process" in checks["workers"].why
     assert "MB free" in checks["disk"].why
     assert "answers" in checks["database"].why
-    assert checks["pgvector"].why.startswith("pgvector ")
+    if checks["pgvector"].status == "ok":
+        assert checks["pgvector"].why.startswith("pgvector ")
+    else:
+        assert checks["pgvector"].status == "warn"
     assert all(check.latency_ms >= 0 for check in checks.values())
     assert elapsed < 0.5
     body = json.loads(json.dumps(report.as_json()))
-    assert body["status"] == "ok"
+    assert body["status"] == expected_status(report)
     assert set(body["checks"]) == set(CHECK_NAMES)
     assert set(body["checks"]["database"]) == {"status", "why", "latency_ms"}
     assert isinstance(body["checks"]["database"]["latency_ms"], float)
@@ -90,7 +99,8 @@ def test_disk_fails_below_the_minimum_and_warns_near_it(open_archive, tmp_path):
 def test_redis_cache_answers_then_fails_when_stopped(open_archive, private_redis):
     archive = open_archive(cache_url=private_redis.url + "/0")
     report = health_report(archive.context)
-    assert statuses(report) == dict.fromkeys(CHECK_NAMES, "ok"), report.as_json()
+    others = {name: status for name, status in statuses(report).items() if name != "pgvector"}
+    assert others == dict.fromkeys(others, "ok") and len(others) == 4, report.as_json()
     assert report.checks["redis"].why == "answers (search cache)"
 
     private_redis.stop()
