@@ -7,7 +7,6 @@ check fails; 200 when every check is ok or some only warn ("degraded" with warni
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -20,7 +19,7 @@ import pytest
 from litestar.testing import TestClient
 
 from alejandria.ops.health import CHECK_NAMES
-from alejandria.testing.redis_server import PrivateRedis, RedisUnavailable
+from alejandria.testing.redis_server import PrivateRedis, private_redis_or_skip
 
 REDIS_PASSWORD = "s3cret-redis-pw"
 #: An absolute path: a slash that follows no word, dot, colon or slash (not a URL's).
@@ -113,12 +112,7 @@ def test_docs_page_names_one_charset(client: Any) -> None:
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
     """A redis-server of this test's own, which the test stops; it asks for a password."""
-    try:
-        server = PrivateRedis.start()
-    except RedisUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    server = private_redis_or_skip()
     import redis
 
     admin = redis.Redis.from_url(server.url)

@@ -4,7 +4,6 @@ servers really stopped (or frozen) under it."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import threading
@@ -16,18 +15,13 @@ from celery.contrib.testing.worker import start_worker
 from alejandria.api import Archive
 from alejandria.ops.health import CHECK_NAMES, HealthReport, health_report
 from alejandria.settings import Settings
-from alejandria.testing.redis_server import PrivateRedis, RedisUnavailable, free_port
+from alejandria.testing.redis_server import free_port, private_redis_or_skip
 
 
 @pytest.fixture
 def private_redis():
     """A redis-server of this test's own, which the test may stop."""
-    try:
-        server = PrivateRedis.start()
-    except RedisUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    server = private_redis_or_skip()
     yield server
     server.stop()
 

@@ -134,6 +134,17 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def private_redis_or_skip() -> PrivateRedis:
+    """A redis-server of the caller's own (which it may stop): the test is skipped when none
+    can start, and fails under CI, where every test must run."""
+    try:
+        return PrivateRedis.start()
+    except RedisUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
 @pytest.fixture(scope="session")
 def alejandria_test_redis() -> Iterator[TestRedis]:
     """The session's Redis: ``ALEJANDRIA_TEST_REDIS_URL`` when set, else a private server.
@@ -142,12 +153,7 @@ def alejandria_test_redis() -> Iterator[TestRedis]:
     if named:
         yield named_redis(named)
         return
-    try:
-        server = PrivateRedis.start()
-    except RedisUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    server = private_redis_or_skip()
     try:
         yield TestRedis(server.url)
     finally:
