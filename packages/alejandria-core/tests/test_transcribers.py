@@ -201,8 +201,13 @@ def test_bundled_multilingual_model_transcribes_spanish(
     transcript = whisper.transcribe(clips["spanish"].path)
     assert transcript.language == "es"
     heard = " ".join(segment.text for segment in transcript.segments)
-    # espeak-ng's Spanish voice is robotic; real speech does better
-    assert word_error_rate(SPANISH_CLIP, heard) <= 0.5, heard
+    # espeak-ng's Spanish voice is robotic (real speech does better), and CTranslate2's int8
+    # kernels differ between CPUs: CI heard "la carta a tal vuestra los planetas en el momento
+    # en el asimiento" (WER 0.55) where this machine heard better. An English model hears
+    # nonsense (WER near 1), so the bound still tells the two apart; the content words must
+    # be there.
+    assert word_error_rate(SPANISH_CLIP, heard) <= 0.65, heard
+    assert {"planetas", "momento"} <= set(heard.lower().replace(".", " ").split()), heard
 
 
 @pytest.mark.needs_model

@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 
 from alejandria_web import hookspecs
 from alejandria_web.errors import handle_exception
+from alejandria_web.pages.render import build_environment
 from alejandria_web.security.access import ACCESS_KEY, Access, access, access_of
 from alejandria_web.security.guard import access_guard
 from alejandria_web.security.headers import security_headers
@@ -143,6 +144,7 @@ def create_app(*, archive: Archive | None = None, settings: WebSettings | None =
             description="The REST API of an Alejandria archive. Authenticate with a session "
                         "cookie (POST /api/v1/auth/login) or 'Authorization: Bearer alj_…'."),
         state=State({"archive": archive, "settings": settings,
+                     "templates": build_environment(_flatten(plugins.hook.web_template_dirs())),
                      "sessions": sessions or build_session_store(archive, settings),
                      "menu": _flatten(plugins.hook.web_menu_links())}),
         on_startup=[limit_threads],

@@ -110,10 +110,27 @@ def _database_unavailable(exc: Exception) -> bool:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Every exception a route raises, as our error shape (headers only for HEAD)."""
     answer = _handle(request, exc)
+    if _wants_page(request):
+        from alejandria_web.pages.errors import page_error
+
+        return page_error(request, answer)
     if request.method == "HEAD":
         return Response(b"", status_code=answer.status_code, headers=dict(answer.headers),
                         media_type="application/json")
     return answer
+
+
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    """An error of a page route, or of an address no route has asked for by a browser: it
+    is shown as a page, not as JSON."""
+    handler = request.scope.get("route_handler")
+    if handler is not None and getattr(handler, "opt", None) is not None:
+        from alejandria_web.pages.common import is_page
+
+        return is_page(handler.opt)
+    path = request.url.path
+    return (not path.startswith(("/api/", "/static/", "/health"))
+            and "text/html" in request.headers.get("accept", ""))
 
 
 def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -38,8 +38,9 @@ def register_commands(cli: click.Group) -> None:
 @web_hookimpl
 def web_routes() -> list[ControllerRouterHandler]:
     from alejandria_web.api import ROUTES
+    from alejandria_web.pages import routes as page_routes
 
-    return list(ROUTES)
+    return [*ROUTES, *page_routes()]
 
 
 @web_hookimpl

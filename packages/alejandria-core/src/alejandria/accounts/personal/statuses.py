@@ -8,6 +8,10 @@ removing a label resets its posts to unread in one place.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -15,10 +19,24 @@ from alejandria.accounts.errors import AccountConflict
 from alejandria.accounts.personal import post_data
 from alejandria.accounts.personal.common import Owned, require_post
 from alejandria.errors import NotFound
-from alejandria.storage.schema import user_post_data, user_statuses
+from alejandria.storage.schema import posts, user_post_data, user_statuses
 
 UNREAD = "unread"
 BUILTIN_STATUSES = (UNREAD, "in_progress", "completed")
+
+
+@dataclass(frozen=True)
+class StatusPost:
+    """A post the user gave a status, with when they last touched it."""
+
+    post_id: int
+    title: str
+    status: str
+    updated_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"post_id": self.post_id, "title": self.title, "status": self.status,
+                "updated_at": self.updated_at.isoformat()}
 
 
 def _check_label(label: str) -> str:
@@ -39,6 +57,23 @@ class Statuses(Owned):
                 user_post_data.c.user_id == self.user_id,
                 user_post_data.c.post_id == post_id)).scalar()
         return status or UNREAD
+
+    def posts(self, status: str, *, limit: int = 50) -> list[StatusPost]:
+        """The user's posts with ``status`` (not ``unread``: that is every other post), the
+        most recently touched first: the web app's "continue" shelf and status views."""
+        name = status.strip()
+        if name == UNREAD:
+            raise ValueError("unread posts are all the others; list a status you set")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(user_post_data.c.post_id, user_post_data.c.status,
+                       user_post_data.c.updated_at, posts.c.title)
+                .join(posts, posts.c.id == user_post_data.c.post_id)
+                .where(user_post_data.c.user_id == self.user_id,
+                       user_post_data.c.status == name)
+                .order_by(user_post_data.c.updated_at.desc(), user_post_data.c.post_id.desc())
+                .limit(max(1, min(limit, 500)))).all()
+        return [StatusPost(row.post_id, row.title, row.status, row.updated_at) for row in rows]
 
     def set(self, post_id: int, status: str) -> str:
         """Set a built-in status or one of the user's labels (``unread`` clears it)."""
