@@ -18,6 +18,7 @@ import pytest
 from litestar import Litestar
 
 from alejandria.accounts.roles import allows
+from alejandria_web.pages.common import is_page
 from alejandria_web.security.access import Access, access_of
 from alejandria_web.testing import Person, login
 
@@ -28,6 +29,11 @@ ENDS_SESSION = {"/api/v1/auth/logout", "/api/v1/auth/logout-everywhere", "/api/v
 
 
 def route_table(app: Litestar) -> Iterator[tuple[str, str, Access]]:
+    for path, method, level, _page in route_table_with_pages(app):
+        yield path, method, level
+
+
+def route_table_with_pages(app: Litestar) -> Iterator[tuple[str, str, Access, bool]]:
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             level = access_of(handler.opt)
@@ -35,7 +41,7 @@ def route_table(app: Litestar) -> Iterator[tuple[str, str, Access]]:
             for method in sorted(handler.http_methods):
                 if method == "OPTIONS" or route.path.startswith("/static/"):
                     continue
-                yield route.path, method, level
+                yield route.path, method, level, is_page(handler.opt)
 
 
 def concrete(path: str) -> str:
@@ -108,14 +114,26 @@ def test_role_route_matrix(app: Litestar, callers: dict[str, Any],
                            people: dict[str, Person]) -> None:
     failures = []
     calls = 0
-    for path, method, level in route_table(app):
+    pages = 0
+    for path, method, level, page in route_table_with_pages(app):
         url = concrete(path)
+        pages += page
         for name, (client, role, via) in callers.items():
             body = {} if method in ("POST", "PUT", "PATCH") else None
-            answer = client.request(method, url, json=body)
+            answer = client.request(method, url, json=body, follow_redirects=False)
             calls += 1
             want = expected(level, name, role, via)
             got = answer.status_code
+            if page and want == {401}:
+                # a page sends whoever is not signed in to the login page, and back after it
+                want = {303}
+                if got == 303 and not answer.headers["location"].startswith("/login?next="):
+                    failures.append(f"{name} {method} {url}: redirected to "
+                                    f"{answer.headers['location']}")
+            if page and got >= 400 and not answer.headers.get(
+                    "content-type", "").startswith("text/html"):
+                failures.append(f"{name} {method} {url}: {got} is not an HTML page")
+                continue
             if want is not None and got not in want:
                 failures.append(f"{name} {method} {url}: {got}, expected {sorted(want)}")
             elif want is None and (got in (401, 403) or got >= 500) and not (
@@ -125,10 +143,12 @@ def test_role_route_matrix(app: Litestar, callers: dict[str, Any],
                 key = name.split(":")[1]
                 login(client, people[key])
             # Litestar's own answer for an unknown schema file is its HTML page
-            if got >= 400 and method != "HEAD" and not path.startswith("/api/v1/schema/"):
+            if (got >= 400 and method != "HEAD" and not page
+                    and not path.startswith("/api/v1/schema/")):
                 error = answer.json().get("error", {}) if answer.headers.get(
                     "content-type", "").startswith("application/json") else None
                 if not error or not error.get("code"):
                     failures.append(f"{name} {method} {url}: {got} without the error shape")
     assert calls > 400
+    assert pages >= 2
     assert not failures, "\n".join(failures)

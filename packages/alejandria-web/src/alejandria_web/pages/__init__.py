@@ -20,4 +20,4 @@ def routes() -> list[Any]:
 
 
 #: The page modules, in the order their routes are mounted.
-AREAS = ("auth", "home")
+AREAS = ("auth", "home", "browse", "search", "post", "mine", "account", "admin")
