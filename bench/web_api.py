@@ -15,7 +15,10 @@ What is measured (issue #18). For each server, requests/s, p50 and p95 of:
 - ``search``: ``GET /api/v1/search?q=...&mode=fulltext``, keyword queries (1-3 words that occur
   together in some chunk, ``search_latency``'s ``make_queries``) in turn;
 - ``range 1 MiB``: ``GET /api/v1/media/{id}/content`` with ``Range: bytes=2097152-3145727``
-  of a 5 MiB stored file (a 206 of one 1 MiB chunk from the middle of the file).
+  of a 5 MiB stored file (a 206 of one 1 MiB chunk from the middle of the file);
+- ``post page`` and ``search page`` (issue #19): ``GET /posts/{id}`` and ``GET /search?q=...``,
+  the HTML pages a person opens, over the same ids and queries as the two JSON rows (the
+  same reads, plus the user's personal data and the Jinja2 rendering).
 
 The API calls authenticate with ``Authorization: Bearer <token>`` (a ``read`` token of a
 ``user``, ``archive.tokens.create``); hello is public. The issue's goal: post detail >= 0.5x
@@ -86,6 +89,7 @@ import asyncio
 import contextlib
 import cProfile
 import gc
+import html
 import io
 import json
 import logging
@@ -627,6 +631,10 @@ def endpoints(bench: Bench, seed: int) -> list[Endpoint]:
                             for q in bench.queries], auth, 200),
         Endpoint("range 1 MiB", [f"/api/v1/media/{bench.media_id}/content"],
                  {**auth, "Range": f"bytes={RANGE_FIRST}-{last}"}, 206, RANGE_LENGTH),
+        # the pages a person opens: the same reads as the JSON above, rendered as HTML
+        Endpoint("post page", [f"/posts/{i}" for i in ids], auth, 200),
+        Endpoint("search page", [str(httpx.URL("/search", params={"q": q, "mode": "fulltext"}))
+                                 for q in bench.queries], auth, 200),
     ]
 
 
@@ -649,6 +657,14 @@ def check_answers(port: int, bench: Bench, points: list[Endpoint]) -> None:
         found += len(answer.json()["items"])
     if not found:
         raise WrongAnswer("search: no hits for the first five queries")
+    page_point = by_name["post page"]
+    answer = httpx.get(base + page_point.paths[0], headers=page_point.headers)
+    if answer.status_code != 200 or html.escape(bench.titles[post_id]) not in answer.text:
+        raise WrongAnswer(f"post page: {answer.status_code} {answer.text[:300]}")
+    answer = httpx.get(base + by_name["search page"].paths[0],
+                       headers=by_name["search page"].headers)
+    if answer.status_code != 200 or "text/html" not in answer.headers["content-type"]:
+        raise WrongAnswer(f"search page: {answer.status_code} {answer.text[:300]}")
     ranged = by_name["range 1 MiB"]
     answer = httpx.get(base + ranged.paths[0], headers=ranged.headers)
     if answer.status_code != 206 or answer.content != bench.media_blob[

@@ -91,6 +91,21 @@ def test_windows_become_timestamped_searchable_segments(episode):
     assert "00:00:01.200 --> 00:00:01.900\nlos planetas retrógrados" in vtt
 
 
+def test_auto_search_finds_words_only_spoken(episode, memory_source):
+    """A keyword query in auto mode also searches the transcripts: "planetas retrogrados"
+    was only said in the episode, never written, and a written post still ranks by its text."""
+    memory_source.content["t"].insert(-1, PostIn(
+        external_id="txt", creator_external_id="lucia", title="Tomates",
+        text="Notas sobre tomates y retrogrados"))
+    assert episode.sync("memory", "t").ok
+
+    hits = episode.search("planetas retrogrados", mode="auto")
+    assert [h.title for h in hits] == ["Episodio 1"]
+    assert hits[0].mode == "transcripts" and hits[0].start_s == pytest.approx(1.2)
+    written = episode.search("tomates", mode="auto")
+    assert [(h.title, h.mode) for h in written] == [("Tomates", "fulltext")]
+
+
 def test_an_interrupted_transcription_resumes_after_the_last_window(episode):
     Scripted.fail_on_call = 2
     with pytest.raises(KeyboardInterrupt):

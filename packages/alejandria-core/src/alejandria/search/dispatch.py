@@ -22,10 +22,17 @@ def keyword_query(query_text: str) -> bool:
 
 def choose_backend(mode: str, query_text: str, specs: dict[str, SearchBackendSpec],
                    context: SearchContext) -> tuple[str, SearchBackend]:
-    """Return ``(name, backend)`` for ``mode``; ``auto`` picks full-text for keyword queries
-    and hybrid for everything else (when it can run here)."""
+    """Return ``(name, backend)`` for ``mode``; ``auto`` picks full-text (with the
+    transcripts' full-text fused in, ``KeywordBackend``) for keyword queries and hybrid for
+    everything else (when it can run here)."""
     if mode == "auto":
         keywordish = keyword_query(query_text)
+        if keywordish and "fulltext" in specs and "transcripts" in specs:
+            from alejandria.search.hybrid import KeywordBackend
+
+            keyword = KeywordBackend(context)
+            if keyword.availability().available:
+                return "keyword", keyword
         for name in ("fulltext",) if keywordish else AUTO_ORDER:
             if name in specs:
                 backend = specs[name].factory(context)

@@ -57,6 +57,7 @@ def fuse(ranked: dict[str, list[SearchHit]], weights: dict[str, float],
 
 class HybridBackend:
     mode = "hybrid"
+    legs: tuple[Leg, ...] = LEGS
 
     def __init__(self, context: SearchContext) -> None:
         if context.backends is None:
@@ -82,7 +83,7 @@ class HybridBackend:
     def search(self, query: SearchQuery) -> list[SearchHit]:
         depth = max(MIN_DEPTH, (query.offset + query.limit) * DEPTH_PER_RESULT)
         ranked: dict[str, list[SearchHit]] = {}
-        for leg in LEGS:
+        for leg in self.legs:
             try:
                 backend = self._backend(leg.mode)
             except (SearchUnavailable, KeyError):
@@ -91,7 +92,27 @@ class HybridBackend:
                 sub = query.model_copy(update={"limit": min(depth, 500), "offset": 0,
                                                "match": leg.match})
                 ranked[leg.key] = backend.search(sub)
-        fused = fuse(ranked, {leg.key: leg.weight for leg in LEGS})
+        fused = fuse(ranked, {leg.key: leg.weight for leg in self.legs})
         page = fused[query.offset:query.offset + query.limit]
-        return [hit.model_copy(update={"score": round(score, 6), "mode": self.mode})
+        return [hit.model_copy(update={"score": round(score, 6), "mode": self.label(hit)})
                 for score, hit in page]
+
+    def label(self, hit: SearchHit) -> str:
+        """The mode a fused hit reports."""
+        return self.mode
+
+
+class KeywordBackend(HybridBackend):
+    """What ``auto`` runs for a keyword query: the post text's full-text ranking fused with
+    the transcripts' (both lexical, no embedder). Full-text alone cannot find a word that was
+    only spoken; someone who types "pizza dough" remembers hearing it as readily as reading
+    it. Not a mode of its own: the hits say which of the two found them."""
+
+    mode = "keyword"
+    legs = (Leg("fulltext"), Leg("transcripts"))
+
+    def availability(self) -> Availability:
+        return self._backend("fulltext").availability()
+
+    def label(self, hit: SearchHit) -> str:
+        return hit.mode  # the list that found it: fulltext or transcripts
