@@ -22,6 +22,7 @@ CALLS: dict[str, Callable[[Library, Any], Any]] = {
     "posts": lambda lib, actor: lib.posts(limit=1, actor=actor),
     "post": lambda lib, actor: lib.post(987654, actor=actor),
     "post_version": lambda lib, actor: lib.post_version(987654, 1, actor=actor),
+    "pages": lambda lib, actor: lib.pages(987654, actor=actor),
     "creators": lambda lib, actor: lib.creators(actor=actor),
     "creator": lambda lib, actor: lib.creator(987654, actor=actor),
     "collections": lambda lib, actor: lib.collections(actor=actor),

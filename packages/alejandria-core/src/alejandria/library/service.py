@@ -16,10 +16,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from alejandria.accounts.roles import Permission, requires
 from alejandria.library import creators as creator_queries
+from alejandria.library import documents as document_queries
 from alejandria.library import jobs as job_queries
 from alejandria.library import media as media_queries
 from alejandria.library import posts as post_queries
 from alejandria.library.creators import CollectionSummary, CreatorSummary
+from alejandria.library.documents import PageText
 from alejandria.library.jobs import JobDetail, JobSummary
 from alejandria.library.media import MediaInfo, StoredFile
 from alejandria.library.pages import DEFAULT_LIMIT, Page
@@ -72,6 +74,13 @@ class Library:
         """An earlier version of a post (its ids are in ``post(...).versions``)."""
         with self._reading() as conn:
             return post_queries.get_version(conn, post_id, version_id)
+
+    @requires(Permission.READ)
+    def pages(self, post_id: int, *, actor: Actor | None = None) -> list[PageText]:
+        """The text of the post's pages (a PDF chapter's, an attached document's), page by
+        page: what a highlight on a page is anchored in."""
+        with self._reading() as conn:
+            return document_queries.post_pages(conn, post_id)
 
     # -- creators and collections ---------------------------------------------------------------
 
