@@ -11,6 +11,7 @@ from alejandria.accounts.errors import (
     AccountConflict,
     AccountLocked,
     BadCredentials,
+    PermissionDenied,
     TotpInvalid,
     TotpRequired,
 )
@@ -187,3 +188,20 @@ def test_enrol_twice_is_refused_and_admin_reset_is_audited(archive, services, cl
     assert rows[1]["user_id"] == root.id
     for row in rows:
         assert not any(code in row_json(row) for code in codes)
+
+
+def test_a_pending_enrolment_can_be_shown_again_until_confirmed(services, clock):
+    user = services.accounts.create("ana", PASSWORD)
+    other = services.accounts.create("bo", PASSWORD)
+    totp = services.accounts.totp
+    assert totp.pending(user.id, actor=user.actor) is None
+    started = totp.enrol(user.id, actor=user.actor)
+
+    again = totp.pending(user.id, actor=user.actor)
+
+    assert again == started  # the same secret, URI and QR code: reading it changes nothing
+    assert totp.pending(user.id, actor=user.actor) == started
+    with pytest.raises(PermissionDenied):
+        totp.pending(user.id, actor=other.actor)
+    totp.confirm(user.id, pyotp.TOTP(started.secret).at(clock.now), actor=user.actor)
+    assert totp.pending(user.id, actor=user.actor) is None  # on: nothing is pending

@@ -79,7 +79,8 @@ def test_a_note_is_replaced_listed_and_deleted(archive, people: People):
     notes.set(post, "segunda")
     people.ana.status.set(post, "completed")
 
-    assert [n.markdown for n in notes.list()] == ["segunda"]
+    assert [(n.markdown, n.title) for n in notes.list()] == [("segunda", "Entrada p2")]
+    assert notes.get(post).title is None  # the caller already knows the post
     notes.delete(post)
     assert notes.list() == [] and people.ana.status.get(post) == "completed"
     people.ana.status.clear(post)

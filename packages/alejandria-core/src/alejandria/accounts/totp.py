@@ -91,6 +91,21 @@ class Totp:
         uri = pyotp.TOTP(secret).provisioning_uri(name=row.username, issuer_name=ISSUER)
         return Enrollment(secret=secret, uri=uri, qr_svg=_qr_svg(uri))
 
+    def pending(self, user_id: int, *, actor: Actor | None = None) -> Enrollment | None:
+        """The enrolment ``enrol`` started and ``confirm`` has not finished (its secret, URI
+        and QR code, to show again: a page reloaded halfway), or None. Changes nothing."""
+        require_self_or_admin(actor, user_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users.c.username, users.c.totp_enabled,
+                                      users.c.totp_secret).where(users.c.id == user_id)).first()
+        if row is None:
+            raise NotFound(f"no user {user_id}")
+        if row.totp_enabled or row.totp_secret is None:
+            return None
+        secret = self._decrypt(row.totp_secret)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=row.username, issuer_name=ISSUER)
+        return Enrollment(secret=secret, uri=uri, qr_svg=_qr_svg(uri))
+
     def confirm(self, user_id: int, code: str, *, actor: Actor | None = None,
                 client: str | None = None) -> list[str]:
         """Turn 2FA on once ``code`` matches the enrolled secret; the recovery codes (shown

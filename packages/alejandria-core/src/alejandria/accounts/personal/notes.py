@@ -25,14 +25,19 @@ class Note:
     markdown: str
     html: str
     updated_at: datetime
+    #: The post's title, read with the note by ``Notes.list`` (a page of notes names each
+    #: post); None where the caller already knows the post.
+    title: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"post_id": self.post_id, "markdown": self.markdown, "html": self.html,
-                "updated_at": self.updated_at.isoformat()}
+        found = {"post_id": self.post_id, "markdown": self.markdown, "html": self.html,
+                 "updated_at": self.updated_at.isoformat()}
+        return found if self.title is None else {**found, "title": self.title}
 
 
 def _to_note(row: Row[Any]) -> Note:
-    return Note(row.post_id, row.notes, row.notes_html or "", row.updated_at)
+    return Note(row.post_id, row.notes, row.notes_html or "", row.updated_at,
+                row._mapping.get("title"))
 
 
 _HAS_NOTE = user_post_data.c.notes.is_not(None)
@@ -52,9 +57,9 @@ class Notes(Owned):
         return _to_note(row)
 
     def list(self) -> list[Note]:
-        """Every note of the user, newest first."""
+        """Every note of the user, newest first, with its post's title."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(user_post_data)
+            rows = conn.execute(select(user_post_data, posts.c.title)
                                 .join(posts, posts.c.id == user_post_data.c.post_id)
                                 .where(user_post_data.c.user_id == self.user_id, _HAS_NOTE)
                                 .order_by(user_post_data.c.updated_at.desc())).all()
