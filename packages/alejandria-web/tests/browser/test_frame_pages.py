@@ -143,3 +143,16 @@ def test_main_pages_pass_axe_and_are_photographed(
                 failures.append(f"{path}: {overflow}px wider than the phone's screen")
     assert not failures, "\n".join(failures)
     errors_of(page).assert_none()
+
+
+def test_api_errors_read_in_the_page_language(new_page: Callable[..., Page], archive: Any,
+                                              live_server: LiveServer) -> None:
+    archive.accounts.create("alice", PASSWORD, role="user")
+    page = new_page(locale="es-ES")
+    page.goto("/login")
+    page.get_by_label("Usuario").fill("alice")
+    page.get_by_label("Contraseña").fill("no es esta")
+    page.get_by_role("button", name="Iniciar sesión").click()
+    problem = page.locator("[data-form-error]")
+    problem.wait_for()
+    assert problem.inner_text() == "Usuario o contraseña incorrectos."

@@ -29,3 +29,22 @@ def test_language_choice() -> None:
     assert i18n.choose_language(None, "fr;q=1, es;q=0.4, en;q=0.8") == "en"
     assert i18n.choose_language("es", "en") == "es"
     assert i18n.choose_language(None, "garbage;q=x") == "en"
+
+
+def test_one_message_has_one_translation_across_the_catalogs() -> None:
+    """The areas' catalogs are merged: a message translated two ways would read differently
+    from page to page, depending on which file was read last."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for path in i18n.po_files("es"):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="es"):
+                if not message.id:
+                    continue
+                key = str(message.id if isinstance(message.id, str) else message.id[0])
+                if key in seen and seen[key][1] != message.string:
+                    clashes.append(f"{key!r}: {seen[key]} vs {(path.name, message.string)}")
+                seen.setdefault(key, (path.name, message.string))
+    assert not clashes, "\n".join(clashes)

@@ -20,6 +20,7 @@ from litestar.datastructures import Cookie
 
 from alejandria.accounts.roles import Permission, allows
 from alejandria_web.pages import i18n
+from alejandria_web.pages.messages import error_messages
 from alejandria_web.pages.format import (
     duration,
     filesize,
@@ -119,6 +120,7 @@ def base_context(request: Any) -> dict[str, Any]:
         "Access": Access,
         "now": datetime.now().astimezone(),
         "htmx": request.headers.get("hx-request") == "true",
+        "error_messages": error_messages(),
     }
     for extra in request.app.state.archive.plugins.hook.web_template_context(request=request):
         if extra:

@@ -83,12 +83,28 @@
     });
   }
 
+  var translated = null;
+
+  // the API's message for an error, or the page's own words for its code (in the page's
+  // language: templates/base.html writes them into #error-messages)
+  function messageFor(code, fallback) {
+    if (translated === null) {
+      var data = document.getElementById("error-messages");
+      try { translated = data ? JSON.parse(data.textContent) : {}; } catch (ignored) {
+        translated = {};
+      }
+    }
+    return translated[code] || fallback;
+  }
+
   function errorOf(xhr) {
+    var error = null;
     try {
       var body = JSON.parse(xhr.responseText);
-      if (body && body.error) { return body.error; }
+      if (body && body.error) { error = body.error; }
     } catch (ignored) { /* not JSON */ }
-    return { code: "error", message: (xhr.status || "") + " " + (xhr.statusText || "") };
+    error = error || { code: "error", message: (xhr.status || "") + " " + (xhr.statusText || "") };
+    return { code: error.code, message: messageFor(error.code, error.message) };
   }
 
   function afterRequest(event) {
@@ -98,7 +114,7 @@
     var problem = form.querySelector ? form.querySelector("[data-form-error]") : null;
     if (!event.detail.successful) {
       if (!xhr || xhr.status === 0) {
-        toast(document.body.getAttribute("data-offline") || "The server did not answer.", "error");
+        toast(messageFor("offline", "The server did not answer."), "error");
         return;
       }
       var error = errorOf(xhr);
@@ -117,6 +133,8 @@
       }
       if (problem) {
         problem.textContent = error.message;
+        // asking for the 2FA code is the next step, not a mistake
+        problem.classList.toggle("form-hint", error.code === "totp_required");
         problem.hidden = false;
       } else {
         toast(error.message, "error");
