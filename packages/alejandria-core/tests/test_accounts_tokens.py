@@ -125,3 +125,14 @@ def test_audit_entries_filter_by_user_and_time(services, clock):
     entries = services.audit.entries(user_id=bo.id, since=since, actor=root.actor)
     assert [e.action for e in entries] == ["user.role"]
     assert len(services.audit.entries(user_id=bo.id)) == 2
+
+
+def test_audit_entries_page_by_the_last_id_seen(services):
+    root = services.accounts.create("root", PASSWORD, role="admin")
+    for name in ("ana", "bo", "cy"):
+        services.accounts.create(name, PASSWORD, actor=root.actor)
+    first = services.audit.entries(limit=2, actor=root.actor)
+    rest = services.audit.entries(limit=2, before=first[-1].id, actor=root.actor)
+    everything = services.audit.entries(actor=root.actor)
+    assert [e.id for e in first + rest] == [e.id for e in everything][:4]
+    assert all(e.id < first[-1].id for e in rest)

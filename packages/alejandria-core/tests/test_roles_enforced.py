@@ -58,6 +58,7 @@ CALLS: dict[str, Callable[[Archive, Actor | None], Any]] = {
     "embed_status": lambda a, actor: a.embed_status(actor=actor),
     "process_media": lambda a, actor: a.process_media(actor=actor),
     "recorded_job": _recorded_job,
+    "retry_failed_jobs": lambda a, actor: a.retry_failed_jobs(actor=actor),
     "retry_job": lambda a, actor: a.retry_job(987654, actor=actor),
     "run_search": lambda a, actor: a.run_search(SearchQuery(text="carta", actor=actor)),
     "sources_overview": lambda a, actor: a.sources_overview(actor=actor),
@@ -280,6 +281,39 @@ def test_a_retry_leaves_one_row_with_the_job(archive, actors, register_plugin):
     [row] = _new_rows(archive, before)
     assert (row["action"], row["user_id"], row["entity_id"], row["changes"]) == (
         "job.retry", actors["admin"].user_id, str(job_id), {"job_type": "fails-once"})
+
+
+def test_retrying_every_failed_job_runs_each_again_with_a_row_each(archive, actors,
+                                                                   register_plugin):
+    failures = {"first": 1, "second": 1, "never": 99}
+
+    def failing(_context: Any, *, name: str, **_kwargs: Any) -> dict[str, Any]:
+        if failures[name] > 0:
+            failures[name] -= 1
+            raise ItemRejected(name, "bad input")
+        return {"name": name}
+
+    class FailingJob:
+        @hookimpl
+        def register_job_types(self) -> list[JobTypeSpec]:
+            return [JobTypeSpec(name="fails", function=failing, queue="sources")]
+
+    register_plugin(FailingJob(), name="fails")
+    first, second, never = (archive.submit("fails", {"name": name})
+                            for name in ("first", "second", "never"))
+    done = archive.submit("noop")
+    before = len(audit_rows(archive))
+
+    retried = archive.retry_failed_jobs(actor=actors["admin"], client="10.1.2.3")
+
+    assert retried == [first, second, never]  # oldest first, no broker: each ran here
+    assert [archive.jobs.get(job).status for job in (first, second, never, done)] == [
+        "completed", "completed", "failed", "completed"]
+    rows = _new_rows(archive, before)
+    assert [(row["action"], row["entity_id"]) for row in rows] == [
+        ("job.retry", str(first)), ("job.retry", str(second)), ("job.retry", str(never))]
+    assert archive.retry_failed_jobs(job_type="noop", actor=actors["admin"]) == []
+    assert archive.retry_failed_jobs(job_type="fails", actor=actors["admin"]) == [never]
 
 
 def test_garbage_collection_leaves_one_row_and_a_dry_run_none(archive, actors):

@@ -82,3 +82,46 @@ def test_admins_see_and_revoke_anyones_tokens(signed_in: Any, people: Any,
     scripted = user.get("/api/v1/posts", headers={"Authorization": f"Bearer {made['token']}"})
     assert scripted.status_code == 401
     assert admin.delete("/api/v1/tokens/987654").status_code == 404
+
+
+def test_retry_failed_runs_every_failed_job_again(signed_in: Any, archive: Any,
+                                                  register_plugin: Any) -> None:
+    from alejandria import hookimpl
+    from alejandria.errors import ItemRejected
+    from alejandria.plugin_types import JobTypeSpec
+
+    failures = {"a": 1, "b": 1}
+
+    def fails_once(_context: Any, *, name: str, **_kwargs: Any) -> dict[str, Any]:
+        if failures[name]:
+            failures[name] -= 1
+            raise ItemRejected(name, "not yet")
+        return {}
+
+    class FailsOnce:
+        @hookimpl
+        def register_job_types(self) -> list[JobTypeSpec]:
+            return [JobTypeSpec(name="fails-once", function=fails_once, queue="media")]
+
+    register_plugin(FailsOnce(), name="fails-once")
+    admin = signed_in("admin")
+    ids = [admin.post("/api/v1/jobs", json={"job_type": "fails-once",
+                                            "kwargs": {"name": name}}).json()["job_id"]
+           for name in ("a", "b")]
+    assert [admin.get(f"/api/v1/jobs/{job}").json()["status"] for job in ids] == [
+        "failed", "failed"]
+    assert signed_in("user").post("/api/v1/jobs/retry-failed", json={}).status_code == 403
+
+    answer = admin.post("/api/v1/jobs/retry-failed", json={})
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"job_ids": ids, "retried": 2}
+    assert [admin.get(f"/api/v1/jobs/{job}").json()["status"] for job in ids] == [
+        "completed", "completed"]
+    assert admin.post("/api/v1/jobs/retry-failed", json={"job_type": "noop"}).json()[
+        "retried"] == 0
+    audit = admin.get("/api/v1/audit", params={"action": "job.retry"}).json()["items"]
+    assert sorted(int(entry["entity_id"]) for entry in audit) == ids
+    older = admin.get("/api/v1/audit", params={"action": "job.retry",
+                                               "before": audit[0]["id"]}).json()["items"]
+    assert [entry["id"] for entry in older] == [audit[1]["id"]]

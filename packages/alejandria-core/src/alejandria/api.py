@@ -375,6 +375,16 @@ class Archive:
 
         retry(self.context, job_id, only_ended_badly=True, trigger=Trigger(actor, client))
 
+    @requires(Permission.OPERATE)
+    def retry_failed_jobs(self, *, job_type: str | None = None, actor: Actor | None = None,
+                          client: str | None = None) -> list[int]:
+        """Run every failed job (of ``job_type``, when given) again, oldest first; the ids
+        retried. Each retry is audited like ``retry_job``."""
+        from alejandria.queue.submit import retry_failed
+        from alejandria.storage.audit import Trigger
+
+        return retry_failed(self.context, job_type=job_type, trigger=Trigger(actor, client))
+
     # -- source credentials -----------------------------------------------------------------
 
     @requires(Permission.OPERATE)

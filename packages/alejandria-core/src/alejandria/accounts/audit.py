@@ -48,11 +48,15 @@ class AuditLog:
         self.engine = engine
 
     def entries(self, *, user_id: int | None = None, since: datetime | None = None,
-                action: str | None = None, limit: int = 100,
+                action: str | None = None, limit: int = 100, before: int | None = None,
                 actor: Actor | None = None) -> list[AuditEntry]:
-        """Newest first. ``user_id``: what that user did or what was done to their account."""
+        """Newest first. ``user_id``: what that user did or what was done to their account.
+        ``before``: only entries older than the entry of that id (the next page after a
+        page whose last entry it is)."""
         require(actor, Permission.ADMIN)
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(audit_log.c.id < before)
         if user_id is not None:
             query = query.where(or_(audit_log.c.user_id == user_id,
                                     (audit_log.c.entity_type == "user")

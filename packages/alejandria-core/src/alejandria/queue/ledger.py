@@ -171,6 +171,16 @@ class JobStore:
         with self.engine.connect() as conn:
             return [_job(row) for row in conn.execute(query).mappings()]
 
+    def ids(self, *, status: str, job_type: str | None = None) -> Sequence[int]:
+        """The ids of every job in ``status`` (of ``job_type`` only, when given), oldest
+        first."""
+        unawaited.settle()  # this thread reads what it wrote
+        query = select(jobs.c.id).where(jobs.c.status == status).order_by(jobs.c.id)
+        if job_type is not None:
+            query = query.where(jobs.c.job_type == job_type)
+        with self.engine.connect() as conn:
+            return [int(job_id) for job_id in conn.execute(query).scalars()]
+
     def may_run(self, job_id: int) -> bool:
         """Whether the job exists and was not cancelled: most often known without a read
         (see ``queue.cancelled``)."""

@@ -164,6 +164,24 @@ def retry(host: JobHost, job_id: int, *, only_ended_badly: bool = False,
              priority=job.priority, task_id=task_id)
 
 
+def retry_failed(host: JobHost, *, job_type: str | None = None,
+                 trigger: Trigger | None = None) -> list[int]:
+    """Run every failed job (of ``job_type``, when given) again, oldest first; the ids sent
+    again. A job that stopped being failed meanwhile (retried by someone else) is left alone.
+    Without a broker each one runs here, one after the other."""
+    retried = []
+    for job_id in host.jobs.ids(status="failed", job_type=job_type):
+        try:
+            retry(host, job_id, only_ended_badly=True, trigger=trigger)
+        except ConfigurationError:
+            job = host.jobs.get(job_id)
+            if job is not None and job.status == "failed":
+                raise  # not a race: the broker is unreachable
+            continue
+        retried.append(job_id)
+    return retried
+
+
 def recover_lost(host: JobHost) -> list[int]:
     """Send again the jobs whose "completed" a restart of Postgres may have lost (see
     ``JobStore.lost``); their ids. Without a broker there is nothing to recover: inline jobs

@@ -30,6 +30,11 @@ class JobIn(msgspec.Struct, forbid_unknown_fields=True):
     priority: int = 5
 
 
+class RetryFailedIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: Only the failed jobs of this type; none: every failed job.
+    job_type: str | None = None
+
+
 class CredentialsIn(msgspec.Struct, forbid_unknown_fields=True):
     secrets: dict[str, str]
     account: str = "default"
@@ -95,6 +100,15 @@ def subscriptions(request: AnyRequest) -> dict[str, Any]:
 def retry_job(request: AnyRequest, job_id: int) -> dict[str, Any]:
     archive(request).retry_job(job_id, actor=actor(request), client=client_of(request))
     return {"job_id": job_id, "retried": True}
+
+
+@POST("/api/v1/jobs/retry-failed", Access.OPERATE, status_code=202,
+      summary="Run every failed job (of one type) again")
+def retry_failed_jobs(request: AnyRequest, data: RetryFailedIn | None = None) -> dict[str, Any]:
+    retried = archive(request).retry_failed_jobs(
+        job_type=(data.job_type if data is not None else None), actor=actor(request),
+        client=client_of(request))
+    return {"job_ids": retried, "retried": len(retried)}
 
 
 @POST("/api/v1/jobs/{job_id:int}/cancel", Access.OPERATE, status_code=200,
@@ -237,16 +251,17 @@ def revoke_any_token(request: AnyRequest, token_id: int) -> None:
 
 @GET("/api/v1/audit", Access.ADMIN, summary="The audit log, newest first")
 def audit_log(request: AnyRequest, user_id: int | None = None, since: datetime | None = None,
-              action: str | None = None,
+              action: str | None = None, before: int | None = None,
               limit: int = Parameter(ge=1, le=1000, default=100)) -> dict[str, Any]:
+    """``before``: the entries older than that id (the last id of the page before)."""
     entries = archive(request).audit.entries(user_id=user_id, since=since, action=action,
-                                             limit=limit, actor=actor(request))
+                                             limit=limit, before=before, actor=actor(request))
     return {"items": [entry.as_json() for entry in entries]}
 
 
 OPERATE_ROUTES = [list_jobs, get_job, submit_job, job_types, subscriptions, retry_job,
-                  cancel_job, list_sources, sync_now, set_credentials, delete_credentials,
-                  list_plugins]
+                  retry_failed_jobs, cancel_job, list_sources, sync_now, set_credentials,
+                  delete_credentials, list_plugins]
 ADMIN_ROUTES = [list_users, create_user, get_user, update_user, delete_user, reset_2fa,
                 end_user_sessions, all_tokens, revoke_any_token, audit_log]
 ROUTES = [*OPERATE_ROUTES, *ADMIN_ROUTES]

@@ -25,4 +25,6 @@ def error_messages() -> dict[str, str]:
         "unavailable": _("The archive is not answering. Try again in a moment."),
         "internal_error": _("Something went wrong on the server. It was logged."),
         "offline": _("The server did not answer. Check your connection."),
+        "last_admin": _("This is the last active admin: make another user admin first."),
+        "no_targets": _("Nothing of this source was synced before: say what to sync."),
     }

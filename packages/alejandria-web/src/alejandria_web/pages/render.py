@@ -20,7 +20,6 @@ from litestar.datastructures import Cookie
 
 from alejandria.accounts.roles import Permission, allows
 from alejandria_web.pages import i18n
-from alejandria_web.pages.messages import error_messages
 from alejandria_web.pages.format import (
     duration,
     filesize,
@@ -28,6 +27,7 @@ from alejandria_web.pages.format import (
     local_datetime,
     timestamp,
 )
+from alejandria_web.pages.messages import error_messages
 from alejandria_web.security.access import Access
 from alejandria_web.security.headers import csp_nonce
 from alejandria_web.security.identity import Identity, archive_of, identify
