@@ -15,10 +15,18 @@ from sqlalchemy import text
 
 from alejandria import hookimpl
 from alejandria.errors import MediaError
-from alejandria.models import Availability, Checkpoint, ChunkIn, CreatorIn, MediaIn, PostIn
+from alejandria.models import (
+    ORIGINAL_ROLE,
+    Availability,
+    Checkpoint,
+    ChunkIn,
+    CreatorIn,
+    MediaIn,
+    PostIn,
+)
 from alejandria.plugin_types import ExtractorSpec
 from alejandria.search.embedding.select import embedder_name
-from alejandria.storage.passages import FIRST_ORDINAL, attach
+from alejandria.storage.passages import FIRST_ORDINAL, SKIPPED_AS_ORIGINAL, attach
 
 #: Pages are separated by form feeds, as ``pdftotext`` writes them.
 MANUAL = (b"Unboxing the telescope and fitting the tripod.\f"
@@ -110,8 +118,8 @@ def extract_result(archive: Any, filename: str) -> Any:
         return conn.execute(text(
             "SELECT d.status, d.error, d.result, m.mime_type FROM media_derivatives d "
             "JOIN media_files m ON m.id = d.media_id "
-            "JOIN post_media pm ON pm.media_id = m.id "
-            "WHERE d.processor = 'extract' AND pm.filename = :f"), {"f": filename}).one()
+            "WHERE d.processor = 'extract' AND m.id IN "
+            "(SELECT media_id FROM post_media WHERE filename = :f)"), {"f": filename}).one()
 
 
 def test_a_post_is_found_by_its_documents_words_with_the_page(docs, memory_source):
@@ -282,3 +290,65 @@ def test_semantic_search_finds_document_passages_after_embed_backfill(docs, memo
                       mode="semantic")[0]
     assert (hit.title, hit.page, hit.mode) == ("Box contents", 2, "semantic")
     assert hit.media_id is not None
+
+
+# -- originals: files whose text the source gave as the posts' own -----------------------------
+
+
+def _chapter(eid: str, title: str, page: int, role: str = ORIGINAL_ROLE) -> PostIn:
+    """A chapter of the manual as a book source yields it: its page as its own chunk, and the
+    manual itself as the file it was read from."""
+    text_of_page = MANUAL.decode().split("\f")[page - 1]
+    return PostIn(external_id=eid, creator_external_id="ana", title=title, text=text_of_page,
+                  chunks=(ChunkIn(text=text_of_page, page=page),),
+                  media=(MediaIn(key="manual", filename="manual.txt", role=role),))
+
+
+def test_a_document_only_originals_hold_is_kept_but_not_extracted(docs, memory_source):
+    report = sync(docs, memory_source, _chapter("c1", "Chapter one", 1),
+                  _chapter("c2", "Chapter two", 2))
+
+    assert report.notices == [] and report.media_stored == 1
+    assert PagedText.calls == []  # never read: its text is the chapters' own
+    row = extract_result(docs, "manual.txt")
+    assert (row.status, row.error, row.result) == (
+        "done", None, {"extractor": None, "skipped": SKIPPED_AS_ORIGINAL})
+    assert attachment_chunks(docs) == []
+    # a page's words find its chapter alone, once, at that page
+    (hit,) = docs.search("collimate secondary mirror", mode="fulltext")
+    assert (hit.title, hit.page, hit.media_id) == ("Chapter two", 2, None)
+    assert docs.process_media().processed == 0  # and it is not tried again
+
+
+def test_a_post_attaching_an_original_gets_its_text_and_the_chapters_do_not(
+        docs, memory_source):
+    chapters = (_chapter("c1", "Chapter one", 1), _chapter("c2", "Chapter two", 2))
+    sync(docs, memory_source, *chapters)
+
+    sync(docs, memory_source, *chapters, _post("kit", "What came in the box", "", "manual"))
+
+    assert len(PagedText.calls) == 1  # the skip was reopened by the new link, then read once
+    assert extract_result(docs, "manual.txt").result["passages"] == 3
+    assert {c.post for c in attachment_chunks(docs)} == {"kit"}
+    assert set(found(docs, "collimate secondary mirror")) == {
+        "What came in the box", "Chapter two"}
+    assert docs.process_media().processed == 0
+
+
+def test_a_document_attached_first_is_not_attached_to_posts_made_from_it(docs, memory_source):
+    sync(docs, memory_source, _post("kit", "What came in the box", "", "manual"))
+    assert [c.post for c in attachment_chunks(docs)] == ["kit"] * 3
+
+    sync(docs, memory_source, _post("kit", "What came in the box", "", "manual"),
+         _chapter("c2", "Chapter two", 2), _chapter("c3", "Chapter three", 3,
+                                                      role="attachment"))
+    assert sorted({c.post for c in attachment_chunks(docs)}) == ["c3", "kit"]
+
+    # the chapter that attached the file holds it as its original now: it loses the copies
+    sync(docs, memory_source, _post("kit", "What came in the box", "", "manual"),
+         _chapter("c2", "Chapter two", 2), _chapter("c3", "Chapter three", 3))
+
+    assert {c.post for c in attachment_chunks(docs)} == {"kit"}
+    assert set(found(docs, "collimate secondary mirror")) == {
+        "What came in the box", "Chapter two"}
+    assert len(PagedText.calls) == 1

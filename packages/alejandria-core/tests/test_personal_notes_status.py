@@ -57,6 +57,14 @@ def test_a_custom_label_must_be_defined_and_removing_it_resets_its_posts(people:
         status.undefine("releer")
 
 
+def test_a_label_has_no_slash_since_it_is_a_path_segment_of_its_view(people: People):
+    """``/statuses/{label}`` (the page, the API's DELETE) cannot carry a "/": such a label
+    could be made but never shown nor removed."""
+    with pytest.raises(ValueError, match="/"):
+        people.ana.status.define("leer / releer")
+    assert people.ana.status.labels() == ["unread", "in_progress", "completed"]
+
+
 def test_a_note_keeps_its_markdown_and_renders_safe_html(people: People):
     notes, post = people.ana.notes, people.posts[0]
     source = ("# Idea\n\n**Mercurio** rige la *mente*.\n\n<script>alert(1)</script>\n\n"

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alejandria import Archive
+from alejandria.models import ORIGINAL_ROLE
 from alejandria.testing import reads
 
 if TYPE_CHECKING:
     from conftest import SamplePdfs
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_a_book_is_a_collection_of_chapter_posts_with_one_chunk_per_page(
@@ -51,7 +57,14 @@ def test_a_book_is_a_collection_of_chapter_posts_with_one_chunk_per_page(
     assert cursor.scope == "file:" + str(pdfs.book.resolve())
     assert cursor.cursor["book"] == book
     assert cursor.cursor["sha256"] == collection.metadata["sha256"]
-    assert reads.media_links(archive) == [] and reads.media_files(archive) == []
+    # the book's own PDF is the one file: stored once, held by every chapter as its original
+    (book_file,) = reads.media_files(archive)
+    assert (book_file.sha256, book_file.kind, book_file.mime_type, book_file.page_count) == (
+        cursor.cursor["sha256"], "document", "application/pdf", 7)
+    assert book_file.keys == (("pdf", "sha256:" + book_file.sha256),)
+    assert [(link.post, link.role, link.filename, link.sha256)
+            for link in reads.media_links(archive)] == [
+        (post.external_id, ORIGINAL_ROLE, "manual.pdf", book_file.sha256) for post in posts]
 
 
 def test_embedded_images_are_stored_once_and_linked_in_page_order(
@@ -63,16 +76,19 @@ def test_embedded_images_are_stored_once_and_linked_in_page_order(
     report = archive.sync("pdf", pdfs.images, copy)
 
     assert report.ok, report.errors
-    first, second = (reads.media_links(archive, post.external_id)
-                     for post in reads.posts(archive))
+    first, second = ([link for link in reads.media_links(archive, post.external_id)
+                      if link.role != ORIGINAL_ROLE] for post in reads.posts(archive))
     assert [(m.filename, m.position, m.role, m.kind, m.mime_type) for m in first] == [
         ("page1-img1.png", 0, "embedded", "image", "image/png"),
         ("page3-img1.png", 1, "embedded", "image", "image/png"),
         ("page4-img1.jpg", 2, "embedded", "image", "image/jpeg"),
     ]
     assert [m.sha256 for m in second] == [m.sha256 for m in first]  # the same files, once
-    files = reads.media_files(archive)
+    files = [f for f in reads.media_files(archive) if f.kind == "image"]
     assert [f.sha256 for f in files] == [m.sha256 for m in first]
+    books = [f for f in reads.media_files(archive) if f.kind != "image"]
+    assert sorted(f.sha256 for f in books) == sorted(
+        sha256(path) for path in (pdfs.images, copy))  # each book's own PDF
     assert all(archive.media.verify(f.sha256) for f in files)
     assert all(f.keys == (("pdf", "sha256:" + f.sha256),) for f in files)
     assert (first[0].width, first[0].height) == (100, 80)  # probed after the sync
@@ -88,7 +104,7 @@ def test_a_scanned_book_is_stored_without_text_and_flagged(
     assert (post.title, post.has_text, post.content_text) == ("Escaneado", False, "")
     assert not any(chunk.text for chunk in reads.chunks(archive))  # the title, at most
     assert [link.filename for link in reads.media_links(archive)] == [
-        "page1-img1.png", "page2-img1.png", "page3-img1.png"]
+        "page1-img1.png", "page2-img1.png", "page3-img1.png", "scanned.pdf"]
     assert any("no text layer" in notice.message for notice in report.notices)
 
 
@@ -108,8 +124,11 @@ def test_a_changed_book_updates_its_posts_in_place_and_keeps_the_old_text(
     after = {post.external_id: post for post in reads.posts(archive)}
     assert after.keys() == before.keys()
     assert all(after[key].id == before[key].id for key in after)
-    changed = [key for key in after if after[key].content_hash != before[key].content_hash]
+    # every chapter now holds the new edition's file; those whose text changed keep the old
+    changed = [key for key in after if after[key].content_text != before[key].content_text]
     assert changed and all("Texto nuevo." in after[key].content_text for key in changed)
+    (new_file,) = {link.sha256 for link in reads.media_links(archive)}
+    assert new_file == sha256(path)
     versions = reads.post_versions(archive)
     assert sorted(version.post for version in versions) == sorted(changed)
     assert all("Texto nuevo." not in version.content_text for version in versions)

@@ -13,10 +13,12 @@ import pytest
 
 from alejandria.errors import ConfigurationError, ItemRejected
 from alejandria.models import (
+    ORIGINAL_ROLE,
     Checkpoint,
     CollectionIn,
     CreatorIn,
     Expect,
+    MediaIn,
     MediaKind,
     PostIn,
     Prune,
@@ -37,6 +39,16 @@ def posts_of(items: list[SyncItem]) -> list[PostIn]:
 def only(items: list[SyncItem], kind: type) -> object:
     (found,) = [item for item in items if isinstance(item, kind)]
     return found
+
+
+def images_of(post: PostIn) -> list[MediaIn]:
+    """The post's embedded images, without the book's own file (``book_file_of``)."""
+    return [media for media in post.media if media.role != ORIGINAL_ROLE]
+
+
+def book_file_of(post: PostIn) -> MediaIn:
+    (book,) = [media for media in post.media if media.role == ORIGINAL_ROLE]
+    return book
 
 
 # -- resolve -------------------------------------------------------------------------------
@@ -202,25 +214,26 @@ def test_scanned_pdf_is_archived_without_text(fetch_all: Fetch, pdfs: SamplePdfs
     assert post.has_text is False
     assert post.text == ""
     assert post.chunks == ()
-    assert [m.metadata["page"] for m in post.media] == [1, 2, 3]
-    assert len({m.key for m in post.media}) == 3
+    assert [m.metadata["page"] for m in images_of(post)] == [1, 2, 3]
+    assert len({m.key for m in images_of(post)}) == 3
+    assert book_file_of(post).position == 3  # the book's file after its images
 
 
 def test_embedded_images_become_media(fetch_all: Fetch, pdfs: SamplePdfs) -> None:
     (post,) = posts_of(fetch_all(pdfs.images))
 
     # the figure on pages 1 and 2 once, the 20 px icon skipped, the 64 px figure kept
-    assert [(m.filename, m.position, m.metadata) for m in post.media] == [
+    assert [(m.filename, m.position, m.metadata) for m in images_of(post)] == [
         ("page1-img1.png", 0, {"page": 1}),
         ("page3-img1.png", 1, {"page": 3}),
         ("page4-img1.jpg", 2, {"page": 4}),
     ]
-    for media in post.media:
+    for media in images_of(post):
         assert media.data is not None
         assert media.key.startswith("sha256:")
         assert media.kind is MediaKind.IMAGE
         assert media.role == "embedded"
-    png, _, jpeg = post.media
+    png, _, jpeg = images_of(post)
     assert png.mime_type == "image/png"
     assert png.data is not None and png.data.startswith(b"\x89PNG")
     # a JPEG stream is stored as it is, not re-encoded
@@ -238,7 +251,7 @@ def test_a_failing_image_is_skipped_not_the_book(
 
     monkeypatch.setattr(images, "_encode_png", broken)
     (post,) = posts_of(fetch_all(pdfs.images))
-    assert [m.filename for m in post.media] == ["page4-img1.jpg"]
+    assert [m.filename for m in images_of(post)] == ["page4-img1.jpg"]
     assert [c.page for c in post.chunks] == [1, 2, 3, 4]
 
 
@@ -316,7 +329,7 @@ def test_cursor_skips_unchanged_and_touched_files(
     stat = path.stat()
     assert checkpoint.cursor == {
         "sha256": checkpoint.cursor["sha256"], "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-        "book": "sha256:" + checkpoint.cursor["sha256"],
+        "book": "sha256:" + checkpoint.cursor["sha256"], "file_kept": True,
     }
 
     # same size and mtime: not even read
@@ -346,3 +359,67 @@ def test_text_only_files_skip_the_image_search_but_files_with_images_do_not(pdfs
     assert source_module._hash_pdf(pdfs.book, "book")[1] is False
     assert source_module._hash_pdf(pdfs.images, "images")[1] is True
     assert source_module._hash_pdf(pdfs.scanned, "scanned")[1] is True
+
+
+# -- the book's own file -------------------------------------------------------------------
+
+
+def test_every_chapter_holds_the_book_file_streamed_not_in_memory(
+    source: PdfSource, fetch_all: Fetch, pdfs: SamplePdfs
+) -> None:
+    import hashlib
+
+    items = fetch_all(pdfs.book)
+    posts = posts_of(items)
+    sha256 = only(items, Checkpoint).cursor["sha256"]  # type: ignore[attr-defined]
+
+    books = [book_file_of(post) for post in posts]
+    assert len(books) == len(posts) == 4 and len({book.key for book in books}) == 1
+    book = books[0]
+    assert book.key == "sha256:" + sha256 == "sha256:" + hashlib.sha256(
+        pdfs.book.read_bytes()).hexdigest()
+    assert (book.filename, book.mime_type, book.kind, book.role, book.data) == (
+        "manual.pdf", "application/pdf", MediaKind.DOCUMENT, ORIGINAL_ROLE, None)
+    assert book.url == pdfs.book.resolve().as_uri()
+    with source.open_media(book) as stream:
+        assert stream.read() == pdfs.book.read_bytes()
+
+
+def test_a_book_file_that_changed_since_it_was_read_is_refused(
+    source: PdfSource, fetch_all: Fetch, pdfs: SamplePdfs, tmp_path: Path,
+    write_book: Callable[..., Path]
+) -> None:
+    path = tmp_path / "book.pdf"
+    shutil.copy(pdfs.book, path)
+    book = book_file_of(posts_of(fetch_all(path))[0])
+    write_book(path, extra="Otra edición.")
+
+    def read_to_the_end() -> None:
+        with source.open_media(book) as stream:
+            while stream.read(1 << 16):
+                pass
+
+    with pytest.raises(ItemRejected, match="changed while it was archived") as caught:
+        read_to_the_end()
+    assert caught.value.retry  # the next sync reads the book as it is then
+    path.unlink()
+    with pytest.raises(ItemRejected, match="gone"):
+        source.open_media(book)
+
+
+def test_a_checkpoint_from_before_the_file_was_kept_reads_the_book_once_more(
+    make_source: Callable[..., PdfSource], fetch_all: Fetch, pdfs: SamplePdfs, tmp_path: Path
+) -> None:
+    path = tmp_path / "book.pdf"
+    shutil.copy(pdfs.book, path)
+    checkpoint = only(fetch_all(path), Checkpoint).cursor  # type: ignore[attr-defined]
+    older = {key: value for key, value in checkpoint.items() if key != "file_kept"}
+
+    source = make_source()  # the next sync
+    (target,) = source.resolve([str(path)])
+    again = list(source.fetch(target, older))
+
+    assert [book_file_of(post).key for post in posts_of(again)] == [
+        "sha256:" + checkpoint["sha256"]] * 4
+    assert only(again, Checkpoint).cursor == checkpoint  # type: ignore[attr-defined]
+    assert fetch_all(path, checkpoint) == []

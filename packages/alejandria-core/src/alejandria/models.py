@@ -83,6 +83,16 @@ class ChunkIn(SourceInput):
 #: streamed through ``Source.open_media``.
 EMBED_ROLE = "embed"
 
+#: ``MediaIn.role`` of the file a post was read from (a PDF book whose chapter the post is):
+#: the source already gave its text as the post's ``text``/``chunks``. Core keeps the file
+#: like any other (streamed, stored once however many posts hold it, probed, thumbnailed), but
+#: does not index its text again for those posts: the ``extract`` processor skips a document
+#: that only originals link (recorded as done with a ``skipped`` reason, not as a failure), and
+#: a document that other posts attach is extracted for them alone (``storage.passages``).
+#: An original's ``filename`` is where it was found, like its ``url``: it does not count in
+#: ``PostIn.content_hash``, so a renamed or copied book rewrites none of its posts.
+ORIGINAL_ROLE = "original"
+
 
 class MediaIn(SourceInput):
     """A media file a post references.
@@ -91,6 +101,11 @@ class MediaIn(SourceInput):
     signed URL that changes on every fetch: a known key is not downloaded again. Small files the
     source already holds in memory travel in ``data``; the rest are streamed through
     ``Source.open_media``, except embedded videos (``role=EMBED_ROLE``).
+
+    ``role`` says what the file is to the post ("attachment", "image", "cover", ...); two
+    have a meaning for core: ``EMBED_ROLE`` (a video page downloaded after the sync) and
+    ``ORIGINAL_ROLE`` (the file the post's text was read from, whose text core then does not
+    extract and index again for this post).
     """
 
     key: str = Field(min_length=1)
@@ -132,11 +147,14 @@ class PostIn(SourceInput):
     def content_hash(self) -> str:
         """A hash of everything we store for this post, so unchanged content is not rewritten.
 
-        Media are identified by their key, not by URL or inline bytes (signed URLs rotate).
+        Media are identified by their key, not by URL or inline bytes (signed URLs rotate),
+        and an original (``ORIGINAL_ROLE``) not by its filename either: that is where it was
+        found, and a renamed copy of the same bytes is the same post.
         """
-        payload = self.model_dump_json(
-            exclude={"media": {"__all__": {"url", "data"}}},
-        )
+        exclude: dict[int, set[str]] = {
+            index: {"url", "data", "filename"} if media.role == ORIGINAL_ROLE
+            else {"url", "data"} for index, media in enumerate(self.media)}
+        payload = self.model_dump_json(exclude={"media": exclude})
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from alejandria.errors import ItemRejected
 from alejandria.models import (
@@ -36,6 +38,7 @@ from alejandria_source_pdf.metadata import (
     creator_key,
     parse_pdf_date,
 )
+from alejandria_source_pdf.original import book_file, open_book_file
 from alejandria_source_pdf.reader import reader_for
 from alejandria_source_pdf.settings import DEFAULT_PAGES_PER_POST as DEFAULT_PAGES_PER_POST
 from alejandria_source_pdf.settings import source_settings
@@ -48,13 +51,17 @@ READ_SIZE = 1 << 20
 #: An image XObject's dictionary entry (whitespace between the names is allowed).
 IMAGE_XOBJECT = re.compile(rb"/Subtype\s*/Image(?![A-Za-z0-9])")
 IMAGE_XOBJECT_SPAN = 64
+#: In a checkpoint: the book's own file is stored with its chapters. A checkpoint without it
+#: (written before the source kept the file) has its book read once more, to store the file.
+FILE_KEPT = "file_kept"
 
 
 class PdfSource(BaseSource):
     """Archives local PDF files: ``alejandria sync pdf FILE_OR_FOLDER...``.
 
     Each file is a collection (the book) by its author; each outline chapter (or window of
-    ``pages_per_post`` pages when there is no outline) is a post with one chunk per page.
+    ``pages_per_post`` pages when there is no outline) is a post with one chunk per page, the
+    images of its pages, and the book's PDF itself (see ``original``), stored once.
     Files are parsed in a worker process with the memory and time limits of ``PdfSettings``
     (see ``isolation``): a file that overruns them is rejected, the others go on. A book is
     known by its content, not its path (see ``identity``): copies and moves are one book.
@@ -91,28 +98,35 @@ class PdfSource(BaseSource):
     def fetch(self, target: SyncTarget, cursor: JsonDict | None) -> Iterator[SyncItem]:
         """Yield the book, its chapters and a checkpoint, or nothing when the file is unchanged.
 
-        ``cursor`` is ``{"sha256", "size", "mtime_ns", "book"}`` from the last checkpoint: the
-        same size and mtime means unchanged without reading; the same bytes under a new mtime
-        only move the checkpoint. Which book the file is, and so the ids of its collection and
-        posts, is decided by content first (see ``identity``): a copy of a book met earlier in
-        this sync is not read again, only checkpointed as that book.
+        ``cursor`` is ``{"sha256", "size", "mtime_ns", "book", "file_kept"}`` from the last
+        checkpoint: the same size and mtime means unchanged without reading; the same bytes
+        under a new mtime only move the checkpoint. Which book the file is, and so the ids of
+        its collection and posts, is decided by content first (see ``identity``): a copy of a
+        book met earlier in this sync is not read again, only checkpointed as that book. A
+        checkpoint without ``file_kept`` predates keeping the book's file: the book is read
+        once more, so that its chapters get the file (their text is the same).
         """
         path = Path(target.locator)
         subject = str(path)
         previous = previous_name(cursor, path)
         stat = _stat_file(path, subject)
-        if _same_stat(cursor, stat):
+        file_kept = bool(cursor and cursor.get(FILE_KEPT))
+        if _same_stat(cursor, stat) and file_kept:
             if cursor and previous:
                 self.books.add(str(cursor["sha256"]), previous, path)
             return
         if stat.st_size == 0:
             raise ItemRejected(subject, "empty file (0 bytes)")
         sha256, has_images = _hash_pdf(path, subject)
-        unchanged = previous is not None and cursor is not None and cursor["sha256"] == sha256
+        same_bytes = previous is not None and cursor is not None and cursor["sha256"] == sha256
+        unchanged = same_bytes and file_kept
         copy_of = None if unchanged else self.books.get(sha256)
+        if copy_of is not None and same_bytes and copy_of.name != previous:
+            copy_of = None  # the same bytes as another book: this path's book stays its own
         book = copy_of.name if copy_of else previous or content_name(sha256)
         checkpoint = Checkpoint(cursor={
-            "sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "book": book})
+            "sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "book": book,
+            FILE_KEPT: True})
         if copy_of is not None:
             # Targets are written in order, so the book met earlier is committed before this
             # checkpoint; were its write to fail, this path is checkpointed without it, and
@@ -143,6 +157,8 @@ class PdfSource(BaseSource):
                 creator_id=creator_id,
                 book_title=title,
                 published_at=parse_pdf_date(info.get("CreationDate")),
+                path=path,
+                sha256=sha256,
             )
             # Read every page first: images are encoded in the background meanwhile.
             read = [(section, [book.page(number) for number in section.pages])
@@ -183,6 +199,12 @@ class PdfSource(BaseSource):
         if not has_text:
             yield Notice(message=NO_TEXT_NOTICE)
 
+    # -- media ---------------------------------------------------------------------------
+
+    def open_media(self, media: MediaIn) -> contextlib.AbstractContextManager[BinaryIO]:
+        """The book's PDF, streamed from its file (images travel in ``MediaIn.data``)."""
+        return open_book_file(media)
+
 
 class _PostFactory:
     """Builds the posts of one book; holds what all its posts share."""
@@ -194,14 +216,19 @@ class _PostFactory:
         creator_id: str,
         book_title: str,
         published_at: datetime | None,
+        path: Path,
+        sha256: str,
     ) -> None:
         self.collection_id = collection_id
         self.creator_id = creator_id
         self.book_title = book_title
         self.published_at = published_at
+        self.path = path
+        self.sha256 = sha256
 
     def build(self, section: Section, pages: Sequence[PageContent], position: int) -> PostIn:
         texts = [page for page in pages if page.text]
+        images = tuple(_post_media(pages))
         return PostIn(
             # Keyed by start page, not title or text, so a corrected re-export keeps its ids.
             external_id=f"{self.collection_id}#p{section.first_page}",
@@ -212,7 +239,7 @@ class _PostFactory:
             collections=(CollectionRef(external_id=self.collection_id, position=position),),
             published_at=self.published_at,
             has_text=bool(texts),
-            media=tuple(_post_media(pages)),
+            media=(*images, book_file(self.path, self.sha256, position=len(images))),
             metadata={
                 "first_page": section.first_page,
                 "last_page": section.last_page,

@@ -79,10 +79,19 @@ SERIOUS = ("serious", "critical")
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder is marked ``browser`` (``-m "not browser"`` skips them)."""
+    """Every test in this folder is marked ``browser`` (``-m "not browser"`` skips them), and
+    they run last: Playwright's sync API keeps its event loop set on the main thread while
+    the (session) browser is open, and a later test that runs an event loop of its own
+    (``anyio.run``) would fail with "another loop is running"."""
+    ours = []
     for item in items:
-        if item.path.is_relative_to(HERE) and item.get_closest_marker("browser") is None:
-            item.add_marker(pytest.mark.browser)
+        if item.path.is_relative_to(HERE):
+            if item.get_closest_marker("browser") is None:
+                item.add_marker(pytest.mark.browser)
+            ours.append(item)
+    if ours:
+        chosen = set(ours)
+        items[:] = [item for item in items if item not in chosen] + ours
 
 
 # -- the live server -----------------------------------------------------------------------------
@@ -514,7 +523,8 @@ def _axe_source() -> str:
 AXE_OPTIONS: dict[str, Any] = {"resultTypes": ["violations"]}
 
 
-def axe_results(page: Page, options: dict[str, Any] | None = None) -> dict[str, Any]:
+def axe_results(page: Page, options: dict[str, Any] | None = None,
+                exclude: list[str] | None = None) -> dict[str, Any]:
     """axe-core's full result on the page as it is now (``violations``, ``passes``,
     ``incomplete``, ``inapplicable``, ``testEngine``); ``options`` go to ``axe.run`` over
     ``AXE_OPTIONS``. axe is injected through DevTools' evaluate, which the page's CSP does
@@ -524,14 +534,17 @@ def axe_results(page: Page, options: dict[str, Any] | None = None) -> dict[str, 
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
     result: dict[str, Any] = page.evaluate(
-        "options => window.axe.run(document, options)", {**AXE_OPTIONS, **(options or {})})
+        "([options, exclude]) => window.axe.run(exclude ? {exclude: exclude} : document, "
+        "options)", [{**AXE_OPTIONS, **(options or {})}, exclude])
     return result
 
 
 def run_axe(page: Page, impacts: tuple[str, ...] = SERIOUS,
-            options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """axe-core's violations of an impact in ``impacts`` (serious and critical)."""
-    return [violation for violation in axe_results(page, options)["violations"]
+            options: dict[str, Any] | None = None,
+            exclude: list[str] | None = None) -> list[dict[str, Any]]:
+    """axe-core's violations of an impact in ``impacts`` (serious and critical), outside the
+    CSS selectors in ``exclude``."""
+    return [violation for violation in axe_results(page, options, exclude)["violations"]
             if violation.get("impact") in impacts]
 
 

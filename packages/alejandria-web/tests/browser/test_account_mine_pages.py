@@ -218,6 +218,19 @@ def test_my_lists_made_renamed_reordered_from_the_keyboard_and_on_the_home_page(
     expect(page.locator("#status-posts")).to_contain_text("No posts with this status.")
     page.get_by_role("link", name="Completed").click()
     expect(page.locator("#status-posts li.row-item")).to_have_count(2)
+    # a label cannot hold a "/" (it is its view's path segment): the form says so first
+    page.get_by_label("New label").fill("leer/releer")
+    assert page.get_by_label("New label").evaluate("field => field.validity.patternMismatch")
+    page.get_by_label("New label").fill("releer")
+    assert not page.get_by_label("New label").evaluate(
+        "field => field.validity.patternMismatch")
+
+    # a note's "Open and edit" lands on the note's panel of its post
+    page.goto("/notes")
+    page.locator(".note-card").filter(has_text="Carta natal") \
+        .get_by_role("link", name="Open and edit").click()
+    page.wait_for_url(f"**/posts/{catalogue.post_id}#post-note")
+    expect(page.locator("#post-note")).to_be_in_viewport()
 
     # the home page lists them, in my order
     page.goto("/")

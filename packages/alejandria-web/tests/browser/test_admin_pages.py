@@ -95,6 +95,26 @@ def test_the_jobs_table_waits_while_the_tab_is_hidden(page: Page, live_server: L
     errors_of(page).assert_none()
 
 
+def test_the_keyboard_focus_stays_put_while_the_jobs_table_refreshes(
+        page: Page, live_server: LiveServer, archive: Archive) -> None:
+    """The table is swapped every few seconds: a link or button with the focus has it
+    again afterwards (htmx finds it by its id), so tabbing through it is possible."""
+    archive.accounts.create("root", PASSWORD, role="admin")
+    job_id = failed_job(archive)
+    login(page, live_server.url, "root", PASSWORD)
+    page.goto("/admin/jobs")
+    for control in (page.locator(f"#job-{job_id} a").first, page.locator("#state-failed")):
+        control.focus()
+        focused = page.evaluate("document.activeElement.id")
+        assert focused
+        with page.expect_response(lambda answer: "/admin/jobs" in answer.url
+                                  and answer.request.headers.get("hx-request") == "true"):
+            pass  # the next poll
+        page.wait_for_timeout(200)  # swapped and settled
+        assert page.evaluate("document.activeElement.id") == focused
+    errors_of(page).assert_none()
+
+
 def fill_the_archive(archive: Archive) -> dict[str, int]:
     """Something on every admin page: users (one with 2FA, one disabled), stored and old
     credentials, failed, running and finished jobs, audit entries."""

@@ -73,6 +73,8 @@ def test_light_and_dark_follow_the_choice_and_stay(page: Page, archive: Any,
     assert root.get_attribute("data-theme") == "auto"
     page.get_by_role("button", name="Switch light or dark").click()
     assert root.get_attribute("data-theme") == "dark"
+    # the toast names the theme in the page's words (base.html), not app.js's
+    assert page.locator(".toast").first.inner_text() == "Theme: dark"
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     page.wait_for_timeout(300)  # the preference is saved in the background
     page.reload()
@@ -133,7 +135,9 @@ def test_main_pages_pass_axe_and_are_photographed(
         target.wait_for_load_state("networkidle")
         if scheme == "light" or width == "desktop":
             screenshot(target, f"{name}-{width}-{scheme}")
-        found = run_axe(target)
+        # what a creator wrote (an <img> without alt in a post) is archived as it was: the
+        # check is of our pages, not of the archived content inside them
+        found = run_axe(target, exclude=[".post-content"])
         if found:
             failures.append(f"{path}:\n{describe(found)}")
         if width == "phone":

@@ -188,6 +188,21 @@ def test_the_jobs_part_refreshes_itself_and_htmx_gets_only_that_part(
     assert f'id="job-{failed}"' in body
 
 
+def test_every_control_of_the_polled_jobs_part_keeps_its_focus(signed_in: Any, archive: Any,
+                                                               failing_jobs: Any) -> None:
+    """The part is swapped every few seconds; htmx gives the focus back only to an element
+    with an id: a keyboard user on a link without one would be thrown to the page's top."""
+    failed_job(archive, "a.pdf")
+    archive.jobs.create("noop", {}, queue="sources", priority=5, task_id="t-focus")
+    part = signed_in("admin").get("/admin/jobs", headers={"HX-Request": "true"}).text
+
+    controls = re.findall(r"<(?:a|button)\b[^>]*>", part)
+    assert len(controls) > 5
+    assert [tag for tag in controls if not re.search(r'\sid="[^"]+"', tag)] == []
+    ids = [re.search(r'\sid="([^"]+)"', tag).group(1) for tag in controls]  # type: ignore[union-attr]
+    assert len(ids) == len(set(ids))
+
+
 # -- sources --------------------------------------------------------------------------------
 
 

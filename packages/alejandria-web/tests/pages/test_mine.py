@@ -113,6 +113,9 @@ def test_my_notes_with_their_posts_rendered_and_only_mine(catalogue: Any, alice:
     assert "<script>alert(1)</script>" not in html  # and sanitised
     assert "nota de Bob" not in html and "Tránsitos" not in html
     assert f'hx-delete="/api/v1/posts/{catalogue.post_id}/note"' in html
+    # "Open and edit" lands on the note's panel of the post page
+    assert f'href="/posts/{catalogue.post_id}#post-note"' in html
+    assert 'id="post-note"' in alice.get(f"/posts/{catalogue.post_id}").text
     assert "nota de Bob" in bob.get("/notes").text
     assert "Mercurio" not in bob.get("/notes").text
 
@@ -148,6 +151,17 @@ def test_a_label_of_mine_has_its_view_and_nobody_elses(catalogue: Any, alice: An
     assert bob.get("/statuses/para releer").status_code == 404
     assert alice.get("/statuses/nonexistent").status_code == 404
     assert alice.get("/statuses/unread").status_code == 404  # unread is every other post
+
+
+def test_a_label_is_refused_when_its_view_could_not_be_reached(alice: Any) -> None:
+    """A label is a path segment (its view, the API's DELETE): one with a "/" could be
+    made but never shown or removed."""
+    answer = alice.post("/api/v1/statuses", json={"label": "leer / releer"})
+    assert answer.status_code == 400, answer.text
+    page = alice.get("/statuses").text
+    assert "leer / releer" not in page
+    # the form says so before sending (escaped: Chromium reads patterns with the v flag)
+    assert 'pattern="[^\\/]+"' in page
 
 
 @pytest.mark.parametrize("path", ["/lists", "/lists/1", "/notes", "/statuses",

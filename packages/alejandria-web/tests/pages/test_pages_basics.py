@@ -27,10 +27,34 @@ def test_login_page_posts_json_to_the_api_and_has_a_strict_csp(client: Any) -> N
     assert "style=" not in answer.text  # the CSP would refuse inline styles
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+OFF_SITE = ["https://evil.example/", "//evil.example/x", "/\\evil",
+            # a browser's URL parser drops tabs and newlines: these are //evil.example
+            "/\t/evil.example/", "/\n/evil.example/", "/\r/evil.example/"]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
 def test_login_never_redirects_off_site(client: Any, target: str) -> None:
     answer = client.get("/login", params={"next": target})
     assert 'data-redirect="/"' in answer.text
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_a_signed_in_visit_to_login_never_redirects_off_site(signed_in: Any,
+                                                             target: str) -> None:
+    answer = signed_in("user").get("/login", params={"next": target}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_the_theme_switch_names_each_theme_in_the_page_language(signed_in: Any) -> None:
+    """app.js toasts the theme it switched to: the words come from the page, not the script."""
+    alice = signed_in("user")
+    page = alice.get("/").text
+    assert 'data-label-dark="Theme: dark"' in page
+    assert 'data-label-auto="Theme: like the device"' in page
+    alice.patch("/api/v1/me/preferences", json={"language": "es"})
+    spanish = alice.get("/").text
+    assert 'data-label-dark="Tema: oscuro"' in spanish
+    assert 'data-label-light="Tema: claro"' in spanish
 
 
 def test_home_lists_the_latest_posts(catalogue: Any, signed_in: Any) -> None:

@@ -8,6 +8,7 @@ import html
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,9 @@ from alejandria.models import (
 )
 from alejandria.storage.passages import Passage, attach, store_passages
 from alejandria.testing.memory import memory_plugin
+
+#: The sample books (``alejandria sync pdf examples/books``).
+BOOKS = Path(__file__).resolve().parents[4] / "examples" / "books"
 
 
 def highlights_of(page: str) -> list[dict[str, Any]]:
@@ -246,7 +250,7 @@ def test_a_book_chapter_reads_page_by_page(book: dict[str, int], signed_in: Any)
     assert f'href="/posts/{book["c2"]}" rel="next">Capítulo dos' in page
     assert [(h["target"], h["page"], h["start"]) for h in highlights_of(page)] == [
         ("page", 2, len("Segunda página: "))]
-    assert "Open the PDF" not in page  # the pdf source keeps no copy of the book's file
+    assert "Open the PDF" not in page  # no file of the book was stored with its chapters
 
 
 def test_an_attached_pdf_opens_at_each_page(book: dict[str, int], signed_in: Any) -> None:
@@ -257,6 +261,51 @@ def test_an_attached_pdf_opens_at_each_page(book: dict[str, int], signed_in: Any
     assert "Hoja uno &lt;b&gt;del&lt;/b&gt; PDF." in page
     assert "guia.pdf" in page and "application/pdf" in page
     assert 'data-hl-target="text"><div class="plain-text" data-hl-at="0">Va un PDF.' in page
+
+
+def test_a_synced_pdf_books_pages_open_its_pdf_at_each_page(archive: Any,
+                                                             signed_in: Any) -> None:
+    """The ``pdf`` source keeps the book's PDF with each chapter: the chapter's pages link to
+    it at their page, and the file is shown once, as the book's, not as an attachment."""
+    book = BOOKS / "astrologia-para-principiantes.pdf"
+    assert archive.sync("pdf", book, remember=False).ok
+    with archive.engine.connect() as conn:
+        held = conn.execute(text(
+            "SELECT pm.post_id, pm.media_id FROM post_media pm JOIN posts p "
+            "ON p.id = pm.post_id WHERE p.source = 'pdf' AND pm.role = 'original' "
+            "ORDER BY p.id")).all()
+    (book_id,) = {media_id for _post, media_id in held}  # one file for every chapter
+    chapter = held[1].post_id
+    numbers = [found.page for found in archive.library.pages(chapter)]
+    assert numbers
+
+    answer = signed_in("readonly").get(f"/posts/{chapter}")
+
+    assert answer.status_code == 200, answer.text
+    page = main_of(answer.text)
+    for number in numbers:
+        assert (f'<section class="book-page" id="page-{number}" '
+                f'aria-labelledby="page-{number}-title">') in page
+        assert (f'<a class="page-open" href="/api/v1/media/{book_id}/content#page={number}" '
+                f'target="_blank" rel="noopener">Open the PDF at page {number}</a>') in page
+    assert page.count('class="page-open"') == len(numbers)
+    # the book's file, once, as the book's; the attachments list does not repeat it
+    assert '<h2 id="original-title">The book’s PDF</h2>' in page
+    assert page.count(f"/api/v1/media/{book_id}/content?download=true") == 1
+    assert f'<a href="/api/v1/media/{book_id}/content" target="_blank"' in page
+    assert "astrologia-para-principiantes.pdf" in page
+    assert 'id="files-title"' not in page
+    # the link serves the book's own bytes, as a PDF the browser opens
+    served = signed_in("readonly").get(f"/api/v1/media/{book_id}/content")
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("application/pdf")
+    assert served.content == book.read_bytes()
+
+    reader = signed_in("user")
+    reader.patch("/api/v1/me/preferences", json={"language": "es"})
+    spanish = reader.get(f"/posts/{chapter}").text
+    assert "El PDF del libro" in spanish
+    assert f"Abrir el PDF en la página {numbers[0]}" in spanish
 
 
 def test_the_post_page_in_spanish(catalogue: Any, signed_in: Any) -> None:

@@ -24,7 +24,8 @@ PAGE_JOIN = "\n\n"
 @dataclass(frozen=True)
 class PageText:
     """One page of the post's text. ``media_ids``: the stored documents it was read from
-    (empty for a ``pdf`` source chapter, whose book file stays where it was synced from)."""
+    (empty for a ``pdf`` source chapter: its pages are its own chunks, and the book's file
+    is the post's media of role ``ORIGINAL_ROLE``)."""
 
     page: int
     text: str

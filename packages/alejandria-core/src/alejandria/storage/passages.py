@@ -9,6 +9,13 @@ attaches a known document to a new post (the same PDF in another post is extract
 drops the passages of a link that is gone and attaches again those of a post whose title or
 tags changed (they carry both, weighted as in the post's own chunks).
 
+A post holding a file as its original (``ORIGINAL_ROLE``: a book's PDF held by each of its
+chapters) already has the file's text as its own chunks, so the file's passages are never
+attached to it. A document that only originals hold is not extracted at all (the processor
+records why, ``SKIPPED_AS_ORIGINAL``); when a post then attaches the same file,
+``REOPEN_SKIPPED_CTE`` (run with the link, see ``Repository.link_media_many``) drops that
+record, and the processing after the sync extracts the file for that post.
+
 Every change here holds one advisory lock until its transaction ends: two attaches at once (a
 sync's and a worker's extraction) would otherwise number a post's new chunks alike.
 """
@@ -21,10 +28,28 @@ from dataclasses import dataclass
 from sqlalchemy import Text, cast, delete, insert, select, text
 from sqlalchemy.engine import Connection
 
-from alejandria.storage.schema import chunks, media_passages
+from alejandria.models import ORIGINAL_ROLE
+from alejandria.storage.schema import chunks, media_passages, post_media
 
 #: Attachment chunks are numbered from here; a post's own chunks count up from 0.
 FIRST_ORDINAL = 1_000_000
+
+#: The name of core's processor whose text this module stores (``media.processors.extract``).
+EXTRACT_PROCESSOR = "extract"
+#: Why the extract processor did not read a file: its ``result["skipped"]``.
+SKIPPED_AS_ORIGINAL = ("the posts holding this file were read from it (role 'original'): "
+                       "its text is theirs already")
+
+#: A data-modifying CTE for the statement that links files to posts, over its input rows
+#: ``input(media_id, role, ...)``: a link that wants the file's text (any role but an
+#: original's) drops the record of an extraction skipped because only originals held the
+#: file, so the next processing extracts it. An index lookup per link, no extra round trip.
+REOPEN_SKIPPED_CTE = f"""
+reopened AS (
+    DELETE FROM media_derivatives d USING input
+    WHERE d.media_id = input.media_id AND input.role <> '{ORIGINAL_ROLE}'
+      AND d.processor = '{EXTRACT_PROCESSOR}' AND d.result ->> 'skipped' IS NOT NULL
+)"""
 
 #: ``pg_advisory_xact_lock`` key that serialises changes to attachment chunks.
 _ATTACH_LOCK_KEY = 0x616C656A + 6
@@ -64,13 +89,15 @@ def store_passages(conn: Connection, media_id: int, passages: Sequence[Passage])
     return True
 
 
-#: Attachment chunks whose link is gone (the post dropped the file) or whose post's title or
-#: tags changed since they were attached; walks only attachment chunks (a partial index).
+#: Attachment chunks whose link is gone (the post dropped the file, or holds it only as its
+#: original now) or whose post's title or tags changed since they were attached; walks only
+#: attachment chunks (a partial index).
 _DETACH_STALE = text(f"""
     DELETE FROM chunks c
     WHERE c.media_id IS NOT NULL AND c.ordinal >= {FIRST_ORDINAL}
       AND (NOT EXISTS (SELECT 1 FROM post_media pm
-                       WHERE pm.post_id = c.post_id AND pm.media_id = c.media_id)
+                       WHERE pm.post_id = c.post_id AND pm.media_id = c.media_id
+                         AND pm.role <> '{ORIGINAL_ROLE}')
            OR EXISTS (SELECT 1 FROM posts p
                       WHERE p.id = c.post_id
                         AND (p.title, array_to_string(p.tags, ' ')) <> (c.heading, c.tags)))
@@ -82,9 +109,11 @@ _DETACH_ORPHANS = text(f"""
     DELETE FROM chunks c WHERE c.media_id IS NULL AND c.ordinal >= {FIRST_ORDINAL}
 """)
 
-#: (post, document) links whose document has passages that are not attached to the post.
+#: (post, document) links whose document has passages that are not attached to the post
+#: (a post holding the file as its original has its text already: never).
 _UNATTACHED = f"""
-    EXISTS (SELECT 1 FROM media_passages x WHERE x.media_id = pm.media_id)
+    pm.role <> '{ORIGINAL_ROLE}'
+    AND EXISTS (SELECT 1 FROM media_passages x WHERE x.media_id = pm.media_id)
     AND NOT EXISTS (SELECT 1 FROM chunks c
                     WHERE c.post_id = pm.post_id AND c.media_id = pm.media_id
                       AND c.ordinal >= {FIRST_ORDINAL})
@@ -130,6 +159,15 @@ def attach(conn: Connection, media_id: int | None = None) -> int:
     conn.execute(_DETACH_STALE)
     conn.execute(_DETACH_ORPHANS)
     return int(conn.execute(_ATTACH_ALL).rowcount or 0)
+
+
+def only_originals_hold(conn: Connection, media_id: int) -> bool:
+    """Posts hold this file, every one of them as its original (``ORIGINAL_ROLE``): its text
+    is theirs already, and extracting it would add nothing any post is found by."""
+    roles = {str(role) for role in conn.execute(
+        select(post_media.c.role).where(post_media.c.media_id == media_id).distinct())
+        .scalars()}
+    return roles == {ORIGINAL_ROLE}
 
 
 def count_unattached(conn: Connection) -> int:

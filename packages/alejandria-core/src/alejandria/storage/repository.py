@@ -24,6 +24,7 @@ from alejandria.models import (
     MediaIn,
     StoredMedia,
 )
+from alejandria.storage.passages import REOPEN_SKIPPED_CTE
 from alejandria.storage.post_writer import PostWriter
 from alejandria.storage.schema import (
     collections,
@@ -207,7 +208,9 @@ class Repository:
         self.link_media_many(conn, [MediaLinks(post_id, links, new_post, keep_keys)])
 
     def link_media_many(self, conn: Connection, posts: Sequence[MediaLinks]) -> None:
-        """``link_media`` for many posts: one insert for all of their links."""
+        """``link_media`` for many posts: one insert for all of their links. A document
+        whose extraction was skipped because only originals held it (``ORIGINAL_ROLE``) is
+        extracted again by the next processing once another role links it."""
         for post in posts:
             if not post.new_post:
                 keys = [media.key for media, _ in post.links] + list(post.keep_keys)
@@ -294,15 +297,21 @@ class Repository:
 
 _LINK_COLUMNS = ("post_id", "media_id", "key", "role", "position", "caption", "filename",
                  "original_url", "is_cover")
-#: All of a batch's links in one statement (see ``db.unnest``).
-_LINK_MEDIA = text("""
+#: All of a batch's links in one statement (see ``db.unnest``); a link that wants a
+#: document's text reopens its extraction if only originals held it (``passages``).
+_LINK_MEDIA = text(f"""
+WITH input AS (
+    SELECT * FROM unnest(CAST(:post_id AS integer[]), CAST(:media_id AS integer[]),
+                         CAST(:key AS text[]), CAST(:role AS text[]),
+                         CAST(:position AS integer[]), CAST(:caption AS text[]),
+                         CAST(:filename AS text[]), CAST(:original_url AS text[]),
+                         CAST(:is_cover AS boolean[]))
+        AS t(post_id, media_id, key, role, position, caption, filename, original_url,
+             is_cover)
+), {REOPEN_SKIPPED_CTE.strip()}
 INSERT INTO post_media (post_id, media_id, key, role, position, caption, filename,
                         original_url, is_cover)
-SELECT * FROM unnest(CAST(:post_id AS integer[]), CAST(:media_id AS integer[]),
-                     CAST(:key AS text[]), CAST(:role AS text[]),
-                     CAST(:position AS integer[]), CAST(:caption AS text[]),
-                     CAST(:filename AS text[]), CAST(:original_url AS text[]),
-                     CAST(:is_cover AS boolean[]))
+SELECT * FROM input
 ON CONFLICT (post_id, key) DO UPDATE SET
     media_id = excluded.media_id, role = excluded.role, position = excluded.position,
     caption = excluded.caption, filename = excluded.filename,

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from litestar import Response
 
 from alejandria.library.jobs import JOB_STATUSES
-from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive
+from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive, is_htmx
 from alejandria_web.pages.i18n import gettext as _
 from alejandria_web.pages.i18n import ngettext
 from alejandria_web.pages.render import can, render
@@ -59,9 +59,10 @@ def admin_render(request: AnyRequest, template: str, **context: Any) -> Response
                   **context)
 
 
-def is_fragment(request: AnyRequest) -> bool:
-    """An htmx request re-fetching a part of the page (polling, ``data-refresh``)."""
-    return request.headers.get("hx-request") == "true"
+def job_totals(counts: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """Jobs of each status, every queue together (``counts``: ``library.job_counts``)."""
+    return {status: sum(queue.get(status, 0) for queue in counts.values())
+            for status in JOB_STATUSES}
 
 
 # -- overview -------------------------------------------------------------------------------
@@ -70,9 +71,7 @@ def is_fragment(request: AnyRequest) -> bool:
 @PAGE("/admin", Access.OPERATE)
 def admin_home(request: AnyRequest) -> Response[Any]:
     the_archive, who = archive(request), actor(request)
-    counts = the_archive.library.job_counts(actor=who)
-    totals = {status: sum(queue.get(status, 0) for queue in counts.values())
-              for status in JOB_STATUSES}
+    totals = job_totals(the_archive.library.job_counts(actor=who))
     sources = [with_warnings(source, the_archive)
                for source in the_archive.sources_overview(actor=who)]
     users = the_archive.accounts.list(actor=who) if can(identify(request), Access.ADMIN) \
@@ -137,7 +136,7 @@ def admin_source(request: AnyRequest, name: str) -> Response[Any]:
     if not found:
         raise NotFound(f"no source called {name}")
     source = with_warnings(found[0], the_archive)
-    if is_fragment(request):
+    if is_htmx(request):
         return admin_render(request, "admin/_source.html", source=source)
     return admin_render(request, "admin/sources.html", section="sources", sources=[source],
                         disabled=[], broken={}, single=True)
@@ -162,8 +161,7 @@ def admin_jobs(request: AnyRequest, status: str | None = None, job_type: str | N
     page = library.jobs(status=status, job_type=job_type, cursor=cursor, limit=JOBS_PER_PAGE,
                         actor=who)
     counts = library.job_counts(actor=who)
-    totals = {name: sum(queue.get(name, 0) for queue in counts.values())
-              for name in JOB_STATUSES}
+    totals = job_totals(counts)
     context = {
         "jobs": page.items, "counts": counts, "totals": totals, "statuses": JOB_STATUSES,
         "status": status, "job_type": job_type, "cursor": cursor,
@@ -173,7 +171,7 @@ def admin_jobs(request: AnyRequest, status: str | None = None, job_type: str | N
         "jobs_url": jobs_url, "poll": JOBS_POLL, "retryable": RETRYABLE,
         "cancellable": CANCELLABLE,
     }
-    if is_fragment(request):
+    if is_htmx(request):
         return admin_render(request, "admin/_jobs.html", **context)
     types = sorted(the_archive.plugins.job_types())
     return admin_render(request, "admin/jobs.html", section="jobs", job_types=types,
@@ -195,7 +193,7 @@ def admin_users(request: AnyRequest) -> Response[Any]:
     from alejandria.accounts.roles import ROLES
 
     users = archive(request).accounts.list(actor=actor(request))
-    template = "admin/_users.html" if is_fragment(request) else "admin/users.html"
+    template = "admin/_users.html" if is_htmx(request) else "admin/users.html"
     return admin_render(request, template, section="users", users=users, roles=ROLES,
                         role_label=role_label)
 

@@ -15,8 +15,11 @@ from alejandria_web.security.identity import identify
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path on this site only (never ``//evil.example`` or
-    ``https://…``, an open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    ``https://…``, an open redirect). Whitespace and control characters are refused too:
+    a browser's URL parser drops tabs and newlines, so ``/\\t/evil.example`` would be
+    ``//evil.example``, and a CR or LF has no place in a ``Location`` header."""
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(char.isspace() or not char.isprintable() for char in target)):
         return "/"
     return target
 

@@ -21,7 +21,7 @@ from litestar import Response
 from alejandria.api import Archive
 from alejandria.library.posts import MEDIA_KINDS, SORTS
 from alejandria.models import Actor
-from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive
+from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive, wants_part
 from alejandria_web.pages.render import render
 from alejandria_web.security.access import Access
 
@@ -82,14 +82,6 @@ def page_url(path: str, params: Mapping[str, str | int | None]) -> str:
     """``path`` with the query ``params`` that have a value."""
     kept = {key: str(value) for key, value in params.items() if value not in (None, "")}
     return path + ("?" + urlencode(kept) if kept else "")
-
-
-def wants_part(request: AnyRequest, part: str) -> bool:
-    """Whether htmx asked for the element ``#part`` alone (not a history restore, which
-    wants the whole page)."""
-    headers = request.headers
-    return (headers.get("hx-request") == "true" and headers.get("hx-target") == part
-            and headers.get("hx-history-restore-request") != "true")
 
 
 # -- the filters of a list of posts --------------------------------------------------------------

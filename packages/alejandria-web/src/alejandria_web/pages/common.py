@@ -39,6 +39,20 @@ def is_page(opt: dict[str, Any]) -> bool:
     return bool(opt.get(PAGE_KEY))
 
 
+def is_htmx(request: AnyRequest) -> bool:
+    """An htmx request: a part of the page re-fetched (``data-refresh``, polling), which
+    gets that part alone."""
+    return request.headers.get("hx-request") == "true"
+
+
+def wants_part(request: AnyRequest, part: str) -> bool:
+    """Whether htmx asked for the element ``#part`` alone (not a history restore, which
+    wants the whole page)."""
+    headers = request.headers
+    return (is_htmx(request) and headers.get("hx-target") == part
+            and headers.get("hx-history-restore-request") != "true")
+
+
 def archive(request: AnyRequest) -> Archive:
     return archive_of(request)
 

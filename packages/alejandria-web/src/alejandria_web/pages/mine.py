@@ -18,9 +18,9 @@ from litestar import Response
 from alejandria.accounts.personal.service import Personal
 from alejandria.accounts.personal.statuses import BUILTIN_STATUSES, UNREAD
 from alejandria.errors import NotFound
-from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive
-from alejandria_web.pages.i18n import gettext as _
+from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive, is_htmx
 from alejandria_web.pages.render import render
+from alejandria_web.pages.statuses import status_name
 from alejandria_web.security.access import Access
 
 #: The most posts a status view lists (core's own ceiling).
@@ -32,16 +32,6 @@ DEFAULT_COLOR = "#7a3e0f"
 
 def mine(request: AnyRequest) -> Personal:
     return archive(request).personal(actor(request))
-
-
-def is_htmx(request: AnyRequest) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
-def status_name(status: str) -> str:
-    """A status as people read it: the built-in ones translated, a label of mine as I wrote it."""
-    names = {"in_progress": _("In progress"), "completed": _("Completed"), UNREAD: _("Unread")}
-    return names.get(status, status)
 
 
 def reorder_moves(ids: list[int]) -> dict[int, dict[str, list[int] | None]]:

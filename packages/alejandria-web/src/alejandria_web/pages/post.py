@@ -2,6 +2,11 @@
 players with their transcripts, embedded videos, a PDF chapter's pages, earlier versions, and
 what the signed-in user keeps on it (status, lists, note, highlights).
 
+A file the post was read from (``ORIGINAL_ROLE``: the book's PDF, which the ``pdf`` source
+gives each chapter) is shown once as such ("The book’s PDF"), not among the attachments, and
+each page of the post's text links to it opened at that page (``#page=N``, which the
+browser's PDF viewer follows), as a page of an attached document links to that document.
+
 The page only reads. Its controls call the JSON API (``/api/v1/posts/{id}/status``, ``/note``,
 ``/highlights``, ``/api/v1/lists/...``); after a change the browser re-fetches the part that
 changed from ``/posts/{id}/part/{name}``. Highlights are drawn by ``static/web/post.js`` from
@@ -21,15 +26,18 @@ from litestar import Response
 from alejandria.accounts.personal.highlights import SEGMENT_JOIN
 from alejandria.errors import NotFound
 from alejandria.library.posts import PostDetail, PostMedia
+from alejandria.models import ORIGINAL_ROLE
 from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive
 from alejandria_web.pages.i18n import gettext as _
 from alejandria_web.pages.render import can, render
+from alejandria_web.pages.statuses import status_name
 from alejandria_web.security.access import Access
 from alejandria_web.security.identity import identify
 
 #: Image types a browser shows in an ``<img>`` (and the media route serves inline).
 RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
 PLAYABLE_KINDS = frozenset({"audio", "video"})
+PDF_TYPE = "application/pdf"
 #: Chapters of a book listed beside one of them (a book has tens, not thousands).
 BOOK_CHAPTERS = 200
 #: The parts of the page a change re-fetches (``/posts/{id}/part/{name}``).
@@ -52,13 +60,6 @@ class Line:
 class Player:
     media: PostMedia
     lines: list[Line]
-
-
-def status_name(status: str) -> str:
-    """A built-in status in the page's language; the user's own labels as they wrote them."""
-    names = {"unread": _("Unread"), "in_progress": _("In progress"),
-             "completed": _("Completed")}
-    return names.get(status, status)
 
 
 def embed_status_name(status: str) -> str:
@@ -117,12 +118,17 @@ def post_context(request: AnyRequest, post_id: int) -> dict[str, Any]:
     players = _players(request, post)
     played = {player.media.media_id for player in players}
     images = [media for media in post.media if media.kind == "image"]
-    attachments = [media for media in post.media
-                   if media.kind not in PLAYABLE_KINDS and media.kind != "image"]
+    files = [media for media in post.media
+             if media.kind not in PLAYABLE_KINDS and media.kind != "image"]
+    originals = [media for media in files if media.role == ORIGINAL_ROLE]
+    attachments = [media for media in files if media.role != ORIGINAL_ROLE]
     return {
         "post": post, "is_book": is_book, "pages": pages, "chapters": chapters,
         "previous_chapter": previous_chapter, "next_chapter": next_chapter,
         "players": players, "played": played, "images": images, "attachments": attachments,
+        "originals": originals,
+        # the post's own pages are pages of these PDFs
+        "page_pdfs": [media.media_id for media in originals if media.mime_type == PDF_TYPE],
         "files": {media.media_id: media for media in post.media},
         "raster_types": RASTER_TYPES, "status_name": status_name,
         "embed_status_name": embed_status_name, "is_web_url": is_web_url,

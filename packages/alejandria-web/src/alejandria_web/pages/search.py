@@ -30,9 +30,8 @@ from alejandria_web.pages.browse import (
     page_url,
     start_of,
     text_param,
-    wants_part,
 )
-from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive
+from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive, wants_part
 from alejandria_web.pages.i18n import gettext as _
 from alejandria_web.pages.render import can, render
 from alejandria_web.security.access import Access
@@ -176,9 +175,7 @@ def run(request: AnyRequest, form: SearchForm,
         hits = archive(request).search(form.q, **form.search_args(), limit=PAGE_SIZE + 1,
                                        offset=(form.page - 1) * PAGE_SIZE,
                                        actor=actor(request))
-    except SearchUnavailable as error:
-        return [], False, str(error)
-    except (InvalidRequest, ValueError) as error:
+    except (SearchUnavailable, InvalidRequest, ValueError) as error:
         return [], False, str(error)
     return [hit_view(hit) for hit in hits[:PAGE_SIZE]], len(hits) > PAGE_SIZE, None
 

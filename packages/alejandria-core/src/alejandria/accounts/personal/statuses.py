@@ -40,9 +40,13 @@ class StatusPost:
 
 
 def _check_label(label: str) -> str:
+    """A label as stored. It names a path segment (``/statuses/{label}``, of the pages and
+    of the API's DELETE), which a "/" would split: such a label could never be reached."""
     cleaned = label.strip()
     if not cleaned or len(cleaned) > 50 or any(not ch.isprintable() for ch in cleaned):
         raise ValueError("a status label is 1-50 printable characters")
+    if "/" in cleaned:
+        raise ValueError("a status label cannot contain '/'")
     return cleaned
 
 

@@ -5,6 +5,13 @@ For a stored document it runs the extractor registered for its MIME type
 (``media_passages``), and attaches them to every post that holds the file, so a PDF attached
 to a Patreon post is found by what it says, with its page. A document no extractor reads is
 recorded as done with nothing extracted.
+
+A document that every post holding it holds as its original (``ORIGINAL_ROLE``: a book's PDF,
+held by each chapter the ``pdf`` source read from it) is not read: its source gave its text
+as those posts' own chunks, and extracting it would index every page again in every chapter.
+It is recorded as done with ``{"skipped": SKIPPED_AS_ORIGINAL}`` (a skip with its reason, not a
+failure); if a post later attaches the same file, that record is dropped when the link is
+written, and the file is extracted for that post (``storage.passages``).
 """
 
 from __future__ import annotations
@@ -15,7 +22,13 @@ from typing import Any
 from alejandria.errors import AlejandriaError, MediaError
 from alejandria.models import Availability
 from alejandria.plugin_types import Extractor, ExtractorSpec, ProcessorContext
-from alejandria.storage.passages import Passage, attach, store_passages
+from alejandria.storage.passages import (
+    SKIPPED_AS_ORIGINAL,
+    Passage,
+    attach,
+    only_originals_hold,
+    store_passages,
+)
 from alejandria.text.language import detect_language
 
 
@@ -30,6 +43,11 @@ class ExtractProcessor:
         return Availability.yes()
 
     def process(self, path: Path, media: dict[str, Any]) -> dict[str, Any]:
+        engine = self.context.engine
+        assert engine is not None
+        with engine.connect() as conn:
+            if only_originals_hold(conn, int(media["id"])):
+                return {"extractor": None, "skipped": SKIPPED_AS_ORIGINAL}
         spec = self._spec_for(media.get("mime_type") or "")
         if spec is None:
             return {"extractor": None}
@@ -47,8 +65,6 @@ class ExtractProcessor:
         ts_config = detect_language(sample, languages)
         passages = [Passage(text=chunk.text, page=chunk.page, ts_config=ts_config)
                     for chunk in chunks if chunk.text.strip()]
-        engine = self.context.engine
-        assert engine is not None
         with engine.begin() as conn:
             media_id = int(media["id"])
             store_passages(conn, media_id, passages)

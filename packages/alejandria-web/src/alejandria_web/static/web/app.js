@@ -180,7 +180,7 @@
     });
   }
 
-  window.alejandria = { csrfToken: csrfToken, toast: toast };
+  window.alejandria = { csrfToken: csrfToken, toast: toast, messageFor: messageFor };
 
   if (window.htmx) {
     defineExtension();

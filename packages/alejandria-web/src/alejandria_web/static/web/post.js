@@ -31,9 +31,11 @@
           window.location.pathname + window.location.search));
       }
       return answer.json().catch(function () { return {}; }).then(function (found) {
-        var error = found && found.error;
-        throw new Error(error && error.message ? error.message
-                                                : answer.status + " " + answer.statusText);
+        var error = (found && found.error) || {};
+        var fallback = error.message || answer.status + " " + answer.statusText;
+        // the page's language for errors with a fixed meaning (app.js's messages)
+        throw new Error(window.alejandria && window.alejandria.messageFor
+          ? window.alejandria.messageFor(error.code, fallback) : fallback);
       });
     });
   }
