@@ -194,12 +194,7 @@ def admin_users(request: AnyRequest) -> Response[Any]:
 
     users = archive(request).accounts.list(actor=actor(request))
     template = "admin/_users.html" if is_htmx(request) else "admin/users.html"
-    return admin_render(request, template, section="users", users=users, roles=ROLES,
-                        role_label=role_label)
-
-
-def role_label(role: str) -> str:
-    return {"admin": _("Admin"), "user": _("User"), "readonly": _("Read only")}.get(role, role)
+    return admin_render(request, template, section="users", users=users, roles=ROLES)
 
 
 # -- audit log ------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from alejandria.accounts.personal.service import Personal
 from alejandria.accounts.personal.statuses import BUILTIN_STATUSES, UNREAD
 from alejandria.errors import NotFound
 from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive, is_htmx
+from alejandria_web.pages.names import status_name
 from alejandria_web.pages.render import render
-from alejandria_web.pages.statuses import status_name
 from alejandria_web.security.access import Access
 
 #: The most posts a status view lists (core's own ceiling).

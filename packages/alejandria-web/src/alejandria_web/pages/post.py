@@ -29,8 +29,8 @@ from alejandria.library.posts import PostDetail, PostMedia
 from alejandria.models import ORIGINAL_ROLE
 from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive
 from alejandria_web.pages.i18n import gettext as _
+from alejandria_web.pages.names import status_name
 from alejandria_web.pages.render import can, render
-from alejandria_web.pages.statuses import status_name
 from alejandria_web.security.access import Access
 from alejandria_web.security.identity import identify
 

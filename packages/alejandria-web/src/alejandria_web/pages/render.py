@@ -28,6 +28,7 @@ from alejandria_web.pages.format import (
     timestamp,
 )
 from alejandria_web.pages.messages import error_messages
+from alejandria_web.pages.names import role_label, status_name
 from alejandria_web.security.access import Access
 from alejandria_web.security.headers import csp_nonce
 from alejandria_web.security.identity import Identity, archive_of, identify
@@ -50,7 +51,8 @@ def build_environment(extra_dirs: Iterable[Path] = ()) -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(filesize=filesize, duration=duration, timestamp=timestamp,
                        date=local_date, datetime=local_datetime)
-    env.globals.update(LANGUAGES=i18n.LANGUAGES, ASSET_VERSION=ASSET_VERSION)
+    env.globals.update(LANGUAGES=i18n.LANGUAGES, ASSET_VERSION=ASSET_VERSION,
+                       role_label=role_label, status_name=status_name)
     return env
 
 
