@@ -36,7 +36,7 @@ from alejandria.storage.schema import (
     posts,
     transcriptions,
 )
-from alejandria.text.html import sanitize_html
+from alejandria.text.html import archived_images, sanitize_html
 
 EXCERPT_CHARS = 200
 #: Characters read from the database to make an excerpt (whitespace collapses).
@@ -313,7 +313,10 @@ def list_posts(conn: Connection, where: PostFilter, *, sort: str = "newest",
     return build_page(rows, limit, order, _key(order), _summary)
 
 
-def get_post(conn: Connection, post_id: int) -> PostDetail:
+def get_post(conn: Connection, post_id: int,
+             media_link: Callable[[int], str] | None = None) -> PostDetail:
+    """The post; with ``media_link`` its HTML's pictures that were archived point at the
+    archive's copies (``media_link(media_id)``, the caller's URL for a stored file)."""
     row = conn.execute(_summary_select(posts.c.content_text, posts.c.content_html)
                        .where(posts.c.id == post_id)).first()
     if row is None:
@@ -326,6 +329,7 @@ def get_post(conn: Connection, post_id: int) -> PostDetail:
     media = conn.execute(
         select(post_media.c.media_id, post_media.c.role, post_media.c.position,
                post_media.c.caption, post_media.c.filename, post_media.c.is_cover,
+               post_media.c.original_url,
                media_files.c.sha256, media_files.c.kind, media_files.c.mime_type,
                media_files.c.size, media_files.c.width, media_files.c.height,
                media_files.c.duration_s, media_files.c.page_count,
@@ -351,7 +355,10 @@ def get_post(conn: Connection, post_id: int) -> PostDetail:
     return PostDetail(
         **_summary_fields(row),
         content_text=row.content_text,
-        content_html=None if row.content_html is None else sanitize_html(row.content_html),
+        content_html=None if row.content_html is None else sanitize_html(
+            row.content_html, image_src=None if media_link is None else archived_images(
+                {r.original_url: r.media_id for r in media
+                 if r.original_url and r.kind == "image"}, media_link)),
         collections=tuple(CollectionRef(r.id, r.title) for r in in_collections),
         media=tuple(PostMedia(
             media_id=r.media_id, sha256=r.sha256, kind=r.kind, mime_type=r.mime_type,

@@ -9,6 +9,7 @@ Lists are pages (``pages.Page``) walked with the opaque ``next`` cursor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -62,11 +63,13 @@ class Library:
             return post_queries.list_posts(conn, where, sort=sort, cursor=cursor, limit=limit)
 
     @requires(Permission.READ)
-    def post(self, post_id: int, *, actor: Actor | None = None) -> PostDetail:
+    def post(self, post_id: int, *, actor: Actor | None = None,
+             media_link: Callable[[int], str] | None = None) -> PostDetail:
         """One post with its text, sanitised HTML, collections, media, chapters, embeds and
-        earlier versions."""
+        earlier versions. ``media_link(media_id)``: the caller's URL of a stored file, for the
+        pictures in the HTML that were archived (else they keep the source's address)."""
         with self._reading() as conn:
-            return post_queries.get_post(conn, post_id)
+            return post_queries.get_post(conn, post_id, media_link)
 
     @requires(Permission.READ)
     def post_version(self, post_id: int, version_id: int, *,

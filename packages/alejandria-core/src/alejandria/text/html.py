@@ -11,6 +11,7 @@ point at the site showing the post. Links get ``rel="noopener noreferrer nofollo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import nh3
@@ -54,10 +55,55 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value if scheme in URL_SCHEMES else None
 
 
-def sanitize_html(html: str) -> str:
-    """``html`` with only allow-listed tags, attributes and URL schemes left."""
+def sanitize_html(html: str, *, image_src: Callable[[str], str | None] | None = None) -> str:
+    """``html`` with only allow-listed tags, attributes and URL schemes left.
+
+    ``image_src`` may give an ``<img>`` another address (the archive's copy of a picture the
+    source stored: ``archived_images``); an image it does not know keeps its own, checked
+    like any URL."""
     if not html:
         return ""
+    keep = _keep_attribute
+    if image_src is not None:
+        local = image_src
+
+        def keep(tag: str, attribute: str, value: str) -> str | None:
+            if tag == "img" and attribute == "src":
+                replaced = local(value)
+                if replaced is not None:
+                    return replaced
+            return _keep_attribute(tag, attribute, value)
+
     return nh3.clean(html, tags=set(ALLOWED_TAGS), clean_content_tags=set(DROPPED_WITH_CONTENT),
-                     attributes=ALLOWED_ATTRIBUTES, attribute_filter=_keep_attribute,
+                     attributes=ALLOWED_ATTRIBUTES, attribute_filter=keep,
                      url_schemes=set(URL_SCHEMES), link_rel=LINK_REL, strip_comments=True)
+
+
+def url_identity(url: str) -> str | None:
+    """A URL without its scheme, query and fragment (``cdn.example/p/a.jpg``): a picture's
+    address in a post's HTML and the one the source downloaded it from differ in their
+    signed query (``?token-time=…``), not in host and path."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if not parts.netloc or not parts.path:
+        return None
+    return parts.netloc.lower() + parts.path
+
+
+def archived_images(originals: dict[str, int],
+                    link: Callable[[int], str]) -> Callable[[str], str | None]:
+    """``image_src`` for ``sanitize_html``: an ``<img>`` whose URL is one the post's stored
+    images were downloaded from (``originals``: original URL to media id) points at the
+    archive's copy (``link(media_id)``), so the picture shows without the creator's CDN (and
+    after the CDN forgets it); others keep theirs."""
+    known = {identity: media_id for url, media_id in originals.items()
+             if (identity := url_identity(url)) is not None}
+
+    def image_src(src: str) -> str | None:
+        identity = url_identity(src)
+        found = known.get(identity) if identity is not None else None
+        return None if found is None else link(found)
+
+    return image_src

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from litestar.params import Parameter
 
 from alejandria_web.api.common import GET, AnyRequest, actor, archive
+from alejandria_web.media.urls import content_url
 from alejandria_web.security.access import Access
 
 Limit = Parameter(ge=1, le=200, default=50, description="items per page (1-200)")
@@ -36,7 +37,7 @@ def list_posts(request: AnyRequest, source: str | None = None, creator_id: int |
 def get_post(request: AnyRequest, post_id: int) -> dict[str, Any]:
     who = actor(request)
     the_archive = archive(request)
-    detail = the_archive.library.post(post_id, actor=who).as_json()
+    detail = the_archive.library.post(post_id, actor=who, media_link=content_url).as_json()
     detail["mine"] = my_data(request, post_id)
     return detail
 

@@ -27,6 +27,7 @@ from alejandria.accounts.personal.highlights import SEGMENT_JOIN
 from alejandria.errors import NotFound
 from alejandria.library.posts import PostDetail, PostMedia
 from alejandria.models import ORIGINAL_ROLE
+from alejandria_web.media.urls import content_url
 from alejandria_web.pages.common import PAGE, AnyRequest, actor, archive
 from alejandria_web.pages.i18n import gettext as _
 from alejandria_web.pages.names import status_name
@@ -103,7 +104,7 @@ def _mine(request: AnyRequest, post_id: int) -> dict[str, Any]:
 def post_context(request: AnyRequest, post_id: int) -> dict[str, Any]:
     who = actor(request)
     library = archive(request).library
-    post = library.post(post_id, actor=who)
+    post = library.post(post_id, actor=who, media_link=content_url)
     has_pages = any(chapter.page is not None for chapter in post.chapters)
     pages = library.pages(post_id, actor=who) if has_pages else []
     #: A book's chapter (the ``pdf`` source): its pages are its text, the book its collection.
