@@ -65,6 +65,10 @@ def test_every_chapter_holds_the_books_pdf_stored_once(
     assert (extract.status, extract.error, extract.result) == (
         "done", None, {"extractor": None, "skipped": SKIPPED_AS_ORIGINAL})
     assert reads.passages(archive) == [] and attachment_chunks(archive) == 0
+    # a chapter with no picture of its own shows its book's first page as its cover
+    covers = {post.cover_media_id for post in archive.library.posts(limit=10).items
+              if post.image_count == 0}
+    assert covers == {media_id}
 
 
 def test_a_phrase_on_one_page_finds_only_the_chapter_holding_it(

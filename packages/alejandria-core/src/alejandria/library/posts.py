@@ -22,7 +22,7 @@ from sqlalchemy.engine import Row
 from alejandria.errors import InvalidRequest, NotFound
 from alejandria.library.pages import Order, Page, SortKey, build_page, clamp_limit
 from alejandria.library.refs import CollectionRef, CreatorRef, iso, thumbnail_sizes
-from alejandria.models import MediaKind
+from alejandria.models import ORIGINAL_ROLE, MediaKind
 from alejandria.storage.schema import (
     chunks,
     collections,
@@ -119,7 +119,8 @@ class PostSummary:
     video_count: int
     audio_count: int
     excerpt: str
-    #: The media to show as the post's picture: its cover, else its first image; None: none.
+    #: The media to show as the post's picture: its cover, else its first image, else the
+    #: document it was read from (a PDF chapter: its book); None: none.
     cover_media_id: int | None
     has_versions: bool
 
@@ -250,11 +251,17 @@ class PostVersion:
 # -- the statements ---------------------------------------------------------------------------
 
 _HAS_VERSIONS = exists().where(post_versions.c.post_id == posts.c.id)
+_IS_IMAGE = media_files.c.kind == MediaKind.IMAGE.value
+#: The post's cover, else its first image, else the document it was read from (a PDF
+#: chapter shows its book's first page, as a bookshelf would).
 _COVER = (select(post_media.c.media_id)
           .join(media_files, media_files.c.id == post_media.c.media_id)
           .where(post_media.c.post_id == posts.c.id,
-                 or_(post_media.c.is_cover, media_files.c.kind == MediaKind.IMAGE.value))
-          .order_by(post_media.c.is_cover.desc(), post_media.c.position, post_media.c.id)
+                 or_(post_media.c.is_cover, _IS_IMAGE,
+                     and_(post_media.c.role == ORIGINAL_ROLE,
+                          media_files.c.kind == MediaKind.DOCUMENT.value)))
+          .order_by(post_media.c.is_cover.desc(), _IS_IMAGE.desc(), post_media.c.position,
+                    post_media.c.id)
           .limit(1).correlate(posts).scalar_subquery())
 _HAS_TRANSCRIPT = exists().where(transcriptions.c.media_id == media_files.c.id,
                                  transcriptions.c.status == "complete")
