@@ -54,6 +54,18 @@ def test_collections(catalogue):
         "cover_url"}
 
 
+def test_filter_choices_name_what_the_lists_hold(catalogue):
+    choices = catalogue.library.choices(actor=READONLY)
+    assert choices.creators == [(c.id, c.name) for c in catalogue.library.creators(limit=200).items]
+    assert choices.collections == [(c.id, c.title) for c in
+                                   catalogue.library.collections(limit=200).items]
+    assert choices.sources == sorted({c.source for c in catalogue.library.creators(limit=200)
+                                      .items})
+    by_beto = catalogue.library.choices(creator_id=catalogue.creators["beto"])
+    assert [title for _id, title in by_beto.collections] == ["astrologia"]
+    assert len(catalogue.library.choices(limit=1).creators) == 1
+
+
 def test_unknown_ids_are_not_found(catalogue):
     with pytest.raises(NotFound, match="creator 987654 not found"):
         catalogue.library.creator(987654)

@@ -26,6 +26,7 @@ CALLS: dict[str, Callable[[Library, Any], Any]] = {
     "creators": lambda lib, actor: lib.creators(actor=actor),
     "creator": lambda lib, actor: lib.creator(987654, actor=actor),
     "collections": lambda lib, actor: lib.collections(actor=actor),
+    "choices": lambda lib, actor: lib.choices(actor=actor),
     "collection": lambda lib, actor: lib.collection(987654, actor=actor),
     "media": lambda lib, actor: lib.media(987654, actor=actor),
     "media_file": lambda lib, actor: lib.media_file(987654, actor=actor),

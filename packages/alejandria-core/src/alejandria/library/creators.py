@@ -147,3 +147,32 @@ def get_collection(conn: Connection, collection_id: int) -> CollectionSummary:
     if row is None:
         raise NotFound(f"collection {collection_id} not found")
     return _collection(row)
+
+
+# -- choices for filters ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a filter form offers: the sources, and creators and collections by name (id and
+    name only: no counts, which are what make ``list_creators`` cost)."""
+
+    sources: list[str]
+    creators: list[tuple[int, str]]
+    collections: list[tuple[int, str]]
+
+
+def filter_choices(conn: Connection, *, creator_id: int | None = None,
+                   limit: int = 200) -> Choices:
+    limit = clamp_limit(limit)
+    sources = conn.execute(select(creators.c.source).distinct()
+                           .order_by(creators.c.source)).scalars().all()
+    people = conn.execute(select(creators.c.id, creators.c.name)
+                          .order_by(_CREATOR_NAME, creators.c.id).limit(limit)).all()
+    shelves = select(collections.c.id, collections.c.title)
+    if creator_id is not None:
+        shelves = shelves.where(collections.c.creator_id == creator_id)
+    found = conn.execute(shelves.order_by(_COLLECTION_TITLE, collections.c.id)
+                         .limit(limit)).all()
+    return Choices(list(sources), [(row.id, row.name) for row in people],
+                   [(row.id, row.title) for row in found])

@@ -21,7 +21,7 @@ from alejandria.library import documents as document_queries
 from alejandria.library import jobs as job_queries
 from alejandria.library import media as media_queries
 from alejandria.library import posts as post_queries
-from alejandria.library.creators import CollectionSummary, CreatorSummary
+from alejandria.library.creators import Choices, CollectionSummary, CreatorSummary
 from alejandria.library.documents import PageText
 from alejandria.library.jobs import JobDetail, JobSummary
 from alejandria.library.media import MediaInfo, StoredFile
@@ -109,6 +109,14 @@ class Library:
         with self._reading() as conn:
             return creator_queries.list_collections(conn, creator_id=creator_id, source=source,
                                                     cursor=cursor, limit=limit)
+
+    @requires(Permission.READ)
+    def choices(self, *, creator_id: int | None = None, limit: int = 200,
+                actor: Actor | None = None) -> Choices:
+        """The sources, creators and collections a filter form offers (names only, cheap
+        enough for every page that shows the form)."""
+        with self._reading() as conn:
+            return creator_queries.filter_choices(conn, creator_id=creator_id, limit=limit)
 
     @requires(Permission.READ)
     def collection(self, collection_id: int, *,

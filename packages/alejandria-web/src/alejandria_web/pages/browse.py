@@ -154,15 +154,13 @@ def filter_options(the_archive: Archive, who: Actor, *, creator: int | None = No
     """The sources, creators and collections to choose from (collections of ``creator``
     only when given); a chosen value missing from the first ``OPTION_LIMIT`` is added."""
     library = the_archive.library
-    creators = library.creators(limit=OPTION_LIMIT, actor=who).items
-    collections = library.collections(creator_id=creator, limit=OPTION_LIMIT,
-                                      actor=who).items
-    sources = sorted({item.source for item in creators} | ({source} if source else set()))
-    creator_options = [(item.id, item.name) for item in creators]
+    choices = library.choices(creator_id=creator, limit=OPTION_LIMIT, actor=who)
+    sources = sorted(set(choices.sources) | ({source} if source else set()))
+    creator_options = list(choices.creators)
     if chosen_creator and all(value != chosen_creator for value, _ in creator_options):
         creator_options.append((chosen_creator, _name_of(
             lambda: library.creator(chosen_creator, actor=who).name, chosen_creator)))
-    collection_options = [(item.id, item.title) for item in collections]
+    collection_options = list(choices.collections)
     if collection and all(value != collection for value, _ in collection_options):
         collection_options.append((collection, _name_of(
             lambda: library.collection(collection, actor=who).title, collection)))
