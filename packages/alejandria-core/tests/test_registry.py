@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import types
 
+import click
 import pytest
 
 from alejandria import hookimpl
@@ -334,3 +335,27 @@ def test_a_plugin_taking_one_of_cores_names_is_told_to_rename_it(plugin_manager,
 
     assert plugin_manager.source("files").plugin == "core"  # core's keeps working
     assert "rename it in plugin 'shadow'" in plugin_manager.broken()["shadow"]
+
+
+def test_a_source_with_default_targets_syncs_without_one(archive, register_plugin,
+                                                         memory_source):
+    from alejandria.cli.sync import _source_and_targets
+    from alejandria.models import Checkpoint, CreatorIn, PostIn
+
+    class Whole:
+        @hookimpl
+        def register_sources(self):
+            return [SourceSpec(name="whole", factory=memory_source,
+                               default_targets=("account",))]
+
+    register_plugin(Whole(), name="whole")
+    memory_source.content["account"] = [
+        CreatorIn(external_id="c", name="C"),
+        PostIn(external_id="p", creator_external_id="c", title="Todo"), Checkpoint()]
+
+    report = archive.sync("whole")
+
+    assert report.ok and (report.targets, report.posts_written) == (1, 1)
+    assert _source_and_targets(archive, "whole", ()) == ("whole", ("account",))
+    with pytest.raises(click.UsageError, match="give at least one target"):
+        _source_and_targets(archive, "memory", ())

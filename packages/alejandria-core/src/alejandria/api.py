@@ -245,7 +245,8 @@ class Archive:
              credentials: JsonDict | None = None,
              progress: ProgressCallback | None = None, remember: bool = True,
              actor: Actor | None = None, client: str | None = None) -> SyncReport:
-        """Archive ``targets`` (paths, URLs, names) with the source called ``source``.
+        """Archive ``targets`` (paths, URLs, names) with the source called ``source``; none:
+        the source's ``SourceSpec.default_targets`` (its whole account), if it declares any.
 
         ``remember``: keep (source, targets) for the daily incremental sync. Without
         ``credentials``, those stored with ``alejandria credentials set SOURCE`` are used.

@@ -169,6 +169,10 @@ class SourceSpec:
     #: Regular expressions of the URLs this source archives: ``alejandria sync URL`` (no
     #: source name) picks the source whose pattern matches.
     url_patterns: tuple[str, ...] = ()
+    #: What ``alejandria sync NAME`` (and ``Archive.sync(NAME)``) archives when no target is
+    #: given: a source that can archive "the whole account" names it here (``("library",)``);
+    #: empty, a target is required.
+    default_targets: tuple[str, ...] = ()
     plugin: str = ""
 
 

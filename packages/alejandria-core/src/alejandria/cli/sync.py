@@ -180,14 +180,19 @@ class SyncBar:
 def _source_and_targets(archive: Any, source: str,
                         targets: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """``sync URL...``: the source whose ``url_patterns`` match the URL, and the URL itself as
-    the first target; otherwise SOURCE names the source and TARGETS are needed."""
-    if source not in archive.plugins.sources() and "://" in source:
+    the first target; otherwise SOURCE names the source and TARGETS are needed, unless the
+    source declares ``default_targets`` (its whole account)."""
+    sources = archive.plugins.sources()
+    if source not in sources and "://" in source:
         spec = archive.plugins.source_for_url(source)
         if spec is None:
             raise click.UsageError(f"no installed source archives {source}; name one: "
                                    f"alejandria sync SOURCE {source}")
         return spec.name, (source, *targets)
     if not targets:
+        spec = sources.get(source)
+        if spec is not None and spec.default_targets:
+            return source, tuple(spec.default_targets)
         raise click.UsageError("give at least one target: alejandria sync SOURCE TARGET...")
     return source, targets
 

@@ -48,7 +48,8 @@ def run_sync(context: ArchiveContext, source: str, targets: Sequence[str | os.Pa
                             actor=actor),
         notify=context.notify, progress=progress,
     )
-    paths = [os.fspath(target) for target in targets]
+    # no target: the source's default ones (its whole account), if it declares any
+    paths = [os.fspath(target) for target in targets] or list(spec.default_targets)
     if trigger is not None:
         record_now(context.engine, trigger, "sync", entity_type="source", entity_id=spec.name,
                    changes={"source": spec.name, "targets": paths})

@@ -1,0 +1,1 @@
+"""Alejandria source for Gumroad."""

@@ -1,0 +1,84 @@
+"""A purchase's download page ``/d/<token>`` (React ``DownloadPageWithContent`` or Inertia
+``UrlRedirects/DownloadPage``; shapes in ``/work/shared/research/gumroad-pages.md`` and the
+Rails app's ``url_redirect_presenter.rb``): the product it is for and its files, each with its
+folder, name, extension and size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from alejandria.models import JsonDict
+from alejandria_source_gumroad.pages import read_page
+
+DOWNLOAD_COMPONENTS = ("DownloadPageWithContent", "UrlRedirects/DownloadPage")
+
+
+@dataclass(frozen=True)
+class ProductFile:
+    id: str
+    #: As the page shows it: no extension; ``extension`` upper case.
+    name: str
+    extension: str | None
+    size: int | None
+    download_url: str | None
+    #: The folders it is in, outermost first.
+    folder: tuple[str, ...] = ()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.{self.extension.lower()}" if self.extension else self.name
+
+
+@dataclass(frozen=True)
+class DownloadPage:
+    product_id: str | None
+    product_name: str | None
+    permalink: str | None
+    product_url: str | None
+    files: tuple[ProductFile, ...]
+
+
+def parse_download_page(html: str, *, subject: str) -> DownloadPage:
+    props = read_page(html, wanted=DOWNLOAD_COMPONENTS, subject=subject).props
+    content = props.get("content") if isinstance(props.get("content"), dict) else {}
+    purchase = props.get("purchase") if isinstance(props.get("purchase"), dict) else {}
+    assert isinstance(content, dict) and isinstance(purchase, dict)
+    return DownloadPage(
+        product_id=_str(purchase.get("product_id")),
+        product_name=_str(purchase.get("product_name")),
+        permalink=_str(purchase.get("product_permalink")),
+        product_url=_str(purchase.get("product_long_url")),
+        files=tuple(_files(content.get("content_items") or [], ())),
+    )
+
+
+def _files(items: Any, folder: tuple[str, ...]) -> Iterator[ProductFile]:
+    if not isinstance(items, list):
+        return
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "folder":
+            yield from _files(item.get("children") or [], (*folder, str(item.get("name") or "")))
+        elif item.get("type") == "file" and item.get("id"):
+            size = item.get("file_size")
+            yield ProductFile(
+                id=str(item["id"]), name=str(item.get("file_name") or item["id"]),
+                extension=_str(item.get("extension")),
+                size=size if isinstance(size, int) else None,
+                download_url=_str(item.get("download_url")), folder=folder)
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def description_of(html: str, *, subject: str) -> str:
+    """A product page's ``description_html`` (``ProductPage`` props, or Inertia's)."""
+    props: JsonDict = read_page(html, wanted=("ProductPage", "Products/Show"),
+                                subject=subject).props
+    product = props.get("product") if isinstance(props.get("product"), dict) else {}
+    assert isinstance(product, dict)
+    return str(product.get("description_html") or "")
