@@ -59,9 +59,10 @@ def test_sigkill_mid_sync_then_rerun_completes_exactly_once(
     assert rerun.json()["skipped_unchanged"] == partial["collections"]
     assert _counts(alejandria_database_url) == {
         "collections": BOOKS, "posts": BOOKS * CHAPTERS, "chunks": BOOKS * CHAPTERS * 3,
-        "media_files": BOOKS, "post_media": BOOKS * CHAPTERS,
+        # each book: its picture and its PDF, both linked from every chapter
+        "media_files": BOOKS * 2, "post_media": BOOKS * CHAPTERS * 2,
     }
     store = MediaStore(tmp_path / "data" / "media")
     stored = [p for p in store.root.glob("??/??/*") if p.is_file()]
-    assert len(stored) == BOOKS
+    assert len(stored) == BOOKS * 2
     assert all(store.verify(p.name) for p in stored)
