@@ -312,3 +312,24 @@ def test_every_request_carries_the_clients_user_agent(site: Site, make_client) -
 
     assert [seen.headers.get("User-Agent") for seen in site.requests] == [
         "alejandria-tests", "alejandria-tests"]
+
+
+def test_own_host_is_what_an_allow_list_names() -> None:
+    from alejandria.net.urls import own_host
+
+    assert own_host("https://www.patreon.com") == "www.patreon.com:443"
+    assert own_host("http://127.0.0.1:8123/base") == "127.0.0.1:8123"
+    assert own_host("http://[::1]:9000") == "[::1]:9000"
+    assert own_host("not a url") is None and own_host("http://[::1") is None
+
+
+def test_a_stored_secret_wins_over_the_environment() -> None:
+    from pydantic import SecretStr
+
+    from alejandria.plugin_types import stored_secret
+
+    env = SecretStr("from-env")
+    assert stored_secret({"session_id": "stored"}, ("session_id", "cookie"), env) == "stored"
+    assert stored_secret({"cookie": SecretStr("old")}, ("session_id", "cookie"), env) == "old"
+    assert stored_secret({"session_id": ""}, ("session_id",), env) == "from-env"
+    assert stored_secret(None, ("session_id",), None) is None

@@ -78,6 +78,23 @@ class SettingsSpec:
 # --- sources -------------------------------------------------------------------------------
 
 
+def stored_secret(credentials: Mapping[str, Any] | None, keys: Sequence[str],
+                  fallback: Any = None) -> str | None:
+    """A source's secret: the first of ``keys`` in its stored credentials (``alejandria
+    credentials set``), else ``fallback`` (the environment's ``SecretStr`` setting, for
+    scripts); None when neither has one. Stored values may be plain or ``SecretStr``."""
+    secret: Any = None
+    for key in keys:
+        secret = (credentials or {}).get(key)
+        if secret:
+            break
+    if not secret:
+        secret = fallback
+    if hasattr(secret, "get_secret_value"):
+        secret = secret.get_secret_value()
+    return str(secret) if secret else None
+
+
 @dataclass(frozen=True)
 class SourceContext:
     """What a source factory receives: settings, the user's credentials and per-sync options.

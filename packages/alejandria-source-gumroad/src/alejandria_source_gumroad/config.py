@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from alejandria.errors import ConfigurationError
 from alejandria.net.limits import TransferLimits
-from alejandria.plugin_types import SourceContext
+from alejandria.net.urls import own_host
+from alejandria.plugin_types import SourceContext, stored_secret
 from alejandria_source_gumroad.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_USER_AGENT,
@@ -48,13 +48,10 @@ class GumroadConfig:
 
     @property
     def allowed_hosts(self) -> tuple[str, ...]:
-        """The configured base URL's own ``host:port`` (a local Gumroad, the test fixture)
-        and the core setting: the hosts reached even on a private address."""
-        parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        own = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return (own, *self.allow_private_hosts) if host else self.allow_private_hosts
+        """The configured base URL's own host (a local Gumroad, the test fixture) and the
+        core setting: the hosts reached even on a private address."""
+        own = own_host(self.base_url)
+        return (own, *self.allow_private_hosts) if own else self.allow_private_hosts
 
     @classmethod
     def from_context(cls, context: SourceContext) -> GumroadConfig:
@@ -67,16 +64,10 @@ class GumroadConfig:
     @classmethod
     def from_settings(cls, settings: GumroadSettings, credentials: Mapping[str, Any] | None,
                       *, core: Settings | None = None) -> GumroadConfig:
-        secret: Any = None
-        if credentials:
-            secret = credentials.get("app_session") or credentials.get("cookie")
-        if not secret and settings.app_session is not None:
-            secret = settings.app_session.get_secret_value()
-        if hasattr(secret, "get_secret_value"):
-            secret = secret.get_secret_value()
+        secret = stored_secret(credentials, ("app_session", "cookie"), settings.app_session)
         return cls(
             base_url=settings.base_url,
-            cookie=session_cookie(str(secret)) if secret else None,
+            cookie=session_cookie(secret) if secret else None,
             user_agent=settings.user_agent,
             requests_per_second=settings.requests_per_second,
             max_retries=settings.max_retries,

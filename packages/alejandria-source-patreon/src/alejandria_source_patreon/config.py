@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from alejandria.errors import ConfigurationError
 from alejandria.net.limits import TransferLimits
-from alejandria.plugin_types import SourceContext
+from alejandria.net.urls import own_host
+from alejandria.plugin_types import SourceContext, stored_secret
 from alejandria_source_patreon.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_USER_AGENT,
@@ -88,13 +88,10 @@ class PatreonConfig:
 
     @property
     def allowed_hosts(self) -> tuple[str, ...]:
-        """The hosts the client may reach even on a private address: the configured base
-        URL's own ``host:port`` (a local Patreon, the test fixture) and the core setting."""
-        parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        own = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return (own, *self.allow_private_hosts) if host else self.allow_private_hosts
+        """The configured base URL's own host (a local Patreon, the test fixture) and the
+        core setting: the hosts reached even on a private address."""
+        own = own_host(self.base_url)
+        return (own, *self.allow_private_hosts) if own else self.allow_private_hosts
 
     @classmethod
     def from_context(cls, context: SourceContext) -> PatreonConfig:
@@ -107,16 +104,10 @@ class PatreonConfig:
     @classmethod
     def from_settings(cls, settings: PatreonSettings, credentials: Mapping[str, Any] | None,
                       *, core: Settings | None = None) -> PatreonConfig:
-        secret: Any = None
-        if credentials:
-            secret = credentials.get("session_id") or credentials.get("cookie")
-        if not secret and settings.session_id is not None:
-            secret = settings.session_id.get_secret_value()
-        if hasattr(secret, "get_secret_value"):
-            secret = secret.get_secret_value()
+        secret = stored_secret(credentials, ("session_id", "cookie"), settings.session_id)
         return cls(
             base_url=settings.base_url,
-            cookie=session_cookie(str(secret)) if secret else None,
+            cookie=session_cookie(secret) if secret else None,
             user_agent=settings.user_agent,
             requests_per_second=settings.requests_per_second,
             max_retries=settings.max_retries,

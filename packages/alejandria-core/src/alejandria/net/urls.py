@@ -33,6 +33,22 @@ def host_of(url: str) -> str:
     return netloc.rpartition("@")[2].lower()
 
 
+def own_host(base_url: str) -> str | None:
+    """``host:port`` of a source's configured base URL, as ``allow_private_hosts`` lists
+    hosts (an IPv6 host in brackets, the scheme's port when none is given): the host a
+    source may reach even on a private address (a local mirror, a test fixture). None
+    when the URL names no host."""
+    try:
+        parts = urlsplit(base_url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    port = port or DEFAULT_PORTS.get(parts.scheme, 80)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def shown(url: str) -> str:
     """A URL as messages and logs show it: host and path, never the query (signatures,
     tokens), a fragment or a password; other schemes keep their name (``file:///etc/passwd``),
