@@ -30,6 +30,7 @@ def gumroad_env(site: GumroadFixture, monkeypatch: pytest.MonkeyPatch) -> dict[s
         "ALEJANDRIA_GUMROAD_APP_SESSION": site.app_session,
         "ALEJANDRIA_GUMROAD_REQUESTS_PER_SECOND": "0",
         "ALEJANDRIA_GUMROAD_BACKOFF_S": "0.01",
+        "ALEJANDRIA_GUMROAD_STAMP_WAIT_S": "0.01",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -39,7 +40,7 @@ def gumroad_env(site: GumroadFixture, monkeypatch: pytest.MonkeyPatch) -> dict[s
 
 @pytest.fixture
 def alejandria_settings_overrides(site: GumroadFixture) -> dict[str, Any]:
-    """The signed-URL host is another loopback port: allowed like a LAN host would be.
-    Media processing off (fast)."""
+    """The signed-URL host and the sellers' host are other loopback ports: allowed like LAN
+    hosts would be. Media processing off (fast)."""
     return {"process_media": False, "download_embeds": False,
-            "allow_private_hosts": [site.files.host]}
+            "allow_private_hosts": site.other_hosts}

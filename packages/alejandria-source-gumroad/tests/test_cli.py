@@ -18,7 +18,7 @@ def test_sync_with_no_target_archives_the_whole_library(alejandria_cli: Cli) -> 
     result = alejandria_cli("sync", "gumroad", "--json")
 
     assert result.returncode == 0, result.stderr
-    assert (result.json()["posts_written"], result.json()["media_stored"]) == (3, 5)
+    assert (result.json()["posts_written"], result.json()["media_stored"]) == (5, 6)
 
 
 @pytest.mark.parametrize("site", ["react"], indirect=True)

@@ -11,8 +11,9 @@ from alejandria.api import Archive
 from alejandria.testing import reads
 from alejandria_source_gumroad.testing import GumroadFixture
 
-#: demo_library: 3 purchases archived (one more is archived by the user), 5 files.
-PRODUCTS, FILES = 3, 5
+#: demo_library: 3 purchases archived (one more is archived by the user): 3 descriptions, a
+#: content page and an update post; 5 product files and a cover.
+PRODUCTS, POSTS, FILES, MEDIA = 3, 5, 5, 6
 
 
 def test_the_whole_library_is_archived_with_its_files(archive: Archive,
@@ -20,13 +21,14 @@ def test_the_whole_library_is_archived_with_its_files(archive: Archive,
     report = archive.sync("gumroad")
 
     assert report.ok, report.errors
-    assert (report.posts_written, report.media_stored) == (PRODUCTS, FILES)
+    assert (report.posts_written, report.media_stored) == (POSTS, MEDIA)
     assert {(c.external_id, c.name) for c in reads.creators(archive)} == {
         ("sel_ana", "Ana Pinta"), ("sel_beto", "Beto Sound")}
     assert {c.external_id for c in reads.collections(archive)} == {
         "prd_brushes", "prd_book", "prd_sounds"}
     assert {p.external_id for p in reads.posts(archive)} == {
-        "prd_brushes:description", "prd_book:description", "prd_sounds:description"}
+        "prd_brushes:description", "prd_book:description", "prd_sounds:description",
+        "prd_brushes:page:pag_instalar", "update:upd_tormenta"}
 
 
 def test_both_library_formats_archive_the_same_rows(archive: Archive,
@@ -39,7 +41,9 @@ def test_both_library_formats_archive_the_same_rows(archive: Archive,
     assert rows == [
         ("prd_book:description", "Bocetos.pdf", "attachment", 2026),
         ("prd_brushes:description", "Guía de uso.pdf", "attachment", 2023),
-        ("prd_brushes:description", "Pinceles.brushset", "attachment", 5000),
+        ("prd_brushes:description", "prd_brushes.png", "cover", 1200),
+        # embedded in the content page: that page's file (once, not the description's too)
+        ("prd_brushes:page:pag_instalar", "Pinceles.brushset", "attachment", 5000),
         ("prd_sounds:description", "Lluvia 1.mp3", "attachment", 3000),
         ("prd_sounds:description", "Lluvia 2.mp3", "attachment", 3000),
     ]
@@ -61,7 +65,8 @@ def test_files_land_in_the_store_with_their_bytes_names_sizes_and_folders(
     assert files["Guía de uso"] == {"file_id": "ZmlsZTI=", "name": "Guía de uso",
                                     "extension": "PDF", "size": len(served["ZmlsZTI="].data),
                                     "folder": "Extras"}
-    assert files["Pinceles"]["folder"] is None
+    [page_file] = reads.post(archive, "prd_brushes:page:pag_instalar").metadata["files"]
+    assert page_file["name"] == "Pinceles" and page_file["folder"] is None
 
 
 def test_the_description_is_made_safe_and_searchable(archive: Archive) -> None:
@@ -90,9 +95,10 @@ def test_the_signed_url_host_never_sees_a_cookie(archive: Archive,
                                                  site: GumroadFixture) -> None:
     archive.sync("gumroad")
 
-    assert len(site.files.requests) == FILES
-    for request in site.files.requests:
+    assert len(site.files.requests) == MEDIA  # the files and the cover
+    for request in site.files.requests + site.sellers.requests:
         assert not any(name.lower() == "cookie" for name in request.headers)
+    assert len(site.sellers.requests) == 1  # the update post's page
     links = [r for r in site.requests if r.path.startswith("/r/")]
     assert len(links) == FILES
     assert all(site.app_session in r.headers.get("Cookie", "") for r in links)
@@ -102,7 +108,8 @@ def test_one_sellers_purchases_only(archive: Archive) -> None:
     report = archive.sync("gumroad", "betosound")
 
     assert report.ok, report.errors
-    assert {p.external_id for p in reads.posts(archive)} == {"prd_sounds:description"}
+    assert {p.external_id for p in reads.posts(archive)} == {"prd_sounds:description",
+                                                             "update:upd_tormenta"}
 
 
 def test_an_expired_session_is_a_clear_error_and_nothing_is_archived(

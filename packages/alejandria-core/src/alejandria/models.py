@@ -180,9 +180,15 @@ class Prune(SourceInput):
 
 class Notice(SourceInput):
     """Something the user should know about the current target that is not an error
-    (a scanned PDF without text, a skipped attachment); shown as a ``note:`` line."""
+    (a scanned PDF without text, a skipped attachment); shown as a ``note:`` line.
+
+    ``failed``: one item of the target could not be archived (a purchase whose page Gumroad
+    will not show): an error of the report (the sync ends non-zero) while the rest of the
+    target goes on. The source leaves the item out of its cursor, so the next sync tries it
+    again."""
 
     message: str
+    failed: bool = False
 
 
 class Expect(SourceInput):

@@ -176,6 +176,16 @@ class BaseSource:
 
 
 @dataclass(frozen=True)
+class SourceFlag:
+    """A switch of ``alejandria sync NAME --FLAG``: sets the source option ``option`` to true
+    (``--include-archived`` is ``-o include_archived=true``), and is listed in ``sync --help``."""
+
+    flag: str
+    option: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """A source: ``alejandria sync NAME TARGET...``."""
 
@@ -190,6 +200,8 @@ class SourceSpec:
     #: given: a source that can archive "the whole account" names it here (``("library",)``);
     #: empty, a target is required.
     default_targets: tuple[str, ...] = ()
+    #: Switches of its own ``sync`` takes (``--include-archived``), each a boolean option.
+    flags: tuple[SourceFlag, ...] = ()
     plugin: str = ""
 
 

@@ -42,6 +42,9 @@ class GumroadConfig:
     max_wait_s: float = 900.0
     timeout_s: float = 60.0
     media_workers: int = 4
+    include_archived: bool = False
+    stamp_retries: int = 3
+    stamp_wait_s: float = 10.0
     #: Core's ``allow_private_hosts``: private hosts files may come from anyway.
     allow_private_hosts: tuple[str, ...] = ()
     limits: TransferLimits = field(default_factory=TransferLimits)
@@ -75,6 +78,9 @@ class GumroadConfig:
             max_wait_s=settings.max_wait_s,
             timeout_s=settings.timeout_s,
             media_workers=settings.media_workers,
+            include_archived=settings.include_archived,
+            stamp_retries=settings.stamp_retries,
+            stamp_wait_s=settings.stamp_wait_s,
             allow_private_hosts=tuple(core.allow_private_hosts) if core else (),
             limits=TransferLimits.from_settings(core) if core else TransferLimits(),
         )

@@ -1,7 +1,8 @@
 """A purchase's download page ``/d/<token>`` (React ``DownloadPageWithContent`` or Inertia
 ``UrlRedirects/DownloadPage``; shapes in ``/work/shared/research/gumroad-pages.md`` and the
-Rails app's ``url_redirect_presenter.rb``): the product it is for and its files, each with its
-folder, name, extension and size."""
+Rails app's ``url_redirect_presenter.rb``): the product it is for, its files (each with its
+folder, name, extension, size and whether Gumroad stamps it), its rich-content pages (TipTap
+documents) and the update posts the seller sent to buyers."""
 
 from __future__ import annotations
 
@@ -25,10 +26,34 @@ class ProductFile:
     download_url: str | None
     #: The folders it is in, outermost first.
     folder: tuple[str, ...] = ()
+    #: ``pdf_stamp_enabled``: the buyer's copy carries a stamp, so its size is not the listed
+    #: one, and Gumroad may still be preparing it (``processing``).
+    stamped: bool = False
+    processing: bool = False
 
     @property
     def filename(self) -> str:
         return f"{self.name}.{self.extension.lower()}" if self.extension else self.name
+
+
+@dataclass(frozen=True)
+class RichPage:
+    """A rich-content page: its TipTap document's top-level nodes, as Gumroad stores them."""
+
+    id: str
+    title: str
+    nodes: tuple[JsonDict, ...]
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateRef:
+    """An update post listed on the page; its text is on its own page, ``view_url``."""
+
+    id: str
+    name: str
+    published_at: str | None
+    view_url: str | None
 
 
 @dataclass(frozen=True)
@@ -38,9 +63,16 @@ class DownloadPage:
     permalink: str | None
     product_url: str | None
     files: tuple[ProductFile, ...]
+    pages: tuple[RichPage, ...] = ()
+    updates: tuple[UpdateRef, ...] = ()
+    #: When it was bought (ISO 8601).
+    purchased_at: str | None = None
+    #: Where the page was read from (a seller's subdomain, when Gumroad moved it there):
+    #: the page's relative links are resolved against it.
+    url: str | None = None
 
 
-def parse_download_page(html: str, *, subject: str) -> DownloadPage:
+def parse_download_page(html: str, *, subject: str, url: str | None = None) -> DownloadPage:
     props = read_page(html, wanted=DOWNLOAD_COMPONENTS, subject=subject).props
     content = props.get("content") if isinstance(props.get("content"), dict) else {}
     purchase = props.get("purchase") if isinstance(props.get("purchase"), dict) else {}
@@ -51,7 +83,32 @@ def parse_download_page(html: str, *, subject: str) -> DownloadPage:
         permalink=_str(purchase.get("product_permalink")),
         product_url=_str(purchase.get("product_long_url")),
         files=tuple(_files(content.get("content_items") or [], ())),
+        pages=tuple(_pages(content.get("rich_content_pages"))),
+        updates=tuple(_updates(content.get("posts"))),
+        purchased_at=_str(purchase.get("created_at")),
+        url=url,
     )
+
+
+def _pages(items: Any) -> Iterator[RichPage]:
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not (item.get("id") or item.get("page_id")):
+            continue
+        description = item.get("description")
+        nodes = description.get("content") if isinstance(description, dict) else description
+        yield RichPage(id=str(item.get("id") or item.get("page_id")),
+                       title=str(item.get("title") or ""),
+                       nodes=tuple(n for n in nodes if isinstance(n, dict))
+                       if isinstance(nodes, list) else (),
+                       updated_at=_str(item.get("updated_at")))
+
+
+def _updates(items: Any) -> Iterator[UpdateRef]:
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("id"):
+            yield UpdateRef(id=str(item["id"]), name=str(item.get("name") or item["id"]),
+                            published_at=_str(item.get("action_at")),
+                            view_url=_str(item.get("view_url")))
 
 
 def _files(items: Any, folder: tuple[str, ...]) -> Iterator[ProductFile]:
@@ -68,7 +125,9 @@ def _files(items: Any, folder: tuple[str, ...]) -> Iterator[ProductFile]:
                 id=str(item["id"]), name=str(item.get("file_name") or item["id"]),
                 extension=_str(item.get("extension")),
                 size=size if isinstance(size, int) else None,
-                download_url=_str(item.get("download_url")), folder=folder)
+                download_url=_str(item.get("download_url")), folder=folder,
+                stamped=bool(item.get("pdf_stamp_enabled")),
+                processing=bool(item.get("processing")))
 
 
 def _str(value: Any) -> str | None:

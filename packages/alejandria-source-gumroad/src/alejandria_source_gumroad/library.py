@@ -3,14 +3,15 @@
 The older React page lists every purchase at once (archived ones flagged); the newer Inertia
 page is paginated (15 cards a page, ``pagination.pages``; a page past the end serves the last
 one, so pages are counted, never read until one comes back empty) and lists archived purchases
-only with ``show_archived_only=true``. Its cards lack ``creator_id``: a card's seller is found
-in ``creators[]`` by name, so that both formats archive the same rows.
+only with ``show_archived_only=true`` (read only when they are wanted). Its cards lack
+``creator_id``: a card's seller is found in ``creators[]`` by name, so that both formats
+archive the same rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,19 +43,35 @@ class Purchase:
     is_archived: bool = False
     thumbnail_url: str | None = None
     native_type: str | None = None
+    #: When the product last changed (the older page only).
+    updated_at: str | None = None
 
 
-def read_library(client: GumroadClient) -> tuple[str, list[Purchase]]:
-    """The library's format and every purchase in it (archived ones included)."""
+def read_library(client: GumroadClient, *,
+                 include_archived: bool = False) -> tuple[str, list[Purchase]]:
+    """The library's format and its purchases: those the user archived too when
+    ``include_archived`` (the older page lists them anyway, flagged)."""
     page = read_page(client.text("/library", subject=SUBJECT), wanted=LIBRARY_COMPONENTS,
                      subject=SUBJECT)
     if page.format == "react":
         return page.format, list(purchases_of(page.props))
-    found = list(purchases_of(page.props))
-    pages = _pages(page.props)
-    for number in range(2, pages + 1):
-        found.extend(purchases_of(_inertia(client, f"/library?page={number}", page).props))
+    found = list(_listing(client, page, ""))
+    if include_archived:
+        archived = _inertia(client, "/library?show_archived_only=true", page)
+        found.extend(_listing(client, archived, "show_archived_only=true&",
+                              archived=True))
     return page.format, found
+
+
+def _listing(client: GumroadClient, first: PageData, query: str, *,
+             archived: bool = False) -> Iterator[Purchase]:
+    """Every card of a paginated Inertia listing whose first page is ``first``."""
+    for page in range(1, _pages(first.props) + 1):
+        props = first.props if page == 1 else _inertia(
+            client, f"/library?{query}page={page}", first).props
+        for purchase in purchases_of(props):
+            # the archived listing's cards may not say so themselves
+            yield replace(purchase, is_archived=True) if archived else purchase
 
 
 def _inertia(client: GumroadClient, path: str, first: PageData) -> PageData:
@@ -97,6 +114,7 @@ def purchases_of(props: JsonDict) -> Iterator[Purchase]:
             is_archived=bool(purchase.get("is_archived")),
             thumbnail_url=_str(product.get("thumbnail_url")),
             native_type=_str(product.get("native_type")),
+            updated_at=_str(product.get("updated_at")),
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from alejandria import hookimpl
-from alejandria.plugin_types import SettingsSpec, Source, SourceContext, SourceSpec
+from alejandria.plugin_types import SettingsSpec, Source, SourceContext, SourceFlag, SourceSpec
 from alejandria_source_gumroad.settings import GumroadSettings
 
 #: What ``alejandria sync gumroad`` archives with no target: the whole purchase library.
@@ -42,6 +42,8 @@ def register_sources() -> list[SourceSpec]:
             credentials_model=GumroadCredentials,
             url_patterns=(r"https?://(app\.)?gumroad\.com/library.*",),
             default_targets=(LIBRARY,),
+            flags=(SourceFlag("include-archived", "include_archived",
+                              "also the purchases you archived in your Gumroad library"),),
         )
     ]
 

@@ -41,6 +41,12 @@ class GumroadSettings(PluginSettings):
     timeout_s: float = Field(60.0, ge=0.1)
     #: Files downloaded and stored at once while rows are written (0 or 1: one at a time).
     media_workers: int = Field(4, ge=0)
+    #: Also archive the purchases you archived in your library (``--include-archived``).
+    include_archived: bool = False
+    #: A stamped PDF Gumroad is still preparing is asked for again this many times...
+    stamp_retries: int = Field(3, ge=0)
+    #: ...after this many seconds, twice as long each time; then the next sync gets it.
+    stamp_wait_s: float = Field(10.0, ge=0)
 
     @field_validator("base_url")
     @classmethod

@@ -57,12 +57,17 @@ class SyncCommand(click.Command):
         else:
             rows = [(name, spec.description.strip().splitlines()[0] if spec.description
                      else "") for name, spec in sorted(sources.items())]
+            flags = [(f"{name} --{flag.flag}", flag.help)
+                     for name, spec in sorted(sources.items()) for flag in spec.flags]
         with formatter.section("Sources installed"):
             formatter.write_dl(rows)
+        if flags:
+            with formatter.section("Switches of a source (sync SOURCE --SWITCH)"):
+                formatter.write_dl(flags)
         super().format_epilog(ctx, formatter)
 
 
-@click.command(cls=SyncCommand)
+@click.command(cls=SyncCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("source")
 @click.argument("targets", nargs=-1)
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
@@ -83,6 +88,7 @@ def sync(ctx: click.Context, source: str, targets: tuple[str, ...], options: tup
     console = stderr_console()
     with open_archive(ctx) as archive:
         source, targets = _source_and_targets(archive, source, targets)
+        targets = _take_flags(archive, source, targets, parsed)
         if archive.settings.broker_url is not None:
             archive.plugins.source(source)  # an unknown source fails here, not on the worker
             paths = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
@@ -195,6 +201,30 @@ def _source_and_targets(archive: Any, source: str,
             return source, tuple(spec.default_targets)
         raise click.UsageError("give at least one target: alejandria sync SOURCE TARGET...")
     return source, targets
+
+
+def _take_flags(archive: Any, source: str, targets: tuple[str, ...],
+                options: dict[str, Any]) -> tuple[str, ...]:
+    """The source's own switches (``--include-archived``) taken out of ``targets`` into
+    ``options``; any other ``--word`` is a usage error that lists the source's switches."""
+    spec = archive.plugins.sources().get(source)
+    known = {f"--{flag.flag}": flag.option for flag in (spec.flags if spec else ())}
+    rest: list[str] = []
+    for target in targets:
+        if target in known:
+            options[known[target]] = True
+        elif target.startswith("--"):
+            offer = ", ".join(sorted(known)) or "none"
+            raise click.UsageError(f"no such option: {target} (the {source} source's switches:"
+                                   f" {offer})")
+        else:
+            rest.append(target)
+    if targets and not rest:
+        sources = archive.plugins.sources()
+        spec = sources.get(source)
+        if spec is not None and spec.default_targets:
+            return tuple(spec.default_targets)
+    return tuple(rest)
 
 
 def _wait_for(archive: Any, job_id: int) -> dict[str, Any]:

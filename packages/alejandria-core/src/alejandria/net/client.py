@@ -207,6 +207,9 @@ class HttpClient:
                 raise URLRefused(f"{exc}{self._from(hops)}") from None
             location = response.headers.get("Location")
             if response.status not in REDIRECT_STATUSES or not location:
+                # the whole address of the last hop (urllib3 keeps only its path): a source
+                # tells where a redirect led (a login page) and resolves the page's links
+                response.url = current
                 return response
             _discard(response)
             current = hops.next(current, response.status, location)

@@ -261,6 +261,7 @@ class SyncRunner:
             except BaseException:
                 transaction.rollback()
                 report.notices.extend(tally.notices)
+                report.errors.extend(tally.errors)
                 raise
         self._flush_events(state)
         if not wrote_anything:
@@ -284,7 +285,8 @@ class SyncRunner:
     def _persist(self, conn: Connection, item: object, state: _TargetState,
                  report: SyncReport, target: SyncTarget) -> None:
         if isinstance(item, Notice):
-            report.notices.append(SyncError(subject=target.label, message=item.message))
+            shown = SyncError(subject=target.label, message=item.message)
+            (report.errors if item.failed else report.notices).append(shown)
         elif isinstance(item, Expect):
             self._posts.expect(item.posts)
         elif isinstance(item, CreatorIn):
@@ -453,6 +455,7 @@ def _add_counts(report: SyncReport, tally: SyncReport) -> SyncReport:
     for name in _COUNTS:
         setattr(report, name, getattr(report, name) + getattr(tally, name))
     report.notices.extend(tally.notices)
+    report.errors.extend(tally.errors)
     return SyncReport(source=tally.source)
 
 

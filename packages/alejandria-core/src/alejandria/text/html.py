@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 
 import nh3
 
+from alejandria.richtext import url_identity
+
+__all__ = ["ALLOWED_TAGS", "archived_images", "sanitize_html", "url_identity"]
+
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "em", "figcaption",
     "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "mark", "ol",
@@ -77,19 +81,6 @@ def sanitize_html(html: str, *, image_src: Callable[[str], str | None] | None = 
     return nh3.clean(html, tags=set(ALLOWED_TAGS), clean_content_tags=set(DROPPED_WITH_CONTENT),
                      attributes=ALLOWED_ATTRIBUTES, attribute_filter=keep,
                      url_schemes=set(URL_SCHEMES), link_rel=LINK_REL, strip_comments=True)
-
-
-def url_identity(url: str) -> str | None:
-    """A URL without its scheme, query and fragment (``cdn.example/p/a.jpg``): a picture's
-    address in a post's HTML and the one the source downloaded it from differ in their
-    signed query (``?token-time=…``), not in host and path."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if not parts.netloc or not parts.path:
-        return None
-    return parts.netloc.lower() + parts.path
 
 
 def archived_images(originals: dict[str, int],

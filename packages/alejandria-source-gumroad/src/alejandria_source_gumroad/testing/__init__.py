@@ -14,13 +14,16 @@ on a second server, product pages and ``/login`` for an expired session. Shapes:
 
 from alejandria_source_gumroad.testing.fakes import (
     FakeFile,
+    FakePage,
     FakeProduct,
     FakePurchase,
     FakeSeller,
+    FakeUpdate,
     demo_library,
     file_bytes,
+    many_purchases,
 )
 from alejandria_source_gumroad.testing.server import GumroadFixture
 
-__all__ = ["FakeFile", "FakeProduct", "FakePurchase", "FakeSeller", "GumroadFixture",
-           "demo_library", "file_bytes"]
+__all__ = ["FakeFile", "FakePage", "FakeProduct", "FakePurchase", "FakeSeller", "FakeUpdate",
+           "GumroadFixture", "demo_library", "file_bytes", "many_purchases"]

@@ -8,7 +8,13 @@ import html
 import json
 from typing import Any
 
-from alejandria_source_gumroad.testing.fakes import FakeFile, FakeProduct, FakePurchase
+from alejandria_source_gumroad.testing.fakes import (
+    FakeFile,
+    FakePage,
+    FakeProduct,
+    FakePurchase,
+    FakeUpdate,
+)
 
 INERTIA_VERSION = "fx-assets-1"
 
@@ -42,7 +48,8 @@ def login_page() -> bytes:
             b"</form></body></html>")
 
 
-def card(purchase: FakePurchase, base_url: str, *, full: bool) -> dict[str, Any]:
+def card(purchase: FakePurchase, base_url: str, *, full: bool,
+         cover_url: str | None = None) -> dict[str, Any]:
     """A library card: product + purchase. The Inertia cards lack ``creator_id``,
     ``updated_at``, ``permalink`` and ``email``."""
     product, seller = purchase.product, purchase.product.seller
@@ -53,7 +60,7 @@ def card(purchase: FakePurchase, base_url: str, *, full: bool) -> dict[str, Any]
                         "profile_url": f"https://{seller.username}.gumroad.com?recommended_by"
                                        "=library",
                         "avatar_url": f"https://public-files.gumroad.com/{seller.id}.png"},
-            "thumbnail_url": None,
+            "thumbnail_url": cover_url,
             "native_type": product.native_type,
         },
         "purchase": {"id": purchase.id, "is_archived": purchase.is_archived,
@@ -77,12 +84,13 @@ def creators(purchases: list[FakePurchase]) -> list[dict[str, Any]]:
 
 
 def file_item(purchase: FakePurchase, item: FakeFile) -> dict[str, Any]:
+    size = item.listed_size if item.listed_size is not None else len(item.data)
     return {"type": "file", "id": item.id, "file_name": item.name, "description": None,
-            "extension": item.extension, "file_size": len(item.data), "pagelength": None,
+            "extension": item.extension, "file_size": size, "pagelength": None,
             "duration": None,
             "download_url": f"/r/{purchase.token}/product_files?product_file_ids%5B%5D={item.id}",
-            "stream_url": None, "pdf_stamp_enabled": False, "processing": False,
-            "thumbnail_url": None}
+            "stream_url": None, "pdf_stamp_enabled": item.stamped,
+            "processing": item.stamped and item.stamp_pending > 0, "thumbnail_url": None}
 
 
 def content_items(purchase: FakePurchase) -> list[dict[str, Any]]:
@@ -100,11 +108,27 @@ def content_items(purchase: FakePurchase) -> list[dict[str, Any]]:
     return [*folders.values(), *loose]
 
 
-def download_props(purchase: FakePurchase, base_url: str, *, react: bool) -> dict[str, Any]:
+def rich_page(page: FakePage) -> dict[str, Any]:
+    """A ``rich_content_pages[]`` entry (``rich_contents.rb``)."""
+    return {"id": page.id, "page_id": page.id, "title": page.title, "variant_id": None,
+            "description": {"type": "doc", "content": page.nodes},
+            "updated_at": page.updated_at}
+
+
+def post_ref(update: FakeUpdate, purchase: FakePurchase, seller_url: str) -> dict[str, Any]:
+    """A ``posts[]`` entry: the update's page is on the seller's subdomain."""
+    return {"id": update.id, "name": update.subject, "action_at": update.published_at,
+            "view_url": f"{seller_url}/p/{update.slug}?purchase_id={purchase.id}"}
+
+
+def download_props(purchase: FakePurchase, base_url: str, *, react: bool,
+                   seller_url: str = "") -> dict[str, Any]:
     product = purchase.product
+    pages = [rich_page(page) for page in product.pages] or None
     props: dict[str, Any] = {
         "content": {"license": None, "content_items": content_items(purchase),
-                    "rich_content_pages": None, "posts": []},
+                    "rich_content_pages": pages,
+                    "posts": [post_ref(u, purchase, seller_url) for u in product.updates]},
         "token": purchase.token, "redirect_id": f"red_{purchase.id}",
         "purchase": {"id": purchase.id, "email": "lector@example.com",
                      "created_at": "2024-01-05T12:00:00Z", "is_archived": purchase.is_archived,
@@ -122,3 +146,23 @@ def product_props(product: FakeProduct) -> dict[str, Any]:
     return {"product": {"id": product.id, "permalink": product.permalink, "name": product.name,
                         "description_html": product.description_html,
                         "seller": {"id": product.seller.id, "name": product.seller.name}}}
+
+
+def update_props(update: FakeUpdate, product: FakeProduct,
+                 purchase: FakePurchase) -> dict[str, Any]:
+    """An update post's page (``PostPresenter#post_component_props``)."""
+    seller = product.seller
+    return {"creator_profile": {"external_id": seller.id, "name": seller.name,
+                                "subdomain": f"{seller.username}.gumroad.com"},
+            "subject": update.subject, "slug": update.slug, "external_id": update.id,
+            "purchase_id": purchase.id, "published_at": update.published_at,
+            "message": update.message_html, "call_to_action": None, "download_url": None,
+            "has_posts_on_profile": False, "recent_posts": [], "paginated_comments": None,
+            "comments_max_allowed_depth": 4}
+
+
+def confirm_page(token: str) -> bytes:
+    """Where a download page sends a browser Gumroad does not take for the buyer."""
+    return ("<!DOCTYPE html><html><head><title>Confirm your email address</title></head>"
+            f'<body><form action="/confirm" method="post"><input type="hidden" name="id" '
+            f'value="{token}"><input name="email"></form></body></html>').encode()
