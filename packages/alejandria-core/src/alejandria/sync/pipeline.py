@@ -285,8 +285,8 @@ class SyncRunner:
     def _persist(self, conn: Connection, item: object, state: _TargetState,
                  report: SyncReport, target: SyncTarget) -> None:
         if isinstance(item, Notice):
-            shown = SyncError(subject=target.label, message=item.message)
-            (report.errors if item.failed else report.notices).append(shown)
+            line = SyncError(subject=target.label, message=item.message)
+            (report.errors if item.failed else report.notices).append(line)
         elif isinstance(item, Expect):
             self._posts.expect(item.posts)
         elif isinstance(item, CreatorIn):
