@@ -112,13 +112,15 @@ def register_processors() -> list[ProcessorSpec]:
 
 @hookimpl(trylast=True)
 def register_sources() -> list[SourceSpec]:
+    from alejandria.imports.specs import import_sources
     from alejandria.sync.files_source import FilesSource
 
     return [
         SourceSpec(
             name="files", factory=FilesSource,
             description="Media files you already have: one post per file, folder as collection",
-        )
+        ),
+        *import_sources(),
     ]
 
 
@@ -186,6 +188,8 @@ def register_job_types() -> list[JobTypeSpec]:
                     description="Embed whatever lacks vectors for semantic search"),
         JobTypeSpec(name="cleanup", function=_cleanup, queue="sources",
                     description="Delete old jobs, send lost ones again, collect media garbage"),
+        JobTypeSpec(name="backup", function=_backup, queue="sources",
+                    description="Back the archive up (ALEJANDRIA_BACKUP_DIR), then prune"),
         JobTypeSpec(name="noop", function=_noop, queue="sources",
                     description="Does nothing (measures the queue's overhead)"),
     ]
@@ -230,6 +234,12 @@ def _cleanup(context: Any, **kwargs: Any) -> JsonDict:
     from alejandria.ops import jobs
 
     return jobs.cleanup(context, **kwargs)
+
+
+def _backup(context: Any, **kwargs: Any) -> JsonDict:
+    from alejandria.backup import jobs
+
+    return jobs.backup(context, **kwargs)
 
 
 def _noop(context: Any, **kwargs: Any) -> JsonDict:

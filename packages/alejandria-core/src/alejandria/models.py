@@ -213,6 +213,12 @@ class SyncTarget(SourceInput):
     label: str
     locator: str
     metadata: JsonDict = Field(default_factory=dict)
+    #: The source whose name this target's creators, collections, posts and media keys are
+    #: stored under, when not the syncing source's own: an importer of files another source
+    #: also archives (Patreon posts from an old archive) stores them as ``patreon`` with the
+    #: ids that source gives them, so that a later ``sync patreon`` updates them instead of
+    #: adding copies. The target's cursor and errors stay the syncing source's.
+    stored_as: str | None = Field(default=None, min_length=1)
 
 
 class SyncError(Frozen):

@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     daily_sync_hour: int = 3
     #: Completed jobs older than this many days are deleted by the daily cleanup.
     keep_jobs_days: int = 30
+    #: Backups (``alejandria backup``): where they go (default ``<data_dir>/backups``; better
+    #: another disk), when beat makes one (a cron expression, "minute hour day month weekday",
+    #: e.g. "30 4 * * *"; empty: never), and how many daily, weekly and monthly ones are kept.
+    backup_dir: Path | None = None
+    backup_schedule: str = ""
+    backup_keep_daily: int = Field(7, ge=0)
+    backup_keep_weekly: int = Field(4, ge=0)
+    backup_keep_monthly: int = Field(6, ge=0)
+    #: A folder holding ``pg_dump``/``pg_restore`` of the database server's major version,
+    #: searched first (default: pgserver's own, the system's, ``PATH``).
+    pg_bin_dir: Path | None = None
     #: Subtitle languages downloaded with embedded videos (they become transcripts at once).
     subtitle_languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["es", "en"]
@@ -135,6 +146,15 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @field_validator("backup_schedule")
+    @classmethod
+    def _cron_fields(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if value and len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a cron expression of five fields "
+                             "(minute hour day month weekday), e.g. '30 4 * * *'")
+        return value
+
     @field_validator("search_languages", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
@@ -176,6 +196,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def backup_location(self) -> Path:
+        """Where ``alejandria backup`` writes: ``backup_dir``, else ``<data_dir>/backups``."""
+        return (self.backup_dir or self.data_dir / "backups").expanduser()
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -87,10 +87,12 @@ def cli(ctx: click.Context, no_plugins: bool, verbose: int) -> None:
 def _register_builtin_commands() -> None:
     from alejandria.cli import (
         accounts,
+        backup,
         credentials,
         db,
         doctor,
         embed,
+        imports,
         jobs,
         media,
         new_plugin,
@@ -104,9 +106,10 @@ def _register_builtin_commands() -> None:
     )
 
     for module in (sync, search, stats, media, process, jobs, worker, embed, credentials,
-                   plugins, db, doctor, new_plugin, accounts, personal):
+                   plugins, db, doctor, new_plugin, accounts, personal, backup):
         for command in module.COMMANDS:
             cli.add_command(command)
+    cli.add_command(imports.import_group)
 
 
 with gc_paused():

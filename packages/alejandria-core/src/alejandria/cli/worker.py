@@ -50,6 +50,8 @@ def beat(ctx: click.Context, hour: int | None, loglevel: str) -> None:
     app = configured_app(settings)
     app.conf.beat_schedule = beat_schedule(settings, daily_hour)
     echo(f"daily sync at {daily_hour:02d}:00, cleanup at {(daily_hour + 1) % 24:02d}:00")
+    if settings.backup_schedule:
+        echo(f"backup to {settings.backup_location} on '{settings.backup_schedule}' (cron)")
     app.Beat(loglevel=loglevel).run()
 
 

@@ -77,14 +77,36 @@ def broker_priority(broker_url: str, priority: int) -> int:
 
 
 def beat_schedule(settings: Settings, hour: int | None = None) -> dict[str, Any]:
-    """The daily incremental sync at ``hour`` and the cleanup an hour later."""
+    """The daily incremental sync at ``hour``, the cleanup an hour later, and the backup on
+    ``ALEJANDRIA_BACKUP_SCHEDULE`` when one is set."""
     from celery.schedules import crontab
 
     hour = settings.daily_sync_hour if hour is None else hour
-    return {
+    schedule = {
         "daily-sync": {"task": SCHEDULED_TASK_NAME, "args": ["daily_sync"],
                        "schedule": crontab(hour=hour, minute=0), "options": {"queue": "sources"}},
         "cleanup": {"task": SCHEDULED_TASK_NAME, "args": ["cleanup"],
                     "schedule": crontab(hour=(hour + 1) % 24, minute=0),
                     "options": {"queue": "sources"}},
     }
+    if settings.backup_schedule:
+        schedule["backup"] = {"task": SCHEDULED_TASK_NAME, "args": ["backup"],
+                              "schedule": backup_crontab(settings.backup_schedule),
+                              "options": {"queue": "sources"}}
+    return schedule
+
+
+def backup_crontab(expression: str) -> Any:
+    """The celery ``crontab`` of a five-field cron expression; ``ConfigurationError`` naming
+    the setting when celery cannot read it."""
+    from celery.schedules import crontab
+
+    from alejandria.errors import ConfigurationError
+
+    minute, hour, day, month, weekday = expression.split()
+    try:
+        return crontab(minute=minute, hour=hour, day_of_month=day, month_of_year=month,
+                       day_of_week=weekday)
+    except ValueError as exc:
+        raise ConfigurationError(f"ALEJANDRIA_BACKUP_SCHEDULE={expression!r} is not a cron "
+                                 f"expression celery reads ({exc}); e.g. '30 4 * * *'") from exc

@@ -151,6 +151,8 @@ class _Rejection:
 
 @dataclass
 class _TargetState:
+    #: The source name the target's items are stored under (``SyncTarget.stored_as``).
+    source: str
     creator_ids: dict[str, int] = field(default_factory=dict)
     collection_ids: dict[str, int] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -232,7 +234,7 @@ class SyncRunner:
         """Write one target, committing at each checkpoint. What a transaction wrote is
         counted in ``tally`` and reaches ``report`` only when it commits, so a target that
         fails midway does not report rows that were rolled back (its notices are kept)."""
-        state = _TargetState()
+        state = _TargetState(source=target.stored_as or self.source_name)
         wrote_anything = False
         ahead = _Lookahead(items)
         tally = SyncReport(source=self.source_name)
@@ -267,11 +269,11 @@ class SyncRunner:
         if not wrote_anything:
             report.skipped_unchanged += 1
 
-    def _plan_ahead(self, conn: Connection, part: list[SyncItem]) -> None:
+    def _plan_ahead(self, conn: Connection, source: str, part: list[SyncItem]) -> None:
         """Start fetching the new files of a part not written yet."""
         files = [media for item in part if isinstance(item, PostIn) for media in item.media
                  if media.role != EMBED_ROLE]
-        known = self.repository.media_ids_for_keys(conn, self.source_name,
+        known = self.repository.media_ids_for_keys(conn, source,
                                                    [media.key for media in files])
         self.files.plan(media for media in files if media.key not in known)
 
@@ -290,13 +292,13 @@ class SyncRunner:
         elif isinstance(item, Expect):
             self._posts.expect(item.posts)
         elif isinstance(item, CreatorIn):
-            creator_id, written = self.repository.upsert_creator(conn, self.source_name, item)
+            creator_id, written = self.repository.upsert_creator(conn, state.source, item)
             state.creator_ids[item.external_id] = creator_id
             report.creators_written += int(written)
         elif isinstance(item, CollectionIn):
             creator_id = self._creator_id(conn, item.creator_external_id, state)
             collection_id, written = self.repository.upsert_collection(
-                conn, self.source_name, item, creator_id
+                conn, state.source, item, creator_id
             )
             state.collection_ids[item.external_id] = collection_id
             report.collections_written += int(written)
@@ -309,7 +311,7 @@ class SyncRunner:
         elif isinstance(item, Prune):
             self._flush_posts(conn, state, report)
             report.posts_deleted += self.repository.prune_collection(
-                conn, self.source_name, item.collection_external_id, item.keep
+                conn, state.source, item.collection_external_id, item.keep
             )
         else:
             shown = repr(item)
@@ -321,7 +323,7 @@ class SyncRunner:
 
     def _creator_id(self, conn: Connection, external_id: str, state: _TargetState) -> int:
         if external_id not in state.creator_ids:
-            known = self.repository.creator_ids(conn, self.source_name, [external_id])
+            known = self.repository.creator_ids(conn, state.source, [external_id])
             if external_id not in known:
                 raise SourceError(
                     f"source {self.source_name!r} referenced creator {external_id!r} "
@@ -336,7 +338,7 @@ class SyncRunner:
                    if ref.external_id not in state.collection_ids]
         if missing:
             state.collection_ids.update(
-                self.repository.collection_ids(conn, self.source_name, missing)
+                self.repository.collection_ids(conn, state.source, missing)
             )
         positions = {
             state.collection_ids[ref.external_id]: ref.position
@@ -351,7 +353,7 @@ class SyncRunner:
         With ``ahead``, the new files of the next part are planned right after this batch's,
         so that the fetch threads work on them while this batch is written and committed."""
         batch, state.pending = state.pending, []
-        writes = self.repository.posts.write(conn, self.source_name, batch)
+        writes = self.repository.posts.write(conn, state.source, batch)
         changed = [(pending.post, write) for pending, write in zip(batch, writes, strict=True)
                    if write.changed]
         # highlights follow their quote into the rewritten text, in the same transaction
@@ -364,7 +366,7 @@ class SyncRunner:
         files = [media for post, _write in changed for media in post.media
                  if media.role != EMBED_ROLE]
         state.known_media = self.repository.media_ids_for_keys(
-            conn, self.source_name, [media.key for media in files])
+            conn, state.source, [media.key for media in files])
         rejected = self._store_files(conn, files, state, report, ahead)
         links: list[MediaLinks] = []
         for post, write in changed:
@@ -383,7 +385,7 @@ class SyncRunner:
                 if any(rejected[media.key].retried for media in refused):
                     self.repository.posts.mark_incomplete(conn, write.id)
                     state.cursor_pinned = True
-                self.repository.record_embeds(conn, self.source_name, write.id, embeds,
+                self.repository.record_embeds(conn, state.source, write.id, embeds,
                                               new_post=write.created)
             state.events.append(("post_stored", {"post_id": write.id, "post": post,
                                                  "created": write.created}))
@@ -397,7 +399,7 @@ class SyncRunner:
         self.files.plan((media for media in files if media.key not in state.known_media),
                         first=True)
         if ahead is not None:
-            self._plan_ahead(conn, ahead.peek_part(BATCH_SIZE))
+            self._plan_ahead(conn, state.source, ahead.peek_part(BATCH_SIZE))
         fetched: dict[str, tuple[MediaIn, tuple[str, int, bool]]] = {}
         rejected: dict[str, _Rejection] = {}
         for media in files:
@@ -419,7 +421,7 @@ class SyncRunner:
                     log.debug("unexpected error fetching %s", media.key, exc_info=True)
                 rejected[media.key] = _Rejection(describe(exc), retried=True)
         stored = {key: _stored(media, *file) for key, (media, file) in fetched.items()}
-        rows = self.repository.store_media_keys(conn, self.source_name, [
+        rows = self.repository.store_media_keys(conn, state.source, [
             (key, stored[key], media.metadata) for key, (media, _file) in fetched.items()])
         announced: set[str] = set()
         for key, (media_id, row_created) in rows.items():
