@@ -756,7 +756,7 @@ def profile_post_detail(bench: Bench, workdir: Path, seed: int,
     from litestar.testing import TestClient
     from sqlalchemy import event
 
-    from alejandria.library import posts as post_queries
+    from alejandria.library.post_view import read_post_view
     from alejandria.text.html import sanitize_html
     from alejandria_web.api import catalog
     from alejandria_web.app import create_app
@@ -827,20 +827,12 @@ def profile_post_detail(bench: Bench, workdir: Path, seed: int,
         parts: dict[str, float] = {}
         parts["token check (the guard's identify)"] = _median_us(
             lambda: archive.tokens.check(bench.token, "read"), repeat)
-        parts["library.post: 6 SELECTs on 1 checkout"] = _median_us(
+        parts["library.post_view: the post and my data, 1 SELECT on 1 checkout"] = _median_us(
+            lambda: archive.library.post_view(rng.choice(ids), actor=actor), repeat)
+        parts["library.post: the post alone"] = _median_us(
             lambda: archive.library.post(rng.choice(ids), actor=actor), repeat)
-        parts["my_data: personal.status.get (2 SELECTs)"] = _median_us(
-            lambda: personal.status.get(ids[0]), repeat)
-
-        def note() -> None:
-            with contextlib.suppress(Exception):
-                personal.notes.get(ids[0])
-
-        parts["my_data: personal.notes.get (none: NotFound)"] = _median_us(note, repeat)
-        parts["my_data: personal.lists.lists_of"] = _median_us(
-            lambda: personal.lists.lists_of(ids[0]), repeat)
-        parts["my_data: personal.highlights.list"] = _median_us(
-            lambda: personal.highlights.list(ids[0]), repeat)
+        parts["(for comparison) personal.post: my data alone, 3 SELECTs"] = _median_us(
+            lambda: personal.post(ids[0]), repeat)
         parts["sanitize_html of the post (inside library.post)"] = _median_us(
             lambda: sanitize_html(html), repeat)
         post = archive.library.post(ids[0], actor=actor)
@@ -862,14 +854,14 @@ def profile_post_detail(bench: Bench, workdir: Path, seed: int,
             anyio.run(hops) * 1e6, 1)
         result["parts_us_median"] = parts
 
-        # library.post's statements (posts.get_post) on other connection handling: what a
-        # fix would buy. psycopg prepares a statement on its 5th run on a connection, and
+        # library.post_view's statement on other connection handling. psycopg prepares a
+        # statement on its 5th run on a connection, and
         # forgets them all at every ROLLBACK (which the pool sends when a connection that
         # ran a SELECT goes back): committing, or autocommit, keeps them.
         def on(connect: Callable[[], Any]) -> Callable[[], None]:
             def run() -> None:
                 with connect() as conn:
-                    post_queries.get_post(conn, rng.choice(ids))
+                    read_post_view(conn, rng.choice(ids), actor.user_id)
             return run
 
         def autocommit() -> Any:
@@ -885,7 +877,7 @@ def profile_post_detail(bench: Bench, workdir: Path, seed: int,
             modes[name] = _median_us(run, repeat)
         with autocommit() as held:
             modes["one held autocommit connection, no checkout"] = _median_us(
-                lambda: post_queries.get_post(held, rng.choice(ids)), repeat)
+                lambda: read_post_view(held, rng.choice(ids), actor.user_id), repeat)
         result["get_post_us_median"] = modes
 
         # the same statements on one bare psycopg connection (autocommit)
@@ -956,7 +948,7 @@ def print_profile(found: dict[str, Any]) -> None:
     rows.append(["identify + handler + encode, called directly: CPU (mean)",
                  f"{found['handler_direct_cpu_us_mean']:,.1f}"])
     print_rows(rows)
-    print("\nlibrary.post's six statements (posts.get_post), median µs by connection handling:")
+    print("\nlibrary.post_view's statement, median µs by connection handling:")
     print_rows([["connection", "µs"]] + [[name, f"{value:,.1f}"] for name, value
                                          in found["get_post_us_median"].items()])
     print("\ncProfile (CPU time) of identify + the handler + encode, called directly:")

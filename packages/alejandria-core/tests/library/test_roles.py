@@ -21,6 +21,7 @@ OPERATE = {"jobs", "job", "job_counts"}
 CALLS: dict[str, Callable[[Library, Any], Any]] = {
     "posts": lambda lib, actor: lib.posts(limit=1, actor=actor),
     "post": lambda lib, actor: lib.post(987654, actor=actor),
+    "post_view": lambda lib, actor: lib.post_view(987654, actor=actor),
     "post_version": lambda lib, actor: lib.post_version(987654, 1, actor=actor),
     "pages": lambda lib, actor: lib.pages(987654, actor=actor),
     "creators": lambda lib, actor: lib.creators(actor=actor),

@@ -3,9 +3,8 @@
 A page is one statement: the page's ids are found first from narrow rows (filters, keyset,
 order, limit), then what a summary shows is computed for those ids alone: its creator (a
 join), whether it has earlier versions and the media to show as its cover (two correlated
-subqueries), and only the first characters of its text (``excerpt``). One post in full
-is six small statements on one connection (the post, its collections, media, chapters,
-embeds and versions), each answering for all of its rows at once.
+subqueries), and only the first characters of its text (``excerpt``). One post in full is
+one statement (``post_view``).
 """
 
 from __future__ import annotations
@@ -21,14 +20,11 @@ from sqlalchemy.engine import Row
 
 from alejandria.errors import InvalidRequest, NotFound
 from alejandria.library.pages import Order, Page, SortKey, build_page, clamp_limit
-from alejandria.library.refs import CollectionRef, CreatorRef, iso, thumbnail_sizes
+from alejandria.library.refs import CollectionRef, CreatorRef, iso
 from alejandria.models import ORIGINAL_ROLE, MediaKind
 from alejandria.storage.schema import (
-    chunks,
-    collections,
     creators,
     media_derivatives,
-    media_embeds,
     media_files,
     post_collections,
     post_media,
@@ -36,11 +32,11 @@ from alejandria.storage.schema import (
     posts,
     transcriptions,
 )
-from alejandria.text.html import archived_images, sanitize_html
+from alejandria.text.html import sanitize_html
 
 EXCERPT_CHARS = 200
 #: Characters read from the database to make an excerpt (whitespace collapses).
-_EXCERPT_READ = 2 * EXCERPT_CHARS
+EXCERPT_READ = _EXCERPT_READ = 2 * EXCERPT_CHARS
 _SPACE = re.compile(r"\s+")
 
 _TITLE = func.lower(posts.c.title)
@@ -318,67 +314,6 @@ def list_posts(conn: Connection, where: PostFilter, *, sort: str = "newest",
     rows = conn.execute(_summary_select().join(page, page.c.id == posts.c.id)
                         .order_by(*order.order_by())).all()
     return build_page(rows, limit, order, _key(order), _summary)
-
-
-def get_post(conn: Connection, post_id: int,
-             media_link: Callable[[int], str] | None = None) -> PostDetail:
-    """The post; with ``media_link`` its HTML's pictures that were archived point at the
-    archive's copies (``media_link(media_id)``, the caller's URL for a stored file)."""
-    row = conn.execute(_summary_select(posts.c.content_text, posts.c.content_html)
-                       .where(posts.c.id == post_id)).first()
-    if row is None:
-        raise NotFound(f"post {post_id} not found")
-    in_collections = conn.execute(
-        select(collections.c.id, collections.c.title)
-        .join(post_collections, post_collections.c.collection_id == collections.c.id)
-        .where(post_collections.c.post_id == post_id)
-        .order_by(collections.c.title, collections.c.id)).all()
-    media = conn.execute(
-        select(post_media.c.media_id, post_media.c.role, post_media.c.position,
-               post_media.c.caption, post_media.c.filename, post_media.c.is_cover,
-               post_media.c.original_url,
-               media_files.c.sha256, media_files.c.kind, media_files.c.mime_type,
-               media_files.c.size, media_files.c.width, media_files.c.height,
-               media_files.c.duration_s, media_files.c.page_count,
-               media_derivatives.c.result["thumbnails"].label("thumbnails"),
-               _HAS_TRANSCRIPT.label("has_transcript"))
-        .join(media_files, media_files.c.id == post_media.c.media_id)
-        .outerjoin(media_derivatives, THUMBNAILS_JOIN)
-        .where(post_media.c.post_id == post_id)
-        .order_by(post_media.c.position, post_media.c.id)).all()
-    chapters = conn.execute(
-        select(chunks.c.ordinal, chunks.c.kind, chunks.c.page, chunks.c.heading,
-               chunks.c.start_s, chunks.c.end_s, chunks.c.media_id)
-        .where(chunks.c.post_id == post_id).order_by(chunks.c.ordinal)).all()
-    embeds = conn.execute(
-        select(media_embeds.c.url, media_embeds.c.status, media_embeds.c.media_id)
-        .where(media_embeds.c.post_id == post_id)
-        .order_by(media_embeds.c.position, media_embeds.c.id)).all()
-    versions = conn.execute(
-        select(post_versions.c.id, post_versions.c.title, post_versions.c.edited_at,
-               post_versions.c.replaced_at)
-        .where(post_versions.c.post_id == post_id)
-        .order_by(post_versions.c.replaced_at.desc(), post_versions.c.id.desc())).all()
-    return PostDetail(
-        **_summary_fields(row),
-        content_text=row.content_text,
-        content_html=None if row.content_html is None else sanitize_html(
-            row.content_html, image_src=None if media_link is None else archived_images(
-                {r.original_url: r.media_id for r in media
-                 if r.original_url and r.kind == "image"}, media_link)),
-        collections=tuple(CollectionRef(r.id, r.title) for r in in_collections),
-        media=tuple(PostMedia(
-            media_id=r.media_id, sha256=r.sha256, kind=r.kind, mime_type=r.mime_type,
-            size=r.size, width=r.width, height=r.height, duration_s=r.duration_s,
-            page_count=r.page_count, role=r.role, position=r.position, caption=r.caption,
-            filename=r.filename, is_cover=r.is_cover, thumbnails=thumbnail_sizes(r.thumbnails),
-            has_transcript=bool(r.has_transcript)) for r in media),
-        chapters=tuple(Chapter(r.ordinal, r.kind, r.page, r.heading, r.start_s, r.end_s,
-                               r.media_id) for r in chapters),
-        embeds=tuple(Embed(r.url, r.status, r.media_id) for r in embeds),
-        versions=tuple(VersionRef(r.id, r.title, r.edited_at, r.replaced_at)
-                       for r in versions),
-    )
 
 
 def get_version(conn: Connection, post_id: int, version_id: int) -> PostVersion:

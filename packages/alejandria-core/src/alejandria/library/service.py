@@ -26,6 +26,7 @@ from alejandria.library.documents import PageText
 from alejandria.library.jobs import JobDetail, JobSummary
 from alejandria.library.media import MediaInfo, StoredFile
 from alejandria.library.pages import DEFAULT_LIMIT, Page
+from alejandria.library.post_view import PostView, read_post_view
 from alejandria.library.posts import PostDetail, PostFilter, PostSummary, PostVersion
 from alejandria.models import Actor
 from alejandria.storage.media_store import MediaStore
@@ -69,7 +70,17 @@ class Library:
         earlier versions. ``media_link(media_id)``: the caller's URL of a stored file, for the
         pictures in the HTML that were archived (else they keep the source's address)."""
         with self._reading() as conn:
-            return post_queries.get_post(conn, post_id, media_link)
+            return read_post_view(conn, post_id, None, media_link).post
+
+    @requires(Permission.READ)
+    def post_view(self, post_id: int, *, actor: Actor | None = None,
+                  media_link: Callable[[int], str] | None = None) -> PostView:
+        """``post`` and, for an actor who is a user, their own status, note, lists and
+        highlights of it (``Personal.post``), in one statement: what a reader's page shows.
+        Nobody else's data: the actor's alone."""
+        user_id = actor.user_id if actor is not None else None
+        with self._reading() as conn:
+            return read_post_view(conn, post_id, user_id, media_link)
 
     @requires(Permission.READ)
     def post_version(self, post_id: int, version_id: int, *,

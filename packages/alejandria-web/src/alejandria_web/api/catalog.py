@@ -35,16 +35,11 @@ def list_posts(request: AnyRequest, source: str | None = None, creator_id: int |
      summary="A post: sanitised HTML, media, chapters, versions, and my status, note, lists "
              "and highlights")
 def get_post(request: AnyRequest, post_id: int) -> dict[str, Any]:
-    who = actor(request)
-    the_archive = archive(request)
-    detail = the_archive.library.post(post_id, actor=who, media_link=content_url).as_json()
-    detail["mine"] = my_data(request, post_id)
+    view = archive(request).library.post_view(post_id, actor=actor(request),
+                                              media_link=content_url)
+    detail = view.post.as_json()
+    detail["mine"] = view.mine.as_json() if view.mine is not None else None
     return detail
-
-
-def my_data(request: AnyRequest, post_id: int) -> dict[str, Any]:
-    """The acting user's own status, note, lists and highlights of a post."""
-    return archive(request).personal(actor(request)).post(post_id).as_json()
 
 
 @GET("/api/v1/posts/{post_id:int}/versions/{version_id:int}", Access.READ,

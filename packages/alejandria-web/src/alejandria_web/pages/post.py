@@ -24,6 +24,7 @@ from typing import Any
 from litestar import Response
 
 from alejandria.accounts.personal.highlights import SEGMENT_JOIN
+from alejandria.accounts.personal.post_view import MyPost
 from alejandria.errors import NotFound
 from alejandria.library.posts import PostDetail, PostMedia
 from alejandria.models import ORIGINAL_ROLE
@@ -89,13 +90,15 @@ def _players(request: AnyRequest, post: PostDetail) -> list[Player]:
     return found
 
 
-def _mine(request: AnyRequest, post_id: int) -> dict[str, Any]:
-    """What the user keeps on the post, and what they may choose from (their lists and
-    status labels); nothing for a user who may not keep anything."""
+def _mine(request: AnyRequest, post_id: int, mine: MyPost | None = None) -> dict[str, Any]:
+    """What the user keeps on the post (``mine``, when read with it already), and what they
+    may choose from (their lists and status labels); nothing for a user who may not keep
+    anything."""
     if not can(identify(request), Access.OWN_DATA):
         return {"mine": None, "my_lists": [], "labels": [], "listed": set(), "highlights": []}
     personal = archive(request).personal(actor(request))
-    mine = personal.post(post_id)
+    if mine is None:
+        mine = personal.post(post_id)
     return {"mine": mine, "my_lists": personal.lists.list(), "labels": personal.status.labels(),
             "listed": {found.id for found in mine.lists},
             "highlights": [highlight.as_json() for highlight in mine.highlights]}
@@ -104,7 +107,8 @@ def _mine(request: AnyRequest, post_id: int) -> dict[str, Any]:
 def post_context(request: AnyRequest, post_id: int) -> dict[str, Any]:
     who = actor(request)
     library = archive(request).library
-    post = library.post(post_id, actor=who, media_link=content_url)
+    view = library.post_view(post_id, actor=who, media_link=content_url)
+    post = view.post
     has_pages = any(chapter.page is not None for chapter in post.chapters)
     pages = library.pages(post_id, actor=who) if has_pages else []
     #: A book's chapter (the ``pdf`` source): its pages are its text, the book its collection.
@@ -133,7 +137,7 @@ def post_context(request: AnyRequest, post_id: int) -> dict[str, Any]:
         "files": {media.media_id: media for media in post.media},
         "raster_types": RASTER_TYPES, "status_name": status_name,
         "embed_status_name": embed_status_name, "is_web_url": is_web_url,
-        **_mine(request, post_id),
+        **_mine(request, post_id, view.mine),
     }
 
 
