@@ -756,6 +756,35 @@ def recall(engine: Engine, queries: Queries, table: str, key: str,
     return {ef: float(np.mean(values)) for ef, values in found.items()}
 
 
+def semantic_recall(archive: Archive, queries: Queries) -> float:
+    """Mean recall@10 of ``Archive.search(mode="semantic")``'s posts against an exact search:
+    the 10 posts whose nearest chunk or transcript window is nearest, by a sequential scan
+    of both tables. This is the recall the user gets, whatever indexes the backend walks."""
+    store = VectorStore(MODEL, DIMENSIONS)
+    distance = f"(e.embedding::{store.vector_type}) <=> CAST(:qvec AS {store.vector_type})"
+    exact_sql = text(f"""
+        SELECT post_id FROM (
+            SELECT c.post_id, {distance} AS distance
+            FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id
+            WHERE e.model = {store.model_sql}
+            UNION ALL
+            SELECT pm.post_id, {distance}
+            FROM transcript_embeddings e JOIN post_media pm ON pm.media_id = e.media_id
+            WHERE e.model = {store.model_sql}
+        ) nearest GROUP BY post_id ORDER BY min(distance), post_id LIMIT {RECALL_AT}""")
+    found: list[float] = []
+    with archive.engine.connect() as conn:
+        for index, sentence in enumerate(queries.sentences):
+            conn.execute(text("SET LOCAL enable_indexscan = off"))
+            exact = {int(row[0]) for row in conn.execute(exact_sql,
+                                                          {"qvec": queries.literal(index)})}
+            conn.rollback()
+            ours = {hit.post_id for hit in archive.search(sentence, mode="semantic",
+                                                          limit=RECALL_AT)}
+            found.append(len(exact & ours) / max(1, len(exact)))
+    return float(np.mean(found))
+
+
 def matches(engine: Engine, languages: Sequence[str], table: str, strings: Sequence[str],
             match_any: bool = False) -> list[int]:
     """How many rows of ``table`` each query string matches (selectivity, unmeasured)."""
@@ -1021,6 +1050,10 @@ def run(args: argparse.Namespace, server: Server, database: str, workdir: Path,
             "transcript_embeddings": recall(archive.engine, queries, "transcript_embeddings",
                                             "transcription_id, ordinal", ef_values),
         }
+        with stopwatch() as elapsed:
+            results["semantic_recall_at_10"] = semantic_recall(archive, queries)
+        say(f"  semantic search's recall@10 against an exact search: "
+            f"{results['semantic_recall_at_10']:.3f} (measured in {elapsed():.0f} s)")
         names = [] if args.no_embedder else [DEFAULT_EMBEDDER]
         if args.also_e5 and E5_EMBEDDER not in names:
             names.append(E5_EMBEDDER)

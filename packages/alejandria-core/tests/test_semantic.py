@@ -91,6 +91,23 @@ def test_a_paraphrase_is_found_where_fulltext_finds_nothing(corpus):
 
 
 @pytest.mark.needs_model
+def test_hybrid_hits_carry_the_snippet_of_the_list_that_found_them(corpus):
+    # hybrid ranks without snippets and builds them for its page only: each hit must show
+    # what the list that ranked it best shows (the spoken moment, the highlighted words)
+    spoken = corpus.search("caring for an old dog", mode="hybrid", limit=3)[0]
+    alone = corpus.search("caring for an old dog", mode="semantic", limit=1)[0]
+    assert (spoken.title, spoken.start_s, spoken.media_id) == \
+        (alone.title, alone.start_s, alone.media_id)
+    assert (spoken.snippet, spoken.highlights) == (alone.snippet, alone.highlights)
+
+    keyword = corpus.search("gluten network", mode="hybrid", limit=1)[0]
+    fulltext = corpus.search("gluten network", mode="fulltext", limit=1)[0]
+    assert keyword.title == fulltext.title == "Why my loaf collapsed"
+    assert keyword.snippet == fulltext.snippet
+    assert [keyword.snippet[a:b].lower() for a, b in keyword.highlights] == ["gluten", "network"]
+
+
+@pytest.mark.needs_model
 def test_a_cross_lingual_query_finds_the_spanish_post(corpus):
     hits = corpus.search("when a planet seems to move backwards", mode="semantic", limit=3)
     assert hits[0].title == "Mercurio retrógrado en marzo"

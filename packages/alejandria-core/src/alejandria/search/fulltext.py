@@ -8,13 +8,13 @@ chunk's page and a ``ts_headline`` snippet computed only for the rows returned.
 
 from __future__ import annotations
 
-from alejandria.search.common import FILTERS, SqlSearchBackend
+from alejandria.search.common import FILTERS, SqlSearchBackend, snippet_columns
 
 
 class FullTextBackend(SqlSearchBackend):
     mode = "fulltext"
 
-    def statement(self, tsquery: str, filtered: bool) -> str:
+    def statement(self, tsquery: str, filtered: bool, *, light: bool = False) -> str:
         # Rank every matching chunk once, keep the page of best posts, and only then pick each
         # post's snippet chunk (the one whose own text, weight B, matches best: every chunk
         # carries the post's title and tags). Without filters no post is joined until the
@@ -49,11 +49,7 @@ class FullTextBackend(SqlSearchBackend):
         )
         SELECT best.post_id, ch.page, ch.start_s, ch.media_id, best.rank,
                p.title, p.source, p.url, cr.name AS creator, ch.text AS matched_text,
-               ts_headline(ch.ts_config, alejandria_fold(ch.text), q.query,
-                           :headline_options) AS headline,
-               (SELECT col.title FROM post_collections pc JOIN collections col
-                    ON col.id = pc.collection_id
-                WHERE pc.post_id = p.id ORDER BY col.id LIMIT 1) AS collection
+               {snippet_columns("ch.ts_config", "ch.text", "q.query", light=light)}
         FROM best
         CROSS JOIN q
         JOIN chunks ch ON ch.id = best.chunk_id

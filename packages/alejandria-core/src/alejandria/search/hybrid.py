@@ -9,12 +9,17 @@ since without it hybrid would only be full-text under another name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
+
+from sqlalchemy.engine import Engine
 
 from alejandria.errors import SearchUnavailable
 from alejandria.models import Availability, SearchHit, SearchQuery
 from alejandria.plugin_types import SearchBackend, SearchContext
+from alejandria.search.common import Candidate, CandidateBackend, finish_candidates
 
 #: The RRF constant from the paper; larger flattens the head of each list.
 RRF_K = 60
@@ -40,11 +45,20 @@ class Leg:
 LEGS = (Leg("fulltext"), Leg("semantic"), Leg("transcripts"))
 
 
-def fuse(ranked: dict[str, list[SearchHit]], weights: dict[str, float],
-         k: int = RRF_K) -> list[tuple[float, SearchHit]]:
-    """RRF over ranked hit lists, best first; each post keeps its best-ranked hit."""
+class _Ranked(Protocol):
+    @property
+    def post_id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Ranked)
+
+
+def fuse(ranked: dict[str, list[R]], weights: dict[str, float],
+         k: int = RRF_K) -> list[tuple[float, R]]:
+    """RRF over ranked lists of hits (or candidates), best first; each post keeps its
+    best-ranked entry."""
     scores: dict[int, float] = {}
-    best: dict[int, tuple[int, SearchHit]] = {}
+    best: dict[int, tuple[int, R]] = {}
     for mode, hits in ranked.items():
         weight = weights.get(mode, 1.0)
         for rank, hit in enumerate(hits, start=1):
@@ -58,11 +72,15 @@ def fuse(ranked: dict[str, list[SearchHit]], weights: dict[str, float],
 class HybridBackend:
     mode = "hybrid"
     legs: tuple[Leg, ...] = LEGS
+    #: Run the legs side by side, each on its own pooled connection.
+    concurrent_legs = True
 
     def __init__(self, context: SearchContext) -> None:
         if context.backends is None:
             raise SearchUnavailable("the hybrid backend needs the other backends")
         self.backends = context.backends
+        self.engine: Engine = context.engine
+        self.languages = context.settings.search_languages
         self._cache: dict[str, SearchBackend] = {}
 
     def _backend(self, name: str) -> SearchBackend:
@@ -82,24 +100,52 @@ class HybridBackend:
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         depth = max(MIN_DEPTH, (query.offset + query.limit) * DEPTH_PER_RESULT)
-        ranked: dict[str, list[SearchHit]] = {}
+        runs: list[tuple[Leg, SearchBackend, SearchQuery]] = []
         for leg in self.legs:
             try:
                 backend = self._backend(leg.mode)
             except (SearchUnavailable, KeyError):
                 continue
-            if backend.availability().available:
-                sub = query.model_copy(update={"limit": min(depth, 500), "offset": 0,
-                                               "match": leg.match})
-                ranked[leg.key] = backend.search(sub)
+            runs.append((leg, backend, query.model_copy(update={
+                "limit": min(depth, 500), "offset": 0, "match": leg.match})))
+        # Each leg is one statement on its own pooled connection: run side by side, the
+        # legs cost about the slowest one instead of their sum (bench/search_latency.py).
+        if self.concurrent_legs and len(runs) > 1:
+            with ThreadPoolExecutor(max_workers=len(runs),
+                                    thread_name_prefix="hybrid-leg") as pool:
+                found = list(pool.map(lambda run: _ranked(run[1], run[2]), runs))
+        else:
+            found = [_ranked(backend, sub) for _, backend, sub in runs]
+        ranked: dict[str, list[Candidate | SearchHit]] = {
+            leg.key: hits for (leg, _, _), hits in zip(runs, found, strict=True)
+            if hits is not None}
         fused = fuse(ranked, {leg.key: leg.weight for leg in self.legs})
         page = fused[query.offset:query.offset + query.limit]
+        hits = self._finish([entry for _, entry in page], query.text)
         return [hit.model_copy(update={"score": round(score, 6), "mode": self.label(hit)})
-                for score, hit in page]
+                for (score, _), hit in zip(page, hits, strict=True)]
+
+    def _finish(self, entries: Sequence[Candidate | SearchHit], query_text: str
+                ) -> list[SearchHit]:
+        """Full hits for the fused page: snippets and collections for the candidates, in one
+        statement; hits from backends that only return full hits are kept as they are."""
+        candidates = [entry for entry in entries if isinstance(entry, Candidate)]
+        finished = iter(finish_candidates(self.engine, self.languages, query_text, candidates))
+        return [next(finished) if isinstance(entry, Candidate) else entry for entry in entries]
 
     def label(self, hit: SearchHit) -> str:
         """The mode a fused hit reports."""
         return self.mode
+
+
+def _ranked(backend: SearchBackend, query: SearchQuery) -> list[Candidate | SearchHit] | None:
+    """One leg's ranked list: candidates where the backend can skip snippets, else its hits;
+    None where it cannot run here."""
+    if not backend.availability().available:
+        return None
+    if isinstance(backend, CandidateBackend):
+        return list(backend.candidates(query))
+    return list(backend.search(query))
 
 
 class KeywordBackend(HybridBackend):

@@ -17,7 +17,14 @@ from sqlalchemy.engine import Connection, Engine
 from alejandria.errors import SearchUnavailable
 from alejandria.models import Availability, SearchHit, SearchQuery
 from alejandria.plugin_types import Embedder, SearchContext
-from alejandria.search.common import FILTERS, HEADLINE_OPTIONS, hit_from_row, tsquery_sql
+from alejandria.search.common import (
+    FILTERS,
+    HEADLINE_OPTIONS,
+    Candidate,
+    hit_from_row,
+    snippet_columns,
+    tsquery_sql,
+)
 from alejandria.search.embedding.select import embedder_name, load_embedder
 from alejandria.storage.capabilities import detect_capabilities
 from alejandria.storage.vector_store import VectorStore, active_model
@@ -34,7 +41,7 @@ MAX_CANDIDATES = 1000
 MIN_EF_SEARCH = 200
 
 
-def _statement(store: VectorStore, language_count: int) -> str:
+def _statement(store: VectorStore, language_count: int, *, light: bool = False) -> str:
     vec = f"CAST(:qvec AS {store.vector_type})"
     distance = f"(e.embedding::{store.vector_type}) <=> {vec}"
     return f"""
@@ -77,12 +84,8 @@ page AS (SELECT * FROM best ORDER BY distance, post_id LIMIT :limit OFFSET :offs
 SELECT page.post_id, page.page, page.start_s, page.media_id, 1 - page.distance AS rank,
        p.title, p.source, p.url, cr.name AS creator,
        coalesce(page.window_text, ch.text) AS matched_text,
-       ts_headline(coalesce(ch.ts_config, CAST('simple' AS regconfig)),
-                   alejandria_fold(coalesce(page.window_text, ch.text)), q.query,
-                   :headline_options) AS headline,
-       (SELECT col.title FROM post_collections pc JOIN collections col
-            ON col.id = pc.collection_id
-        WHERE pc.post_id = p.id ORDER BY col.id LIMIT 1) AS collection
+       {snippet_columns("coalesce(ch.ts_config, CAST('simple' AS regconfig))",
+                        "coalesce(page.window_text, ch.text)", "q.query", light=light)}
 FROM page
 CROSS JOIN q
 LEFT JOIN chunks ch ON ch.id = page.chunk_id
@@ -139,6 +142,15 @@ class SemanticBackend:
         return self.serving()[1]
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
+        return [hit_from_row(row, self.mode) for row in self._rows(query, light=False)]
+
+    def candidates(self, query: SearchQuery) -> list[Candidate]:
+        """The nearest posts without snippets (hybrid builds those for its winners); their
+        snippets highlight any of the query's words, as ``search``'s do."""
+        return [Candidate(int(row["post_id"]), row, self.mode, match_any=True)
+                for row in self._rows(query, light=True)]
+
+    def _rows(self, query: SearchQuery, *, light: bool) -> list[Any]:
         embedder, availability = self.serving()
         if embedder is None:
             raise SearchUnavailable(f"semantic search is unavailable: {availability.reason}")
@@ -154,12 +166,12 @@ class SemanticBackend:
             "k": k, "limit": query.limit, "offset": query.offset,
             "headline_options": HEADLINE_OPTIONS,
         }
-        sql = text(_statement(store, len(self.languages)))
+        sql = text(_statement(store, len(self.languages), light=light))
         with self.engine.begin() as conn:
             rows = self._run(conn, sql, params, exact=False)
             if query.filtered and len(rows) < query.limit:
                 rows = self._run(conn, sql, {**params, "k": None}, exact=True)
-        return [hit_from_row(row, self.mode) for row in rows]
+        return rows
 
     @staticmethod
     def _run(conn: Connection, sql: Any, params: dict[str, Any], *, exact: bool) -> list[Any]:

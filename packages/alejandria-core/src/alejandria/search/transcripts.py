@@ -13,7 +13,11 @@ from alejandria.search.common import FILTERS, SqlSearchBackend
 class TranscriptsBackend(SqlSearchBackend):
     mode = "transcripts"
 
-    def statement(self, tsquery: str, filtered: bool) -> str:
+    def statement(self, tsquery: str, filtered: bool, *, light: bool = False) -> str:
+        headline = ("CAST(NULL AS text) AS headline, CAST(s.ts_config AS text) AS snippet_config"
+                    if light else
+                    "ts_headline(s.ts_config, alejandria_fold(coalesce(s.corrected_text, "
+                    "s.text)), q.query, :headline_options) AS headline")
         return f"""
 WITH q AS (SELECT {tsquery} AS query),
 matches AS (
@@ -33,8 +37,7 @@ matches AS (
 page AS (SELECT * FROM matches ORDER BY rank DESC, post_id LIMIT :limit OFFSET :offset)
 SELECT page.*, p.title, p.source, p.url, cr.name AS creator,
        coalesce(s.corrected_text, s.text) AS matched_text,
-       ts_headline(s.ts_config, alejandria_fold(coalesce(s.corrected_text, s.text)), q.query,
-                   :headline_options) AS headline
+       {headline}
 FROM page
 CROSS JOIN q
 JOIN transcript_segments s ON s.id = page.segment_id
