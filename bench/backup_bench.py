@@ -172,7 +172,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
                 ours_full.append(timed(lambda dest=dest: create_backup(  # type: ignore[misc]
                     archive.context, to=dest, prune_after=False)))
                 blobs_dest = work / f"blobs-{attempt}"
-                copies = [BlobCopy(sha, archive.media.path_for(sha),
+                copies = [BlobCopy(sha, archive.media.local_file(sha),
                                    blobs_dest / sha[:2] / sha[2:4] / sha, size)
                           for sha, size in files]
                 ours_blobs.append(timed(lambda copies=copies, d=blobs_dest:  # type: ignore[misc]
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
             rows.append(["2. nothing new", f"{min(second):.2f}", "stat-and-skip loop",
                          f"{min(skip):.2f}", f"{min(skip) / min(second):.2f}"])
             pool = location / "blobs"
-            present = [BlobCopy(sha, archive.media.path_for(sha),
+            present = [BlobCopy(sha, archive.media.local_file(sha),
                                 pool / sha[:2] / sha[2:4] / sha, size) for sha, size in files]
             pass_alone = min(timed(lambda: copy_blobs(present, location / "tmp"))
                              for _ in range(args.repeat))

@@ -451,6 +451,25 @@ def api_key_check_is_part_of_doctor(example: ModuleType, archive: Archive,
                                                                    plugin_manager)
 
 
+@runs("register_media_stores")
+def folder_store_keeps_media_in_its_folder(example: ModuleType, archive: Archive,
+                                            plugin_manager: PluginManager,
+                                            register_plugin: Callable[..., None],
+                                            tmp_path: Path) -> None:
+    from alejandria.context import open_media_store
+
+    register_plugin(example, name="folder-store")
+    settings = archive.settings.model_copy(
+        update={"media_url": (tmp_path / "shelf").as_uri().replace("file:", "folder:", 1)})
+
+    store = open_media_store(settings, plugin_manager)
+    sha256, size, created = store.put_bytes(b"a blob")
+
+    assert created and size == 6
+    assert (tmp_path / "shelf" / sha256[:2] / sha256[2:4] / sha256).read_bytes() == b"a blob"
+    assert store.check().startswith("a folder")
+
+
 # --- commands and events ------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,45 @@ def test_bytes_are_stored_once_under_their_hash(tmp_path):
     assert path == tmp_path / digest[:2] / digest[2:4] / digest
     assert path.read_bytes() == data
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+class _ReadOnlyStream(io.RawIOBase):
+    """A plugin's stream that implements only ``read``, in short pieces."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(min(size, 1000) if size >= 0 else 1000)
+
+
+class _ShortReads(io.RawIOBase):
+    """A stream whose ``readinto`` fills a few bytes at a time (as a socket may)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        piece = self._data.read(min(len(buffer), 7777))
+        buffer[:len(piece)] = piece
+        return len(piece)
+
+
+@pytest.mark.parametrize("stream_type", [io.BytesIO, _ReadOnlyStream, _ShortReads])
+def test_any_readable_stream_is_stored_whole(tmp_path, stream_type):
+    store = MediaStore(tmp_path)
+    data = bytes(range(256)) * 10_000  # 2.5 MB: more than one read buffer
+
+    sha256, size, created = store.put_stream(stream_type(data))
+
+    assert (sha256, size, created) == (hashlib.sha256(data).hexdigest(), len(data), True)
+    assert store.path_for(sha256).read_bytes() == data
 
 
 def test_interrupted_stream_leaves_no_visible_or_partial_file(tmp_path):

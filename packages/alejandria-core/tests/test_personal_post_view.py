@@ -1,6 +1,7 @@
 """``library.post_view``: the post and the reader's own data on it in one statement, the same
 answer as ``library.post`` plus ``personal.post``, and nobody else's data."""
 
+# ruff: noqa: F811 (the fixtures imported from the helpers are parameters here)
 from __future__ import annotations
 
 from typing import Any

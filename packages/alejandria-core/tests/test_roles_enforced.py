@@ -11,9 +11,11 @@ changes; one with it (or the installation, ``actor=None``) passes the check.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +48,14 @@ def _recorded_job(archive: Archive, actor: Actor | None) -> None:
 
 #: One cheap call per action: enough to pass (or fail) the role check and stop soon after.
 CALLS: dict[str, Callable[[Archive, Actor | None], Any]] = {
+    "backup": lambda a, actor: a.backup(prune=False, actor=actor),
+    "verify_backup": lambda a, actor: a.verify_backup(Path("/nonexistent-backup"),
+                                                      actor=actor),
+    "restore": lambda a, actor: a.restore(Path("/nonexistent-backup"), actor=actor),
+    "export": lambda a, actor: a.export(Path(tempfile.mkdtemp()) / "export", actor=actor),
+    "import_files": lambda a, actor: a.import_files("gallery-dl", tempfile.mkdtemp(),
+                                                    dry_run=True, actor=actor),
+    "migrate_media": lambda a, actor: a.migrate_media(tempfile.mkdtemp(), actor=actor),
     "cancel_job": lambda a, actor: a.cancel_job(987654, actor=actor),
     "capabilities": lambda a, actor: a.capabilities(actor=actor),
     "collect_garbage": lambda a, actor: a.collect_garbage(dry_run=True, actor=actor),

@@ -36,22 +36,35 @@ if TYPE_CHECKING:
     from alejandria.accounts.service import Accounts, AccountServices
     from alejandria.accounts.tokens import Tokens
     from alejandria.accounts.users import User
+    from alejandria.backup.create import BackupReport
+    from alejandria.backup.create import Progress as BackupProgress
+    from alejandria.backup.export import ExportReport
+    from alejandria.backup.restore import RestoreReport
+    from alejandria.backup.retention import Policy
+    from alejandria.backup.verify import VerifyReport as BackupVerifyReport
+    from alejandria.imports.report import ImportReport
     from alejandria.library.service import Library
     from alejandria.media.dedup import DedupReport
     from alejandria.media.gc import GcReport
+    from alejandria.media.migrate import MigrateReport
     from alejandria.media.processing import ProcessingProgress, ProcessingReport
     from alejandria.media.verify import VerifyReport
     from alejandria.media.video.embeds import EmbedReport
     from alejandria.models import Actor, JsonDict, SearchHit, SearchQuery, SyncReport
     from alejandria.ops.health import HealthReport
-    from alejandria.plugin_types import MigrationSpec, SearchContext, Source, TranscriptSegment
+    from alejandria.plugin_types import (
+        BlobStore,
+        MigrationSpec,
+        SearchContext,
+        Source,
+        TranscriptSegment,
+    )
     from alejandria.plugins import PluginManager
     from alejandria.queue.ledger import JobStore
     from alejandria.queue.recorded import RecordedJob
     from alejandria.search.embedding.backfill import BackfillReport
     from alejandria.storage.capabilities import DatabaseCapabilities
     from alejandria.storage.credentials import StoredCredential
-    from alejandria.storage.media_store import MediaStore
     from alejandria.storage.repository import Repository
     from alejandria.storage.search_cache import SearchCache
     from alejandria.sync.pipeline import ProgressCallback
@@ -169,7 +182,7 @@ class Archive:
         return self.context.repository
 
     @property
-    def media(self) -> MediaStore:
+    def media(self) -> BlobStore:
         return self.context.media
 
     @property
@@ -305,6 +318,93 @@ class Archive:
 
         return dedup_media(self.engine, self.media, self.settings, dry_run=dry_run,
                            progress=progress)
+
+    @requires(Permission.OPERATE)
+    def migrate_media(self, to: str, *, source: str | None = None, verify: bool = False,
+                      workers: int = 4, progress: Callable[[int, int], None] | None = None,
+                      actor: Actor | None = None) -> MigrateReport:
+        """Copy every stored file to the media store at ``to`` (from this archive's store, or
+        ``source``), resumable and verified; switch ``ALEJANDRIA_MEDIA_URL`` afterwards."""
+        from alejandria.context import open_media_store
+        from alejandria.media.migrate import migrate_media
+
+        settings, plugins = self.settings, self.context.plugins
+        origin = self.media if source is None else open_media_store(settings, plugins, source)
+        target = open_media_store(settings, plugins, to)
+        return migrate_media(self.engine, origin, target,
+                             derived_dir=settings.data_dir / "derived", verify=verify,
+                             workers=workers, progress=progress)
+
+    # -- backups, restores, exports, imports ------------------------------------------------
+
+    @requires(Permission.OPERATE)
+    def backup(self, *, to: Path | None = None, policy: Policy | None = None,
+               prune: bool = True, progress: BackupProgress | None = None,
+               actor: Actor | None = None) -> BackupReport:
+        """A consistent database dump and the media files the backup location ``to``
+        (default: ``ALEJANDRIA_BACKUP_DIR``) lacks, then the retention ``policy`` (default:
+        the settings') unless ``prune`` is False (docs/backup.md)."""
+        from alejandria.backup.create import create_backup
+
+        if progress is None:
+            return create_backup(self.context, to=to, policy=policy, prune_after=prune)
+        return create_backup(self.context, to=to, policy=policy, prune_after=prune,
+                             progress=progress)
+
+    @requires(Permission.OPERATE)
+    def verify_backup(self, backup: Path | None = None, *,
+                      progress: BackupProgress | None = None,
+                      actor: Actor | None = None) -> BackupVerifyReport:
+        """Restore ``backup``'s dump (a backup folder, or a location: its newest; default the
+        newest in the backup location) into a scratch database and hash every blob."""
+        from alejandria.backup.verify import verify_backup
+
+        where = backup or self.settings.backup_location
+        embedded = self.database.embedded is not None
+        if progress is None:
+            return verify_backup(self.engine, self.settings, where, embedded=embedded)
+        return verify_backup(self.engine, self.settings, where, embedded=embedded,
+                             progress=progress)
+
+    @requires(Permission.OPERATE)
+    def restore(self, backup: Path, *, force: bool = False,
+                progress: BackupProgress | None = None,
+                actor: Actor | None = None) -> RestoreReport:
+        """Restore ``backup`` into this archive: it must be empty unless ``force`` (then a
+        safety copy of what it replaces is kept, and put back if the restore fails). Stop
+        the web app, workers and beat first."""
+        from alejandria.backup.restore import restore_backup
+
+        migrations = self.plugins.migrations()
+        if progress is None:
+            return restore_backup(self.context, backup, force=force, migrations=migrations)
+        return restore_backup(self.context, backup, force=force, migrations=migrations,
+                              progress=progress)
+
+    @requires(Permission.OPERATE)
+    def export(self, folder: Path, *, link: bool = False,
+               progress: Callable[[int, int], None] | None = None,
+               actor: Actor | None = None) -> ExportReport:
+        """Every post as JSON and HTML with its media, named for people, in ``folder``: a
+        plain copy of the archive that needs no Alejandria to read (``link``: hard links)."""
+        from alejandria.backup.export import export_archive
+
+        return export_archive(self.context, folder, link=link, progress=progress)
+
+    @requires(Permission.OPERATE)
+    def import_files(self, importer: str, *targets: str | os.PathLike[str],
+                     options: JsonDict | None = None, dry_run: bool = False,
+                     progress: ProgressCallback | None = None, actor: Actor | None = None,
+                     client: str | None = None) -> ImportReport:
+        """Import an existing archive with the importer ``importer`` (``legacy``: the old
+        system's JSON files; ``gallery-dl``: a gallery-dl tree) through the sync pipeline,
+        with a validation report per creator (docs/import.md); ``dry_run`` writes nothing."""
+        from alejandria.imports.service import run_import
+        from alejandria.storage.audit import Trigger
+
+        return run_import(self.context, importer, list(targets), options=options,
+                          dry_run=dry_run, progress=progress, actor=actor,
+                          trigger=Trigger(actor, client))
 
     @requires(Permission.OPERATE)
     def collect_garbage(self, *, grace: timedelta = timedelta(days=7),

@@ -16,9 +16,12 @@ from typing import Any
 from alejandria.hookspecs import hookimpl
 from alejandria.models import JsonDict, MediaKind
 from alejandria.plugin_types import (
+    BlobStore,
     EmbedderSpec,
     HealthCheckSpec,
     JobTypeSpec,
+    MediaStoreContext,
+    MediaStoreSpec,
     MigrationSpec,
     ProcessorSpec,
     SearchBackendSpec,
@@ -255,6 +258,8 @@ def register_health_checks() -> list[HealthCheckSpec]:
     return [
         HealthCheckSpec(name="data dir", check=checks.data_dir,
                         description="The data dir exists, is writable and has room"),
+        HealthCheckSpec(name="media store", check=checks.media_store,
+                        description="The media store (a folder, or an S3 bucket) answers"),
         HealthCheckSpec(name="plugins", check=checks.plugins,
                         description="Every plugin loaded; sources and search backends"),
         HealthCheckSpec(name="media tools", check=checks.media_tools,
@@ -263,6 +268,35 @@ def register_health_checks() -> list[HealthCheckSpec]:
                         description="Postgres version, schema up to date, pgvector"),
         HealthCheckSpec(name="queue", check=checks.queue,
                         description="The broker answers and workers listen"),
+    ]
+
+
+def _file_store(context: MediaStoreContext) -> BlobStore:
+    from urllib.parse import unquote, urlsplit
+
+    from alejandria.storage.media_store import MediaStore
+
+    url = context.url
+    root = Path(unquote(urlsplit(url).path)) if url.startswith("file://") else Path(url)
+    return MediaStore(root.expanduser(), max_file_bytes=context.max_file_bytes,
+                      min_free_bytes=context.min_free_bytes,
+                      derived_root=context.settings.data_dir / "derived")
+
+
+def _s3_store(context: MediaStoreContext) -> BlobStore:
+    from alejandria.storage.s3_store import S3MediaStore
+
+    return S3MediaStore.from_context(context)
+
+
+@hookimpl(trylast=True)
+def register_media_stores() -> list[MediaStoreSpec]:
+    return [
+        MediaStoreSpec(name="file", factory=_file_store,
+                       description="A folder of this machine (the default: <data_dir>/media)"),
+        MediaStoreSpec(name="s3", factory=_s3_store,
+                       description="S3-compatible object storage: s3://bucket/prefix "
+                                   "(needs alejandria-core[s3])"),
     ]
 
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from alejandria.plugin_types import JobTypeSpec, PluginSettings
+from alejandria.errors import ConfigurationError, UnknownName
+from alejandria.plugin_types import BlobStore, JobTypeSpec, MediaStoreContext, PluginSettings
 from alejandria.plugins import PluginManager
 from alejandria.settings import Settings
 from alejandria.storage.capabilities import DatabaseCapabilities, detect_capabilities
 from alejandria.storage.engine import Database
-from alejandria.storage.media_store import MediaStore
 from alejandria.storage.repository import Repository
 from alejandria.storage.search_cache import SearchCache
 
@@ -46,16 +46,14 @@ class ArchiveContext:
     plugin_settings: dict[type[PluginSettings], PluginSettings] = field(default_factory=dict)
     notify: Notify = _quiet
     repository: Repository = field(init=False)
-    media: MediaStore = field(init=False)
+    media: BlobStore = field(init=False)
     _jobs: JobStore | None = field(default=None, init=False)
     _capabilities: DatabaseCapabilities | None = field(default=None, init=False)
     _search_cache: SearchCache | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.settings.search_languages)
-        self.media = MediaStore(self.settings.media_dir,
-                                max_file_bytes=self.settings.max_download_mb * 2**20,
-                                min_free_bytes=self.settings.min_free_disk_mb * 2**20)
+        self.media = open_media_store(self.settings, self.plugins)
 
     @property
     def engine(self) -> Engine:
@@ -97,3 +95,28 @@ class ArchiveContext:
         cache = self.search_cache
         if cache:
             cache.invalidate()
+
+
+def media_scheme(url: str) -> str:
+    """The backend name of a media URL: its scheme, ``file`` for a plain path."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or len(scheme) < 2:  # a path (``C:\\...`` included)
+        return "file"
+    return scheme.lower()
+
+
+def open_media_store(settings: Settings, plugins: PluginManager,
+                     url: str | None = None) -> BlobStore:
+    """The media store of ``url`` (default: ``ALEJANDRIA_MEDIA_URL``, else the data dir's
+    ``media`` folder), built by the backend registered for its scheme. Nothing is reached
+    yet: ``check()`` does that (``alejandria doctor``)."""
+    url = url or settings.media_store_url
+    scheme = media_scheme(url)
+    try:
+        spec = plugins.media_store(scheme)
+    except UnknownName as exc:
+        raise ConfigurationError(f"no media store backend for {scheme}:// URLs "
+                                 f"(ALEJANDRIA_MEDIA_URL): {exc}") from None
+    return spec.factory(MediaStoreContext(
+        url=url, settings=settings, max_file_bytes=settings.max_download_mb * 2**20,
+        min_free_bytes=settings.min_free_disk_mb * 2**20, plugins=plugins))

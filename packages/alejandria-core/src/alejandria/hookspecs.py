@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         ExtractorSpec,
         HealthCheckSpec,
         JobTypeSpec,
+        MediaStoreSpec,
         MigrationSpec,
         ProcessorSpec,
         SearchBackendSpec,
@@ -380,6 +381,42 @@ def register_health_checks() -> list[HealthCheckSpec]:
         @hookimpl
         def register_health_checks():
             return [HealthCheckSpec(name="acme", check=api_key)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_media_stores() -> list[MediaStoreSpec]:
+    """Add a media store backend: where media files and thumbnails are kept, for the URLs of
+    one scheme (``ALEJANDRIA_MEDIA_URL=NAME://...``). Core registers ``file`` (a folder, the
+    default) and ``s3`` (S3-compatible object storage).
+
+    The factory gets a ``MediaStoreContext`` (the URL, settings and size limits) and returns
+    a ``BlobStore``: content-addressed ``put_*`` (hash while streaming, visible only complete,
+    never overwriting), ranged reads, a local path for tools, derived files, listing for
+    ``media gc`` and ``check`` for ``alejandria doctor``. The contract tests in
+    ``alejandria.testing.store_contract`` check a backend.
+
+    Example — keep media in a folder named by the URL (``folder:///srv/media``)::
+
+        from dataclasses import replace
+        from urllib.parse import unquote, urlsplit
+
+        from alejandria import hookimpl
+        from alejandria.plugin_types import MediaStoreSpec
+
+
+        def folder_store(context):
+            # the folder the URL names, kept by core's own file backend
+            folder = unquote(urlsplit(context.url).path)
+            file_backend = context.plugins.media_stores()["file"]
+            return file_backend.factory(replace(context, url=folder))
+
+
+        @hookimpl
+        def register_media_stores():
+            return [MediaStoreSpec(name="folder", factory=folder_store,
+                                   description="media in a folder")]
     """
     raise NotImplementedError
 

@@ -46,6 +46,8 @@ class Plugins(Protocol):
 
     def extractors(self) -> Mapping[str, ExtractorSpec]: ...
 
+    def media_stores(self) -> Mapping[str, MediaStoreSpec]: ...
+
 
 # --- settings ------------------------------------------------------------------------------
 
@@ -471,9 +473,154 @@ class HealthCheckSpec:
     plugin: str = ""
 
 
+# --- media stores --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """One object of a media store: its name (a blob's sha256, an upload's id), its size in
+    bytes and when it was last written (seconds since the epoch)."""
+
+    name: str
+    size: int
+    modified: float
+
+
+class BlobStore(Protocol):
+    """The content-addressed media store, whatever holds the bytes (a folder, S3, ...).
+
+    Media files are named by the SHA-256 of their bytes, computed while they stream in; a
+    ``put_*`` makes a file visible only once it is complete and never overwrites one. Derived
+    files (thumbnails) are named by a *key* relative to the store's derived area, as the
+    processor that made them recorded it: ``thumbnails/ab/cd/<sha256>/150.webp``. Every part
+    of Alejandria that touches media goes through this interface, so a store on another
+    machine (S3) serves workers and web apps on several hosts alike.
+    """
+
+    @property
+    def url(self) -> str:
+        """Where the store is, for people (``file:///srv/media``, ``s3://bucket/prefix``):
+        never a secret."""
+        ...
+
+    @property
+    def remote(self) -> bool:
+        """False when blobs are files of this machine (``local_file`` returns them)."""
+        ...
+
+    @property
+    def max_file_bytes(self) -> int | None:
+        """The largest file stored (None: no limit)."""
+        ...
+
+    def put_chunks(self, chunks: Iterable[bytes], *, max_bytes: int | None = None,
+                   sync: bool = True) -> tuple[str, int, bool]:
+        """Store the bytes; return ``(sha256, size, created)``. ``sync=False``: durable
+        only after ``sync_pending`` (a store that is always durable ignores it)."""
+        ...
+
+    def put_stream(self, stream: BinaryIO, *, max_bytes: int | None = None,
+                   sync: bool = True) -> tuple[str, int, bool]: ...
+
+    def put_bytes(self, data: bytes, *, sync: bool = True) -> tuple[str, int, bool]: ...
+
+    def sync_pending(self) -> None:
+        """Make every blob stored with ``sync=False`` durable."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def size(self, sha256: str) -> int | None:
+        """The stored blob's size, None when it is missing."""
+        ...
+
+    def read(self, sha256: str, start: int = 0,
+             length: int | None = None) -> Iterator[bytes]:
+        """The blob's bytes from ``start`` (``length`` of them, or to the end), in chunks;
+        ``FileNotFoundError`` when it is missing."""
+        ...
+
+    def local_file(self, sha256: str) -> Path | None:
+        """The blob's own file when the store keeps it on this machine, else None."""
+        ...
+
+    def local_path(self, sha256: str) -> contextlib.AbstractContextManager[Path]:
+        """A local file of the blob for tools that need a path (ffmpeg, Whisper): the blob's
+        own file, or a copy in a bounded cache kept while the context is open."""
+        ...
+
+    def verify(self, sha256: str) -> bool:
+        """Re-hash the stored bytes; False when they are missing or changed."""
+        ...
+
+    def delete(self, sha256: str) -> None: ...
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every stored blob (``name`` is its sha256)."""
+        ...
+
+    def presigned_url(self, sha256: str, ttl_s: int, *, content_type: str | None = None,
+                      disposition: str | None = None) -> str | None:
+        """A URL a browser may fetch the blob from directly for ``ttl_s`` seconds, with the
+        response's type and disposition set; None where the store cannot give one."""
+        ...
+
+    def origin(self) -> str | None:
+        """The scheme://host[:port] of ``presigned_url``'s URLs (for a CSP), or None."""
+        ...
+
+    def put_derived(self, key: str, source: Path) -> None:
+        """Publish the local file ``source`` as the derived file ``key``."""
+        ...
+
+    def derived_path(self, key: str) -> Path:
+        """A local file of the derived file ``key`` (its own, or a cached copy);
+        ``FileNotFoundError`` when there is none."""
+        ...
+
+    def delete_derived(self, sha256: str) -> None:
+        """Remove every derived file of the blob ``sha256`` (all processors)."""
+        ...
+
+    def incomplete_uploads(self) -> list[BlobInfo]:
+        """Uploads started and never finished (temp files, multipart uploads)."""
+        ...
+
+    def remove_incomplete(self, upload: BlobInfo) -> None: ...
+
+    def check(self) -> str:
+        """Reach the store and say what it is; ``MediaError`` says what is wrong (a missing
+        bucket, refused credentials, an unreachable endpoint) and what to do."""
+        ...
+
+
+@dataclass(frozen=True)
+class MediaStoreContext:
+    """What a media store factory receives: the configured URL (``ALEJANDRIA_MEDIA_URL``,
+    parsed by the factory), the settings, and the limits every store enforces."""
+
+    url: str
+    settings: Settings
+    max_file_bytes: int | None = None
+    min_free_bytes: int = 0
+    #: The host's registry (a backend may build on another: core's ``file``).
+    plugins: Plugins | None = None
+
+
+@dataclass(frozen=True)
+class MediaStoreSpec:
+    """A media store backend for the URLs of one scheme (``file``, ``s3``, ``az``...)."""
+
+    name: str
+    factory: Callable[[MediaStoreContext], BlobStore]
+    description: str = ""
+    plugin: str = ""
+
+
 AnySpec = (
     SourceSpec | ProcessorSpec | SearchBackendSpec | EmbedderSpec | TranscriberSpec
     | MigrationSpec | SettingsSpec | ExtractorSpec | JobTypeSpec | HealthCheckSpec
+    | MediaStoreSpec
 )
 
 

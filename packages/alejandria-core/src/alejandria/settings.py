@@ -105,6 +105,26 @@ class Settings(BaseSettings):
     cache_url: SecretStr | None = None
     search_cache_ttl_s: int = 600
 
+    # -- the media store (alejandria.storage: media_store, s3_store) -------------------
+    #: Where media files are kept: a folder (a path or ``file://`` URL; default
+    #: ``<data_dir>/media``) or S3-compatible object storage, ``s3://bucket/prefix``.
+    media_url: str | None = None
+    #: S3: the endpoint (MinIO, Garage, R2...; unset: AWS), region and credentials (unset:
+    #: boto3's own chain: ``AWS_*`` variables, ``~/.aws``, an instance role).
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    #: S3: files larger than this many MB go up in parts of this size, this many at a time.
+    s3_part_mb: int = Field(8, ge=5)
+    s3_upload_concurrency: int = Field(8, ge=1)
+    #: A remote store's local copies for tools that need a file (ffmpeg, Whisper) and of
+    #: thumbnails the web app serves: at most this many MB under ``<data_dir>/cache``.
+    media_cache_mb: int = Field(2048, ge=0)
+    #: The web app sends a browser to a presigned URL of a remote store valid this many
+    #: seconds (0: it streams the bytes itself, with Range).
+    media_presign_ttl_s: int = Field(300, ge=0)
+
     # -- network safety and transfer limits (alejandria.net, MediaStore) -------------------
     #: Private hosts sources may fetch from anyway (your own LAN): host names, IP addresses or
     #: CIDR networks, each optionally with :port, comma-separated. Every other loopback,
@@ -196,6 +216,16 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def media_store_url(self) -> str:
+        """``media_url``, else the local folder ``<data_dir>/media`` as a path."""
+        return self.media_url or str(self.media_dir)
+
+    @property
+    def cache_dir(self) -> Path:
+        """This machine's own cache of a remote store's files (never shared between hosts)."""
+        return self.data_dir / "cache"
 
     @property
     def backup_location(self) -> Path:

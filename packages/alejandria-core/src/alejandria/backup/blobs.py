@@ -19,11 +19,15 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alejandria.plugin_types import BlobStore
 
 CHUNK = 1024 * 1024
 #: Blobs copied at once: file system calls and hashing release the GIL, and a disk serves
@@ -41,12 +45,15 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class BlobCopy:
-    """Copy ``source`` to ``dest`` if ``dest`` lacks it; its bytes must hash to ``sha256``."""
+    """Copy ``source`` to ``dest`` if ``dest`` lacks it; its bytes must hash to ``sha256``.
+    ``reader``: where the bytes come from instead of a file (a remote media store's
+    ``read``); it raises ``FileNotFoundError`` for a missing blob."""
 
     sha256: str
-    source: Path
+    source: Path | None
     dest: Path
     size: int
+    reader: Callable[[], Iterable[bytes]] | None = None
 
 
 @dataclass
@@ -113,21 +120,34 @@ def _copy_one(item: BlobCopy, tmp_dir: Path, made: set[Path], lock: threading.Lo
             return Outcome.PRESENT
     except FileNotFoundError:
         pass
+    chunks: Iterable[bytes] | None = None
     try:
-        source = item.source.open("rb")
+        if item.reader is not None:
+            chunks = item.reader()
+            source = None
+        else:
+            assert item.source is not None
+            source = item.source.open("rb")
     except FileNotFoundError:
         return Outcome.MISSING
     fd, tmp_name = tempfile.mkstemp(prefix="blob-", dir=tmp_dir)
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
-        buffer = bytearray(CHUNK)
-        view = memoryview(buffer)
-        with source, os.fdopen(fd, "wb") as out:
-            while read := source.readinto(buffer):
-                chunk = view[:read]
-                digest.update(chunk)
-                out.write(chunk)
+        if chunks is not None:
+            with os.fdopen(fd, "wb") as out:
+                for piece in chunks:
+                    digest.update(piece)
+                    out.write(piece)
+        else:
+            assert source is not None
+            buffer = bytearray(CHUNK)
+            view = memoryview(buffer)
+            with source, os.fdopen(fd, "wb") as out:
+                while read := source.readinto(buffer):
+                    chunk = view[:read]
+                    digest.update(chunk)
+                    out.write(chunk)
         if digest.hexdigest() != item.sha256:
             tmp.unlink()
             return Outcome.CORRUPT
@@ -141,6 +161,48 @@ def _copy_one(item: BlobCopy, tmp_dir: Path, made: set[Path], lock: threading.Lo
         tmp.unlink(missing_ok=True)
         raise
     return Outcome.COPIED
+
+
+def upload_blobs(store: BlobStore, sources: Mapping[str, tuple[Path, int]], *,
+                 workers: int = DEFAULT_WORKERS,
+                 progress: Progress | None = None) -> CopyReport:
+    """Put each backup blob (``sha256: (file, size)``) the store lacks into ``store``; the
+    store hashes what it uploads, and a blob that does not hash to its name is reported
+    corrupt (and removed again, if it was new)."""
+    report = CopyReport()
+    items = sorted(sources.items())
+
+    def one(entry: tuple[str, tuple[Path, int]]) -> Outcome:
+        sha256, (path, size) = entry
+        if store.size(sha256) == size:
+            return Outcome.PRESENT
+        try:
+            with path.open("rb") as handle:
+                stored, _size, created = store.put_stream(handle)
+        except FileNotFoundError:
+            return Outcome.MISSING
+        if stored != sha256:
+            if created:
+                store.delete(stored)
+            return Outcome.CORRUPT
+        return Outcome.COPIED
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, ((sha256, (_path, size)), outcome) in enumerate(
+                zip(items, pool.map(one, items), strict=True), 1):
+            if outcome is Outcome.COPIED:
+                report.copied += 1
+                report.copied_bytes += size
+            elif outcome is Outcome.PRESENT:
+                report.present += 1
+            elif outcome is Outcome.MISSING:
+                report.missing.append(sha256)
+            else:
+                report.corrupt.append(sha256)
+            if progress is not None:
+                progress(done, len(items))
+    store.sync_pending()
+    return report
 
 
 def make_durable(root: Path, paths: Iterable[Path]) -> None:

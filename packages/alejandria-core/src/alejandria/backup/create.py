@@ -26,6 +26,7 @@ from alejandria.backup.manifest import DUMP_NAME, DerivedFile, Manifest, write_m
 from alejandria.backup.pgtools import server_major, target_for, tools_for
 from alejandria.backup.retention import Policy, PruneReport, prune
 from alejandria.context import ArchiveContext
+from alejandria.plugin_types import BlobStore
 
 #: ``progress(phase, done, total)``: phases "database", "derived", "blobs", "prune".
 Progress = Callable[[str, int, int], None]
@@ -119,8 +120,11 @@ def _snapshot(context: ArchiveContext, location: Location, folder: Path, now: da
                           snapshot=snapshot_id)
     progress("database", 1, 1)
     dump_sha256 = hash_file(dump_path)
-    derived = _derived_files(settings.data_dir, previous, progress)
-    copies = [BlobCopy(sha, context.media.path_for(sha), location.blob_path(sha), size)
+    # a remote store's derived files (thumbnails) live in it, not here: process backfill
+    # makes them again after a restore
+    derived = ({} if context.media.remote
+               else _derived_files(settings.data_dir, previous, progress))
+    copies = [_blob_copy(context.media, sha, location.blob_path(sha), size)
               for sha, size in media.items()]
     by_blob: dict[str, list[str]] = {}
     for relative, item in derived.items():
@@ -145,6 +149,15 @@ def _snapshot(context: ArchiveContext, location: Location, folder: Path, now: da
         key_fingerprint=current_key_fingerprint(settings.data_dir) if has_credentials else None,
         missing=sorted(missing & media.keys()), corrupt=sorted(corrupt & media.keys()))
     return manifest, report
+
+
+def _blob_copy(store: BlobStore, sha256: str, dest: Path, size: int) -> BlobCopy:
+    """A copy from the store: its own file where it is local (the fast path), else read
+    through the store."""
+    path = store.local_file(sha256)
+    if path is not None:
+        return BlobCopy(sha256, path, dest, size)
+    return BlobCopy(sha256, None, dest, size, reader=lambda: store.read(sha256))
 
 
 def _derived_files(data_dir: Path, previous: Manifest | None,

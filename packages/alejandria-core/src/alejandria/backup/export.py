@@ -177,20 +177,26 @@ def _write_media(context: ArchiveContext, post_dir: Path, rows: list[Any],
     files: list[dict[str, Any]] = []
     for position, row in enumerate(rows, 1):
         name = names.take(_media_name(row, position))
-        source = context.media.path_for(row.sha256)
         entry: dict[str, Any] = {"file": name, "sha256": row.sha256, "kind": row.kind,
                                  "mime_type": row.mime_type, "size": row.size,
                                  "role": row.role, "caption": row.caption,
                                  "original_url": row.original_url}
-        if not source.is_file():
+        exported = report.placed.get(row.sha256)
+        source = context.media.local_file(row.sha256) if exported is None else exported
+        try:
+            if source is not None:
+                _place(source, post_dir / name, link or exported is not None)
+            else:  # a remote store: read through it
+                with (post_dir / name).open("wb") as out:
+                    for chunk in context.media.read(row.sha256):
+                        out.write(chunk)
+        except FileNotFoundError:
+            (post_dir / name).unlink(missing_ok=True)
             report.missing += 1
             entry["file"] = None
             entry["note"] = "missing from the media store when exported"
             files.append(entry)
             continue
-        exported = report.placed.get(row.sha256)
-        _place(source if exported is None else exported, post_dir / name,
-               link or exported is not None)
         report.placed.setdefault(row.sha256, post_dir / name)
         report.files += 1
         report.bytes += row.size

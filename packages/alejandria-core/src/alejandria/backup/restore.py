@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from alejandria.backup import BackupError
-from alejandria.backup.blobs import BlobCopy, CopyReport, copy_blobs, hash_file
+from alejandria.backup.blobs import BlobCopy, CopyReport, copy_blobs, hash_file, upload_blobs
 from alejandria.backup.create import current_key_fingerprint
 from alejandria.backup.database import dump_database, restore_database, table_counts, wipe
 from alejandria.backup.location import location_of, resolve_snapshot
@@ -30,6 +30,7 @@ from alejandria.backup.manifest import DUMP_NAME, Manifest, read_manifest
 from alejandria.backup.pgtools import PgTools, Target, server_major, target_for, tools_for
 from alejandria.context import ArchiveContext
 from alejandria.plugin_types import MigrationSpec
+from alejandria.storage.media_store import MediaStore
 
 #: ``progress(phase, done, total)``: phases "check", "blobs", "safety copy", "database".
 Progress = Callable[[str, int, int], None]
@@ -71,9 +72,9 @@ def archive_contents(context: ArchiveContext) -> dict[str, int]:
                 rows = int(conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
                 if rows:
                     found[table] = rows
-    root = context.media.root
-    if root.is_dir() and any(path.is_file() for path in root.glob("??/??/*")):
-        found["media files on disk"] = sum(1 for path in root.glob("??/??/*") if path.is_file())
+    stored = sum(1 for _blob in context.media.iter_blobs())
+    if stored:
+        found["media files on disk"] = stored
     return found
 
 
@@ -103,22 +104,34 @@ def restore_backup(context: ArchiveContext, backup: Path, *, force: bool = False
     target = target_for(engine, context.database.description)
     progress("check", 1, 1)
 
-    media = [BlobCopy(sha, location.blob_path(sha), context.media.path_for(sha), size)
-             for sha, size in manifest.media.items()]
+    store = context.media
     derived = [BlobCopy(item.sha256, location.blob_path(item.sha256),
                         settings.data_dir / relative, item.size)
                for relative, item in manifest.derived.items()]
-    total = len(media) + len(derived)
-    # each set is staged on its own filesystem (the media store may be a mount of its own)
-    blobs = copy_blobs(media, context.media.root / "tmp", workers=workers,
-                       progress=lambda done, _total: progress("blobs", done, total))
+    total = len(manifest.media) + len(derived)
+    if isinstance(store, MediaStore):
+        media = [BlobCopy(sha, location.blob_path(sha), store.path_for(sha), size)
+                 for sha, size in manifest.media.items()]
+        # each set is staged on its own filesystem (the media store may be a mount of its own)
+        blobs = copy_blobs(media, store.root / "tmp", workers=workers,
+                           progress=lambda done, _total: progress("blobs", done, total))
+    else:
+        blobs = upload_blobs(store, {sha: (location.blob_path(sha), size)
+                                     for sha, size in manifest.media.items()},
+                             workers=workers,
+                             progress=lambda done, _total: progress("blobs", done, total))
     staging = settings.data_dir / ".restore-tmp"
     try:
         more = copy_blobs(derived, staging, workers=workers,
-                          progress=lambda done, _total: progress("blobs", len(media) + done,
-                                                                 total))
+                          progress=lambda done, _total: progress(
+                              "blobs", len(manifest.media) + done, total))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if store.remote:  # thumbnails belong in the shared store, where every host finds them
+        for relative in manifest.derived:
+            local = settings.data_dir / relative
+            if local.is_file() and relative.startswith("derived/"):
+                store.put_derived(relative.removeprefix("derived/"), local)
     blobs.copied += more.copied
     blobs.copied_bytes += more.copied_bytes
     blobs.present += more.present

@@ -74,13 +74,11 @@ def backup(ctx: click.Context, to: Path | None, no_prune: bool, keep_daily: int 
     """
     if ctx.invoked_subcommand is not None:
         return
-    from alejandria.backup.create import create_backup
-
     with open_archive(ctx) as archive, _phases(not as_json) as progress:
-        report = create_backup(archive.context, to=to, prune_after=not no_prune,
-                               policy=_policy(archive.settings, keep_daily, keep_weekly,
-                                              keep_monthly),
-                               progress=progress)
+        report = archive.backup(to=to, prune=not no_prune,
+                                policy=_policy(archive.settings, keep_daily, keep_weekly,
+                                               keep_monthly),
+                                progress=progress)
     if as_json:
         print_json(report.as_dict())
     else:
@@ -112,13 +110,8 @@ def backup_verify(ctx: click.Context, backup_path: Path | None, as_json: bool) -
     """Restore BACKUP's dump into a scratch database and hash every blob; exit 1 on any
     problem. BACKUP: a backup folder, or a location (its newest); default the newest in
     ALEJANDRIA_BACKUP_DIR."""
-    from alejandria.backup.verify import verify_backup
-
     with open_archive(ctx) as archive, _phases(not as_json) as progress:
-        report = verify_backup(archive.engine, archive.settings,
-                               backup_path or archive.settings.backup_location,
-                               embedded=archive.database.embedded is not None,
-                               progress=progress)
+        report = archive.verify_backup(backup_path, progress=progress)
     if as_json:
         print_json(report.as_dict())
     else:
@@ -194,12 +187,9 @@ def restore(ctx: click.Context, backup_path: Path, force: bool, as_json: bool) -
 
     Stop the web app, the workers and beat first. The archive must be empty unless --force.
     """
-    from alejandria.backup.restore import restore_backup
-
     # migrate: a new external database gets the schema the emptiness check reads
     with open_archive(ctx, migrate=True) as archive, _phases(not as_json) as progress:
-        report = restore_backup(archive.context, backup_path, force=force,
-                                migrations=archive.plugins.migrations(), progress=progress)
+        report = archive.restore(backup_path, force=force, progress=progress)
     if as_json:
         print_json(report.as_dict())
         return
@@ -222,10 +212,8 @@ def restore(ctx: click.Context, backup_path: Path, force: bool, as_json: bool) -
 def export(ctx: click.Context, folder: Path, link: bool, as_json: bool) -> None:
     """Write every post as JSON and HTML with its media, named for people, into FOLDER: a
     plain copy of the archive that needs no Alejandria to read."""
-    from alejandria.backup.export import export_archive
-
     with open_archive(ctx) as archive, _phases(not as_json) as progress:
-        report = export_archive(archive.context, folder, link=link,
+        report = archive.export(folder, link=link,
                                 progress=lambda done, total: progress("export", done, total))
     if as_json:
         print_json(report.as_dict())

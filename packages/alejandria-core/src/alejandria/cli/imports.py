@@ -68,8 +68,6 @@ def gallery_dl(ctx: click.Context, folders: tuple[Path, ...], dry_run: bool,
 def _run(ctx: click.Context, importer: str, targets: list[str], options: dict[str, Any], *,
          dry_run: bool, as_json: bool) -> None:
     from alejandria.cli.sync import SyncBar
-    from alejandria.imports.service import run_import
-    from alejandria.storage.audit import Trigger
 
     console = stderr_console()
     with open_archive(ctx) as archive:
@@ -79,9 +77,10 @@ def _run(ctx: click.Context, importer: str, targets: list[str], options: dict[st
                       TextColumn("{task.fields[counter]}"), TimeElapsedColumn(),
                       TextColumn("{task.fields[label]}"), console=console, transient=True,
                       disable=as_json or not console.is_terminal) as bar:
-            report = run_import(archive.context, importer, targets, options=options,
-                                dry_run=dry_run, progress=SyncBar(bar, f"import {importer}"),
-                                trigger=Trigger(None, CLI_CLIENT))
+            report = archive.import_files(importer, *targets, options=options,
+                                          dry_run=dry_run,
+                                          progress=SyncBar(bar, f"import {importer}"),
+                                          client=CLI_CLIENT)
     _print(report, as_json=as_json)
     sys.exit(0 if report.ok else 1)
 

@@ -1,4 +1,4 @@
-"""``alejandria media verify|gc|dedup|transcript``: the stored files and their transcripts."""
+"""``alejandria media verify|gc|dedup|migrate|transcript``: stored files, transcripts."""
 
 from __future__ import annotations
 
@@ -89,6 +89,43 @@ def media_dedup(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
                       f"{len(report.unknown_orphans)} unknown orphan(s), "
                       f"{len(report.mismatched)} corrupt, {len(report.missing)} missing; "
                       f"{verb} {report.bytes_freed:,} bytes")
+    sys.exit(0 if report.ok else 1)
+
+
+@media.command("migrate")
+@click.option("--to", "to", required=True, metavar="URL",
+              help="The new store: s3://bucket/prefix (with ALEJANDRIA_S3_* set) or a folder.")
+@click.option("--from", "source", metavar="URL",
+              help="Copy from this store instead of the current one (the old one, after the "
+                   "switch, for what was stored meanwhile).")
+@click.option("--verify", is_flag=True, help="Re-hash copies the target already holds.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def media_migrate(ctx: click.Context, to: str, source: str | None, verify: bool, workers: int,
+                  as_json: bool) -> None:
+    """Copy every stored file into another media store, hashed on the way; run it again to
+    resume. Readers keep the current store until you set ALEJANDRIA_MEDIA_URL to the new one."""
+    with open_archive(ctx) as archive, progress_bar("migrate", not as_json) as bar:
+        task = bar.add_task("migrate", total=None)
+        report = archive.migrate_media(
+            to, source=source, verify=verify, workers=workers,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console = stderr_console()
+        for sha256 in report.missing:
+            console.print(f"[bold red]error:[/] media {sha256}: missing from {report.source}")
+        for sha256 in report.corrupt:
+            console.print(f"[bold red]error:[/] media {sha256}: corrupt in {report.source} "
+                          "(not copied)")
+        echo(f"{report.copied} file(s) copied ({report.copied_bytes:,} bytes), "
+             f"{report.present} already there, {report.derived_copied} derived file(s); "
+             f"{len(report.missing)} missing, {len(report.corrupt)} corrupt -> {report.target}")
+        if report.ok:
+            echo(f"next: set ALEJANDRIA_MEDIA_URL={report.target}, restart the web app and "
+                 f"workers, then run this again with --from {report.source}")
     sys.exit(0 if report.ok else 1)
 
 

@@ -1,25 +1,28 @@
 """One media file: what it is, which posts hold it, where its bytes and thumbnails lie.
 
 Paths are built from what the database says, never from a request: the file from its
-sha256 (``MediaStore.path_for``, after checking it is a sha256), a thumbnail from the path
-the ``thumbnails`` processor recorded, relative to the data dir. A recorded path that leads
-outside the data dir's ``derived/`` files (``..``, an absolute path, a symlink out, another
-file of the data dir) is refused.
+sha256 (after checking it is a sha256), a thumbnail from the path the ``thumbnails``
+processor recorded, relative to the data dir. A recorded path that leads outside the data
+dir's ``derived/`` files (``..``, an absolute path, a symlink out, another file of the data
+dir) is refused. With a remote store (S3) a file has no path here: ``StoredFile`` reads it
+through the store (ranges, presigned URLs), and a thumbnail is a copy from the store's
+bounded local cache.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import Connection, exists, select
 
 from alejandria.errors import InvalidRequest, MediaError, NotFound
 from alejandria.library.refs import THUMBNAIL_SIZES, PostRef, iso, thumbnail_sizes
-from alejandria.storage.media_store import MediaStore
+from alejandria.plugin_types import BlobStore
 from alejandria.storage.schema import (
     media_derivatives,
     media_files,
@@ -76,14 +79,34 @@ class MediaInfo:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """A media file to stream: what it is, and its absolute path in the media store."""
+    """A media file to stream: what it is, and its absolute path in the media store (None
+    when the store is remote: ``read`` and ``presigned_url`` reach the bytes)."""
 
     info: MediaInfo
-    path: Path
+    path: Path | None
+    store: BlobStore | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The file's info only: a server path is no business of a client."""
         return {"info": self.info.as_json()}
+
+    def read(self, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """``length`` bytes from ``start`` (or the rest), in chunks."""
+        if self.store is None:
+            raise MediaError(f"media {self.info.id} has no store to read from")
+        return self.store.read(self.info.sha256, start, length)
+
+    def presigned_url(self, ttl_s: int, *, content_type: str | None = None,
+                      disposition: str | None = None) -> str | None:
+        """A short-lived URL of the bytes at a remote store, or None (a local store)."""
+        if self.store is None or ttl_s <= 0:
+            return None
+        return self.store.presigned_url(self.info.sha256, ttl_s, content_type=content_type,
+                                        disposition=disposition)
+
+    def origin(self) -> str | None:
+        """Where ``presigned_url`` points (for a CSP), or None."""
+        return self.store.origin() if self.store is not None else None
 
 
 def get_media(conn: Connection, media_id: int) -> MediaInfo:
@@ -105,20 +128,27 @@ def get_media(conn: Connection, media_id: int) -> MediaInfo:
                      posts=tuple(PostRef(post.id, post.title) for post in holders))
 
 
-def stored_file(info: MediaInfo, store: MediaStore) -> StoredFile:
-    """``info`` with the path of its bytes; ``NotFound`` when the store lacks them."""
+def stored_file(info: MediaInfo, store: BlobStore) -> StoredFile:
+    """``info`` with where its bytes are; ``NotFound`` when the store lacks them."""
     if not _SHA256.fullmatch(info.sha256):
         raise MediaError(f"media {info.id} has a malformed sha256 in the database")
-    path = store.path_for(info.sha256)
-    if not path.is_file():
-        raise NotFound(f"media {info.id} is missing from the media store "
+    missing = NotFound(f"media {info.id} is missing from the media store "
                        "(alejandria media verify lists such files)")
-    return StoredFile(info, path.absolute())
+    if store.remote:
+        if not store.exists(info.sha256):
+            raise missing
+        return StoredFile(info, None, store)
+    path = store.local_file(info.sha256)
+    if path is None:
+        raise missing
+    return StoredFile(info, path.absolute(), store)
 
 
-def thumbnail_path(conn: Connection, data_dir: Path, media_id: int, size: int) -> Path:
+def thumbnail_path(conn: Connection, data_dir: Path, media_id: int, size: int,
+                   store: BlobStore | None = None) -> Path:
     """The absolute path of the ``size`` px thumbnail, checked to lie inside ``data_dir``'s
-    ``derived/`` files, symlinks resolved."""
+    ``derived/`` files, symlinks resolved; with a remote ``store``, a local copy of the
+    derived file the recorded path names there."""
     if isinstance(size, bool) or size not in THUMBNAIL_SIZES:
         raise InvalidRequest(f"thumbnail size {size!r} is not one of "
                              f"{', '.join(map(str, THUMBNAIL_SIZES))}")
@@ -129,6 +159,8 @@ def thumbnail_path(conn: Connection, data_dir: Path, media_id: int, size: int) -
     recorded = row.thumbnails.get(str(size)) if isinstance(row.thumbnails, dict) else None
     if not isinstance(recorded, str) or not recorded:
         raise NotFound(f"media {media_id} has no {size} px thumbnail")
+    if store is not None and store.remote:
+        return _remote_thumbnail(store, recorded, media_id, size)
     root = data_dir.resolve()
     derived = root / DERIVED_DIR
     try:
@@ -142,3 +174,18 @@ def thumbnail_path(conn: Connection, data_dir: Path, media_id: int, size: int) -
         raise NotFound(f"the {size} px thumbnail of media {media_id} is missing "
                        "(alejandria process backfill makes it again)")
     return path
+
+
+def _remote_thumbnail(store: BlobStore, recorded: str, media_id: int, size: int) -> Path:
+    parts = PurePosixPath(recorded).parts
+    if (len(parts) < 2 or parts[0] != DERIVED_DIR or recorded.startswith("/")
+            or any(part in ("", ".", "..") for part in parts) or "\\" in recorded):
+        raise MediaError(f"refused the {size} px thumbnail of media {media_id}: its recorded "
+                         f"path leads outside the data dir's {DERIVED_DIR}/ files")
+    try:
+        return store.derived_path("/".join(parts[1:]))
+    except FileNotFoundError:
+        raise NotFound(f"the {size} px thumbnail of media {media_id} is missing "
+                       "(alejandria process backfill makes it again)") from None
+    except MediaError as exc:
+        raise MediaError(f"refused the {size} px thumbnail of media {media_id}: {exc}") from exc

@@ -29,13 +29,13 @@ from alejandria.library.pages import DEFAULT_LIMIT, Page
 from alejandria.library.post_view import PostView, read_post_view
 from alejandria.library.posts import PostDetail, PostFilter, PostSummary, PostVersion
 from alejandria.models import Actor
-from alejandria.storage.media_store import MediaStore
+from alejandria.plugin_types import BlobStore
 
 
 class Library:
     """Posts, creators, collections, media and jobs, read-only and role-checked."""
 
-    def __init__(self, engine: Engine, data_dir: Path, media: MediaStore) -> None:
+    def __init__(self, engine: Engine, data_dir: Path, media: BlobStore) -> None:
         self.engine = engine
         self.data_dir = data_dir
         self.media_store = media
@@ -156,7 +156,8 @@ class Library:
         ``InvalidRequest``, a ``ValueError``); ``NotFound`` when none was made. A recorded
         path leading outside the data dir's ``derived/`` files raises ``MediaError``."""
         with self._reading() as conn:
-            return media_queries.thumbnail_path(conn, self.data_dir, media_id, size)
+            return media_queries.thumbnail_path(conn, self.data_dir, media_id, size,
+                                                self.media_store)
 
     # -- jobs ---------------------------------------------------------------------------------
 

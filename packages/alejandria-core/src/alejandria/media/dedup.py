@@ -24,6 +24,10 @@ image through different keys already share one row and one file. What can still 
 Database changes happen in one transaction and file changes after it commits, so an
 interrupted run leaves files that the next run treats as orphans; running it again changes
 nothing. ``dry_run`` reports the same plan and changes nothing.
+
+A remote store (S3) is written only under verified hashes, by our own store, so its files
+cannot drift the way a folder's can: there dedup merges rows, re-hashes every file through
+the store and reports what is corrupt, missing or unknown, and moves no file.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from sqlalchemy import Text, cast, delete, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from alejandria.plugin_types import BlobStore
 from alejandria.settings import Settings
 from alejandria.storage.media_store import MediaStore
 from alejandria.storage.passages import FIRST_ORDINAL, attach
@@ -156,9 +161,11 @@ class _FileOp:
     target: Path | None = None
 
 
-def dedup_media(engine: Engine, store: MediaStore, settings: Settings, *,
+def dedup_media(engine: Engine, store: BlobStore, settings: Settings, *,
                 dry_run: bool = False, progress: Progress | None = None) -> DedupReport:
     """Re-hash every stored file and repair duplicates (see the module's docstring)."""
+    if not isinstance(store, MediaStore):
+        return _dedup_remote(engine, store, dry_run=dry_run, progress=progress)
     report = DedupReport(dry_run=dry_run)
     with engine.connect() as conn:
         db_rows = conn.execute(select(media_files.c.id, media_files.c.sha256,
@@ -210,6 +217,76 @@ def dedup_media(engine: Engine, store: MediaStore, settings: Settings, *,
                 if row.actual is not None and row.actual == row.sha256]
     stale_derived = _merge_rows(engine, plans, verified, report)
     _apply_files(store, settings, operations, report, stale_derived)
+    return report
+
+
+def _dedup_remote(engine: Engine, store: BlobStore, *, dry_run: bool,
+                  progress: Progress | None) -> DedupReport:
+    """Dedup over a store that is not a folder: rows merged, files only hashed."""
+    report = DedupReport(dry_run=dry_run)
+    with engine.connect() as conn:
+        db_rows = conn.execute(select(media_files.c.id, media_files.c.sha256,
+                                      media_files.c.first_seen_at)
+                               .order_by(media_files.c.id)).all()
+    known = {row.sha256 for row in db_rows}
+    orphans = [blob.name for blob in store.iter_blobs() if blob.name not in known]
+    total = len(db_rows) + len(orphans)
+    done = 0
+
+    def digest(name: str) -> str | None:
+        nonlocal done
+        if progress:
+            progress(done, total)
+        done += 1
+        if not _HEX64.fullmatch(name):
+            return None
+        hasher = hashlib.sha256()
+        try:
+            for chunk in store.read(name):
+                hasher.update(chunk)
+                report.bytes_hashed += len(chunk)
+        except FileNotFoundError:
+            return None
+        return hasher.hexdigest()
+
+    rows = [_Row(row.id, row.sha256, row.first_seen_at, digest(row.sha256)) for row in db_rows]
+    orphan_digests = {name: digest(name) for name in orphans}
+    report.rows_checked = len(rows)
+    report.files_checked = len(rows) + len(orphans)
+    if progress:
+        progress(total, total)
+    groups: dict[str, _Group] = {}
+    for row in rows:
+        if row.canonical is None:
+            report.mismatched.append({"id": row.id, "sha256": row.sha256, "actual": row.actual,
+                                      "good_copy": None, "reason": "not a SHA-256 hash"})
+            continue
+        groups.setdefault(row.canonical, _Group(row.canonical, [])).rows.append(row)
+    for name, actual in orphan_digests.items():
+        if name not in groups:
+            report.unknown_orphans.append({"path": f"media/{name[:2]}/{name[2:4]}/{name}",
+                                           "sha256": actual})
+    plans: list[_Group] = []
+    for group in groups.values():
+        keeper = group.keeper
+        actual = (keeper.actual if keeper.sha256 == group.sha256
+                  else orphan_digests.get(group.sha256))
+        if actual is None:
+            report.missing.append({"id": keeper.id, "sha256": group.sha256})
+        elif actual != group.sha256:
+            report.mismatched.append({"id": keeper.id, "sha256": keeper.sha256,
+                                      "actual": actual, "good_copy": None})
+        if group.duplicates or keeper.sha256 != group.sha256:
+            plans.append(group)
+    if dry_run:
+        with engine.connect() as conn:
+            for group in plans:
+                _record_merge(report, group, **_references_of(conn, group))
+        return report
+    verified = [row.id for row in rows if row.actual is not None and row.actual == row.sha256]
+    for sha256 in _merge_rows(engine, plans, verified, report):
+        if _HEX64.fullmatch(sha256):
+            store.delete_derived(sha256)
     return report
 
 

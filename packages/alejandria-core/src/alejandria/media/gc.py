@@ -2,12 +2,13 @@
 
 A file is removed only after a grace period, so nothing a running sync is about to link (or
 has written but not yet committed) disappears under it: unreferenced rows older than the grace
-period, files on disk without a row, and temp files left by interrupted downloads.
+period, stored files without a row, and what interrupted uploads left (temp files of a local
+store, multipart uploads of an S3 store: aborted).
 """
 
 from __future__ import annotations
 
-import shutil
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,10 +17,12 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.engine import Engine
 
+from alejandria.plugin_types import BlobStore
 from alejandria.settings import Settings
 from alejandria.storage.audit import Trigger, record_now
-from alejandria.storage.media_store import MediaStore
 from alejandria.storage.schema import media_files, post_media
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -36,7 +39,7 @@ class GcReport:
                 "temp_files_removed": self.temp_files_removed, "bytes_freed": self.bytes_freed}
 
 
-def collect_garbage(engine: Engine, store: MediaStore, settings: Settings, *,
+def collect_garbage(engine: Engine, store: BlobStore, settings: Settings, *,
                     grace: timedelta = timedelta(days=7), dry_run: bool = False,
                     trigger: Trigger | None = None) -> GcReport:
     """Remove what no post references, once older than ``grace``. ``trigger``: who asked; a
@@ -60,19 +63,18 @@ def collect_garbage(engine: Engine, store: MediaStore, settings: Settings, *,
             _remove_file_and_derivatives(store, settings, row.sha256)
     with engine.connect() as conn:
         known = set(conn.execute(select(media_files.c.sha256)).scalars())
-    for path in store.root.glob("??/??/*"):
-        if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
-            report.orphan_files_removed.append(path.name)
-            report.bytes_freed += path.stat().st_size
+    for blob in store.iter_blobs():
+        if blob.name not in known and blob.modified < cutoff:
+            report.orphan_files_removed.append(blob.name)
+            report.bytes_freed += blob.size
             if not dry_run:
-                _remove_file_and_derivatives(store, settings, path.name)
-    tmp = store.root / "tmp"
-    for path in tmp.glob("*") if tmp.is_dir() else []:
-        if path.is_file() and path.stat().st_mtime < cutoff:
+                _remove_file_and_derivatives(store, settings, blob.name)
+    for upload in store.incomplete_uploads():
+        if upload.modified < cutoff:
             report.temp_files_removed += 1
-            report.bytes_freed += path.stat().st_size
+            report.bytes_freed += upload.size
             if not dry_run:
-                path.unlink(missing_ok=True)
+                store.remove_incomplete(upload)
     if trigger is not None and not dry_run:
         record_now(engine, trigger, "media.gc", entity_type="media",
                    changes={"rows_removed": len(report.rows_removed),
@@ -82,8 +84,9 @@ def collect_garbage(engine: Engine, store: MediaStore, settings: Settings, *,
     return report
 
 
-def _remove_file_and_derivatives(store: MediaStore, settings: Settings, sha256: str) -> None:
-    store.path_for(sha256).unlink(missing_ok=True)
-    derived = settings.data_dir / "derived"
-    for processor_dir in derived.glob("*") if derived.is_dir() else []:
-        shutil.rmtree(processor_dir / sha256[:2] / sha256[2:4] / sha256, ignore_errors=True)
+def _remove_file_and_derivatives(store: BlobStore, settings: Settings, sha256: str) -> None:
+    """The stored file and every processor's files derived from it. ``sha256`` is a name
+    the store listed: one that is not a hash (a stray file) has no derived files."""
+    store.delete(sha256)
+    if _SHA256.fullmatch(sha256):
+        store.delete_derived(sha256)

@@ -9,9 +9,12 @@ file itself (``mime_type``, ``kind``, ``width``, ...) also update ``media_files`
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, column, exists, select, update, values
@@ -21,10 +24,9 @@ from sqlalchemy.engine import Engine
 from alejandria.context import ArchiveContext
 from alejandria.errors import MediaError, describe
 from alejandria.models import MediaKind, SyncError
-from alejandria.plugin_types import Processor, ProcessorContext, ProcessorSpec
+from alejandria.plugin_types import BlobStore, Processor, ProcessorContext, ProcessorSpec
 from alejandria.plugins import PluginManager
 from alejandria.settings import Settings
-from alejandria.storage.media_store import MediaStore
 from alejandria.storage.schema import media_derivatives, media_files, media_keys, post_media, posts
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ def process_media(context: ArchiveContext, *, processors: Collection[str] | None
 
 class MediaProcessing:
     def __init__(self, engine: Engine, settings: Settings, plugins: PluginManager,
-                 store: MediaStore) -> None:
+                 store: BlobStore) -> None:
         self.engine = engine
         self.settings = settings
         self.plugins = plugins
@@ -153,7 +155,23 @@ class MediaProcessing:
                      report: ProcessingReport) -> None:
         media = {key: row[key] for key in ("id", "sha256", "size", "mime_type", "kind", "width",
                                            "height", "duration_s", "page_count")}
-        path = self.store.path_for(row["sha256"])
+        with contextlib.ExitStack() as stack:
+            self._process_file(row, media, specs, report, stack)
+
+    def _process_file(self, row: dict[str, Any], media: dict[str, Any],
+                      specs: Sequence[ProcessorSpec], report: ProcessingReport,
+                      stack: contextlib.ExitStack) -> None:
+        opened: list[Path | None] = []
+
+        def local_file() -> Path | None:
+            """The file, fetched from a remote store on first need (None: it is missing)."""
+            if not opened:
+                try:
+                    opened.append(stack.enter_context(self.store.local_path(row["sha256"])))
+                except FileNotFoundError:
+                    opened.append(None)
+            return opened[0]
+
         with self.engine.connect() as conn:
             existing = {r.processor: r.version for r in conn.execute(
                 select(media_derivatives.c.processor, media_derivatives.c.version)
@@ -170,11 +188,14 @@ class MediaProcessing:
             if processor is None:
                 continue
             status, result, error = "done", {}, None
-            if not path.is_file():
+            path = local_file()
+            if path is None:
                 status, error = "failed", "the file is missing from the media store"
             else:
                 try:
                     result = processor.process(path, dict(media))
+                    if self.store.remote:
+                        self._publish_derived(spec.name, row["sha256"])
                 except MediaError as exc:
                     status, error = "failed", str(exc)
                 except Exception as exc:
@@ -191,6 +212,20 @@ class MediaProcessing:
                     subject=f"{spec.name}: {self._file_label(row['id'], row['sha256'])}",
                     message=error))
         report.files += int(ran)
+
+    def _publish_derived(self, processor: str, sha256: str) -> None:
+        """Upload what a processor wrote to its ``derived_dir`` into a remote store (the web
+        app on another host serves it from there), then remove the local copies. Keys keep
+        the layout, so the paths processors record (``derived/thumbnails/...``) name them."""
+        context = ProcessorContext(settings=self.settings, name=processor)
+        directory = context.derived_dir(sha256)
+        if not directory.is_dir():
+            return
+        derived = self.settings.data_dir / "derived"
+        for path in sorted(directory.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                self.store.put_derived(path.relative_to(derived).as_posix(), path)
+        shutil.rmtree(directory, ignore_errors=True)
 
     def _file_label(self, media_id: int, sha256: str) -> str:
         """How a failed file is named to the user: its name and the post it is in, as the

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
-from alejandria.storage.media_store import MediaStore
+from alejandria.plugin_types import BlobStore
 from alejandria.storage.schema import media_files
 
 
@@ -28,7 +28,7 @@ class VerifyReport:
                 "corrupt": self.corrupt}
 
 
-def verify_media(engine: Engine, store: MediaStore,
+def verify_media(engine: Engine, store: BlobStore,
                  progress: Callable[[int, int], None] | None = None) -> VerifyReport:
     """Re-hash each file the database knows; stamp ``verified_at`` on the good ones."""
     report = VerifyReport()
@@ -40,11 +40,10 @@ def verify_media(engine: Engine, store: MediaStore,
         if progress:
             progress(done, len(rows))
         report.checked += 1
-        path = store.path_for(row.sha256)
-        if not path.is_file():
-            report.missing.append(row.sha256)
-        elif not store.verify(row.sha256):
-            report.corrupt.append(row.sha256)
+        if not store.verify(row.sha256):
+            # a second look only for the bad ones: missing or corrupt
+            (report.missing if not store.exists(row.sha256) else report.corrupt).append(
+                row.sha256)
         else:
             good.append(row.id)
     if good:

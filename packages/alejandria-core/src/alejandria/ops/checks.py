@@ -32,6 +32,20 @@ def data_dir(context: HealthContext) -> list[HealthResult]:
     return [HealthResult("data dir", "ok", f"{path} ({free_mb:,} MB free)")]
 
 
+def media_store(context: HealthContext) -> list[HealthResult]:
+    """The media store answers (a folder is writable; a bucket exists and takes our keys)."""
+    from alejandria.context import open_media_store
+
+    manager = context.plugins
+    assert isinstance(manager, PluginManager)
+    try:
+        store = open_media_store(context.settings, manager)
+        described = store.check()
+    except AlejandriaError as exc:
+        return [HealthResult("media store", "fail", str(exc))]
+    return [HealthResult("media store", "ok", described)]
+
+
 def plugins(context: HealthContext) -> list[HealthResult]:
     manager = context.plugins
     assert isinstance(manager, PluginManager)

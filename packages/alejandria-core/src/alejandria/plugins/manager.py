@@ -27,6 +27,7 @@ from alejandria.plugin_types import (
     ExtractorSpec,
     HealthCheckSpec,
     JobTypeSpec,
+    MediaStoreSpec,
     MigrationSpec,
     ProcessorSpec,
     SearchBackendSpec,
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "alejandria"
 
 SpecT = TypeVar("SpecT", SourceSpec, ProcessorSpec, SearchBackendSpec, EmbedderSpec,
-                TranscriberSpec, MigrationSpec, JobTypeSpec)
+                TranscriberSpec, MigrationSpec, JobTypeSpec, MediaStoreSpec)
 
 
 @dataclass
@@ -252,6 +253,13 @@ class PluginManager:
 
     def health_checks(self) -> dict[str, HealthCheckSpec]:
         return self.registry.table("register_health_checks")
+
+    def media_stores(self) -> dict[str, MediaStoreSpec]:
+        return self.registry.table("register_media_stores")
+
+    def media_store(self, scheme: str) -> MediaStoreSpec:
+        """The backend for the media URLs of ``scheme`` (``file``, ``s3``)."""
+        return _pick(self.media_stores(), "media store", scheme)
 
     def source(self, name: str) -> SourceSpec:
         return _pick(self.sources(), "source", name)

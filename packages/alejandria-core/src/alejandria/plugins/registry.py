@@ -22,6 +22,7 @@ from alejandria.plugin_types import (
     ExtractorSpec,
     HealthCheckSpec,
     JobTypeSpec,
+    MediaStoreSpec,
     MigrationSpec,
     PluginSettings,
     ProcessorSpec,
@@ -54,6 +55,7 @@ KINDS = (
     SpecKind("register_extractors", "extractor", ExtractorSpec),
     SpecKind("register_job_types", "job type", JobTypeSpec),
     SpecKind("register_health_checks", "health check", HealthCheckSpec),
+    SpecKind("register_media_stores", "media store", MediaStoreSpec),
 )
 
 #: ``(plugin name, specs or the error the hook raised)`` for every implementation of a hook,

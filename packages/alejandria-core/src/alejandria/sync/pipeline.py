@@ -48,8 +48,7 @@ from alejandria.models import (
     SyncReport,
     SyncTarget,
 )
-from alejandria.plugin_types import Source
-from alejandria.storage.media_store import MediaStore
+from alejandria.plugin_types import BlobStore, Source
 from alejandria.storage.post_writer import PendingPost
 from alejandria.storage.repository import MediaLinks, Repository
 from alejandria.sync.media_fetch import MediaFetcher
@@ -168,7 +167,7 @@ class _TargetState:
 class SyncRunner:
     """Persists one source's items; one runner per sync."""
 
-    def __init__(self, *, engine: Engine, repository: Repository, store: MediaStore,
+    def __init__(self, *, engine: Engine, repository: Repository, store: BlobStore,
                  source_name: str, source: Source, notify: Notify | None = None,
                  progress: ProgressCallback | None = None) -> None:
         self.engine = engine

@@ -16,6 +16,9 @@ Installed with alejandria-core (``pytest11`` entry point), so plugin authors get
 - ``alejandria_redis_url``: a flushed Redis database for tests of the job queue, on a private
   ``redis-server`` the session starts on a free port (never the machine's Redis), or on
   ``ALEJANDRIA_TEST_REDIS_URL`` when you name one;
+- ``alejandria_s3`` (``S3Bucket``): a fresh bucket on a real S3-protocol server (moto's
+  server mode on a free port, or ``ALEJANDRIA_TEST_S3_ENDPOINT``) and the settings that keep
+  an archive's media there (``settings``, ``env``);
 - ``alejandria_http_server``: a local HTTP server (``HttpFixture``) on 127.0.0.1 and a free
   port, serving the JSON (or bytes, or ``Reply``) of its ``routes`` dict, for a source that
   reads a site;
@@ -59,6 +62,13 @@ from alejandria.testing.redis_server import (
     alejandria_redis_url,
     alejandria_test_redis,
 )
+from alejandria.testing.s3_server import (
+    TEST_S3_ENV,
+    S3Bucket,
+    S3Server,
+    alejandria_s3,
+    alejandria_s3_server,
+)
 from alejandria.testing.session import pytest_configure
 
 if TYPE_CHECKING:
@@ -70,16 +80,21 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "TEST_DATABASE_ENV",
     "TEST_REDIS_ENV",
+    "TEST_S3_ENV",
     "CliResult",
     "HttpFixture",
     "PluginManager",
     "Reply",
+    "S3Bucket",
+    "S3Server",
     "Settings",
     "alejandria_cli",
     "alejandria_cli_env",
     "alejandria_database_url",
     "alejandria_http_server",
     "alejandria_redis_url",
+    "alejandria_s3",
+    "alejandria_s3_server",
     "alejandria_server_url",
     "alejandria_settings",
     "alejandria_settings_overrides",

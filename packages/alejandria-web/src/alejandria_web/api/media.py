@@ -9,6 +9,7 @@ from typing import Any, Literal
 from litestar import Response
 
 from alejandria_web.api.common import GET, AnyRequest, actor, archive
+from alejandria_web.media.remote import presigned_redirect
 from alejandria_web.media.responses import file_response
 from alejandria_web.security.access import Access
 
@@ -24,10 +25,20 @@ def get_media(request: AnyRequest, media_id: int) -> dict[str, Any]:
      summary="The file itself (Range requests, ETag, cached for a year)")
 def media_content(request: AnyRequest, media_id: int,
                   download: bool = False) -> Response[Any]:
-    stored = archive(request).library.media_file(media_id, actor=actor(request))
+    the_archive = archive(request)
+    stored = the_archive.library.media_file(media_id, actor=actor(request))
     info = stored.info
-    return file_response(request, stored.path, media_type=info.mime_type, etag=info.sha256,
-                         filename=info.filename, size=info.size, attachment=download)
+    if stored.path is not None:
+        return file_response(request, stored.path, media_type=info.mime_type,
+                             etag=info.sha256, filename=info.filename, size=info.size,
+                             attachment=download)
+    redirect = presigned_redirect(request, stored, download=download,
+                                  ttl_s=the_archive.settings.media_presign_ttl_s)
+    if redirect is not None:
+        return redirect
+    return file_response(request, None, media_type=info.mime_type, etag=info.sha256,
+                         filename=info.filename, size=info.size, attachment=download,
+                         reader=stored.read)
 
 
 @GET("/api/v1/media/{media_id:int}/thumbnail/{size:int}", Access.READ,

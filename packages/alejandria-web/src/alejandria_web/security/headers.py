@@ -13,15 +13,18 @@ import secrets
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from alejandria_web.media.remote import media_origin
 from alejandria_web.security.identity import SESSION_COOKIE
 
 NONCE_KEY = "csp_nonce"
 
 
-def html_policy(nonce: str) -> str:
+def html_policy(nonce: str, media_origin: str | None = None) -> str:
+    store = f" {media_origin}" if media_origin else ""  # a remote media store's presigned URLs
     return ("default-src 'self'; "
             f"script-src 'self' 'nonce-{nonce}'; "
-            "style-src 'self'; img-src 'self' data:; media-src 'self'; font-src 'self'; "
+            f"style-src 'self'; img-src 'self' data:{store}; media-src 'self'{store}; "
+            "font-src 'self'; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
 
@@ -49,7 +52,8 @@ async def security_headers(message: Message, scope: Scope) -> None:
     content_type = headers.get("content-type", "")
     if "content-security-policy" not in headers:
         headers["Content-Security-Policy"] = (
-            html_policy(csp_nonce(scope)) if content_type.startswith("text/html")
+            html_policy(csp_nonce(scope), media_origin(scope))
+            if content_type.startswith("text/html")
             else DATA_POLICY)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"

@@ -27,8 +27,8 @@ from alejandria.context import ArchiveContext
 from alejandria.errors import ItemRejected, MediaError, RateLimited
 from alejandria.models import MediaKind, StoredMedia, SyncError
 from alejandria.net.backoff import backoff as net_backoff
+from alejandria.plugin_types import BlobStore
 from alejandria.settings import Settings
-from alejandria.storage.media_store import MediaStore
 from alejandria.storage.repository import Repository
 from alejandria.storage.schema import media_embeds, media_keys, post_media
 from alejandria.storage.transcripts import SUBTITLES_ENGINE, TranscriptStore
@@ -60,7 +60,7 @@ def download_embeds(context: ArchiveContext) -> EmbedReport:
 
 
 class EmbedDownloader:
-    def __init__(self, engine: Engine, settings: Settings, store: MediaStore,
+    def __init__(self, engine: Engine, settings: Settings, store: BlobStore,
                  repository: Repository) -> None:
         self.engine = engine
         self.settings = settings
