@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 import urllib3
-from harness import Server, Timing, machine, print_rows, stopwatch
+from harness import Server, machine, print_rows, race, runs_line, stopwatch
 
 from alejandria.api import Archive
 from alejandria.builtins import build_plugin_manager
@@ -179,20 +179,13 @@ def main(argv: list[str] | None = None) -> int:
             for scenario, latency in (("loopback", 0.0), (f"+{args.latency_ms:g} ms/file",
                                                           args.latency_ms / 1000)):
                 site.file_delay_s = latency
-                loops = {"httpx": httpx_loop}
+                contenders: dict[str, Callable[[], float]] = {
+                    "httpx": lambda: httpx_loop(site, corpus)}
                 if not latency:  # with latency every loop waits alike: only the target's
-                    loops["urllib3"] = urllib3_loop
-                timings = {name: Timing() for name in (*loops, "ours")}
-                for run in loops.values():  # warm-up
-                    run(site, corpus)
-                ours(site, server, workdir, corpus)
-                for _ in range(args.repeat):  # interleaved, so drift hits all alike
-                    for name, run in loops.items():
-                        timings[name].runs.append(run(site, corpus))
-                    timings["ours"].runs.append(ours(site, server, workdir, corpus))
-                print(f"  {scenario}: " + "; ".join(
-                    f"{name} runs, s: {', '.join(f'{s:.3f}' for s in timing.runs)}"
-                    for name, timing in timings.items()))
+                    contenders["urllib3"] = lambda: urllib3_loop(site, corpus)
+                contenders["ours"] = lambda: ours(site, server, workdir, corpus)
+                timings = race(contenders, args.repeat)
+                print(runs_line(scenario, timings))
                 mine = timings["ours"].best
                 ratio = timings["httpx"].best / mine
                 fastest = timings.get("urllib3")

@@ -142,6 +142,26 @@ def best_of(repeat: int, run: Callable[[], float]) -> Timing:
     return timing
 
 
+def race(contenders: dict[str, Callable[[], float]], repeat: int) -> dict[str, Timing]:
+    """One unmeasured warm-up of each contender, then ``repeat`` measured runs of each,
+    interleaved (A B C, A B C, ...) so that drift in the machine's load hits all alike. Each
+    contender times its own measured part and returns seconds."""
+    for run in contenders.values():
+        run()
+    timings = {name: Timing() for name in contenders}
+    for _ in range(repeat):
+        for name, run in contenders.items():
+            timings[name].runs.append(run())
+    return timings
+
+
+def runs_line(scenario: str, timings: dict[str, Timing]) -> str:
+    """``  scenario: name runs, s: 1.234, 1.200; ...``: every run, for the record."""
+    return f"  {scenario}: " + "; ".join(
+        f"{name} runs, s: {', '.join(f'{s:.3f}' for s in timing.runs)}"
+        for name, timing in timings.items())
+
+
 @contextmanager
 def stopwatch() -> Iterator[Callable[[], float]]:
     """``with stopwatch() as elapsed: ...``; ``elapsed()`` is the block's wall time."""

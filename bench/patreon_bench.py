@@ -32,6 +32,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -39,7 +40,7 @@ from typing import Any
 
 import httpx
 import urllib3
-from harness import Server, Timing, machine, print_rows, stopwatch
+from harness import Server, machine, print_rows, race, runs_line, stopwatch
 
 from alejandria.api import Archive
 from alejandria.builtins import build_plugin_manager
@@ -186,20 +187,13 @@ def main(argv: list[str] | None = None) -> int:
             for scenario, latency in (("loopback", 0.0), (f"+{args.latency_ms:g} ms/file",
                                                           args.latency_ms / 1000)):
                 site.media_delay_s = latency
-                loops = {"httpx": baseline}
+                contenders: dict[str, Callable[[], float]] = {
+                    "httpx": lambda: baseline(site, corpus)}
                 if not latency:  # with latency every loop waits alike: only the target's
-                    loops["urllib3"] = urllib3_loop
-                timings = {name: Timing() for name in (*loops, "ours")}
-                for loop in loops.values():  # warm-up
-                    loop(site, corpus)
-                ours(site, server, workdir, corpus)
-                for _ in range(args.repeat):  # interleaved, so drift hits all alike
-                    for name, loop in loops.items():
-                        timings[name].runs.append(loop(site, corpus))
-                    timings["ours"].runs.append(ours(site, server, workdir, corpus))
-                print(f"  {scenario}: " + "; ".join(
-                    f"{name} runs, s: {', '.join(f'{s:.3f}' for s in timing.runs)}"
-                    for name, timing in timings.items()))
+                    contenders["urllib3"] = lambda: urllib3_loop(site, corpus)
+                contenders["ours"] = lambda: ours(site, server, workdir, corpus)
+                timings = race(contenders, args.repeat)
+                print(runs_line(scenario, timings))
                 mine = timings["ours"].best
                 ratio = timings["httpx"].best / mine
                 fastest = timings.get("urllib3")

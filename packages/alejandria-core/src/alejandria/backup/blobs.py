@@ -14,7 +14,6 @@ then differs and the next run copies it again.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import tempfile
@@ -25,6 +24,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from alejandria.storage.media_store import fsync_path, load_syncfs
 
 if TYPE_CHECKING:
     from alejandria.plugin_types import BlobStore
@@ -216,10 +217,10 @@ def make_durable(root: Path, paths: Iterable[Path]) -> None:
             os.close(fd)
     folders: set[Path] = set()
     for path in paths:
-        _fsync(path)
+        fsync_path(path)
         folders.add(path.parent)
     for folder in folders:
-        _fsync(folder)
+        fsync_path(folder)
 
 
 def hash_file(path: Path) -> str:
@@ -242,27 +243,7 @@ def check_blob(path: Path, sha256: str, size: int | None = None) -> str | None:
     return None
 
 
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _load_syncfs() -> Callable[[int], int] | None:
-    """Linux's ``syncfs(fd)``: flush one filesystem (None where there is none)."""
-    try:
-        function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError, TypeError):
-        return None
-    return function
-
-
-_syncfs = _load_syncfs()
+_syncfs = load_syncfs()
 
 __all__ = ["BlobCopy", "CopyReport", "Outcome", "check_blob", "copy_blobs", "hash_file",
            "make_durable"]

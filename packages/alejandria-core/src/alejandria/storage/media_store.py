@@ -188,7 +188,7 @@ class MediaStore:
             self._ensure_dir(final.parent)
             os.replace(tmp_path, final)
             if sync:
-                _fsync_path(final.parent)
+                fsync_path(final.parent)
             else:
                 with self._lock:
                     self._pending.append(final)
@@ -222,8 +222,8 @@ class MediaStore:
             finally:
                 os.close(fd)
         for path in pending:  # no syncfs here (or it failed): one file at a time
-            _fsync_path(path)
-            _fsync_path(path.parent)
+            fsync_path(path)
+            fsync_path(path.parent)
 
     def verify(self, sha256: str) -> bool:
         """Re-hash a stored file; False when it is missing or its bytes changed."""
@@ -372,7 +372,7 @@ def _has_size(path: Path, size: int) -> bool:
         return False
 
 
-def _fsync_path(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     """fsync a file or a directory (where the platform allows opening one)."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -384,7 +384,7 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _load_syncfs() -> Callable[[int], int] | None:
+def load_syncfs() -> Callable[[int], int] | None:
     """Linux's ``syncfs(fd)``: flush one filesystem (None where there is none)."""
     try:  # the running program's symbols, libc's among them (not on Windows)
         function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
@@ -393,4 +393,4 @@ def _load_syncfs() -> Callable[[int], int] | None:
     return function
 
 
-_syncfs = _load_syncfs()
+_syncfs = load_syncfs()

@@ -47,12 +47,19 @@ class _Host(HttpFixture):
         self.faults: list[Fault] = []
 
     def answer(self, method: str, target: str, headers: Mapping[str, str]) -> Reply:
-        with self._lock:
-            self.requests.append(Request(method, target, dict(headers)))
-            fault = _take_fault(self.faults, target)
-        if fault is not None:
-            return Reply(fault.status, body=b"busy", content_type=HTML, headers=fault.headers)
-        return self._answer(self, target, headers)
+        failed = _recorded(self, self.faults, method, target, headers)
+        return failed if failed is not None else self._answer(self, target, headers)
+
+
+def _recorded(server: HttpFixture, faults: list[Fault], method: str, target: str,
+              headers: Mapping[str, str]) -> Reply | None:
+    """Record the request on ``server``; the reply of a fault it meets, if any."""
+    with server._lock:
+        server.requests.append(Request(method, target, dict(headers)))
+        fault = _take_fault(faults, target)
+    if fault is None:
+        return None
+    return Reply(fault.status, body=b"busy", content_type=HTML, headers=fault.headers)
 
 
 def _take_fault(faults: list[Fault], target: str) -> Fault | None:
@@ -157,11 +164,9 @@ class GumroadFixture(HttpFixture):
     # -- the site ------------------------------------------------------------------------
 
     def answer(self, method: str, target: str, headers: Mapping[str, str]) -> Reply:
-        with self._lock:
-            self.requests.append(Request(method, target, dict(headers)))
-            fault = _take_fault(self.faults, target)
-        if fault is not None:
-            return Reply(fault.status, body=b"busy", content_type=HTML, headers=fault.headers)
+        failed = _recorded(self, self.faults, method, target, headers)
+        if failed is not None:
+            return failed
         parts = urlsplit(target)
         path, query = parts.path, parse_qs(parts.query)
         if path == "/login":
