@@ -5,13 +5,12 @@ credentials or, failing those, ``ALEJANDRIA_PATREON_SESSION_ID``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from alejandria.errors import ConfigurationError
-from alejandria.net.limits import TransferLimits
-from alejandria.net.urls import own_host
+from alejandria.net.site import SiteConfig
 from alejandria.plugin_types import SourceContext, stored_secret
 from alejandria_source_patreon.settings import (
     DEFAULT_BASE_URL,
@@ -59,39 +58,21 @@ class PostFilters:
 
 
 @dataclass(frozen=True)
-class PatreonConfig:
-    """What the source and its client read; see ``PatreonSettings`` for each option."""
+class PatreonConfig(SiteConfig):
+    """What the source and its client read; see ``PatreonSettings`` for each option. The
+    ``cookie`` is the Cookie header sent to Patreon (``session_id=...``)."""
 
     base_url: str = DEFAULT_BASE_URL
-    #: The Cookie header sent to Patreon (``session_id=...``), or None when logged out.
-    cookie: str | None = field(default=None, repr=False)
     user_agent: str = DEFAULT_USER_AGENT
-    requests_per_second: float = 1.0
-    max_retries: int = 5
-    backoff_s: float = 2.0
-    max_wait_s: float = 900.0
-    timeout_s: float = 60.0
     full_every_days: float = 7.0
     checkpoint_every: int = 10
-    media_workers: int = 4
     comments: bool = False
     dry_run: bool = False
     filters: PostFilters = PostFilters()
-    #: Core's ``allow_private_hosts``: private hosts files may come from anyway.
-    allow_private_hosts: tuple[str, ...] = ()
-    #: Core's size caps and speed floors for every request of the sync.
-    limits: TransferLimits = field(default_factory=TransferLimits)
 
     @property
     def referer(self) -> str:
         return self.base_url + "/"
-
-    @property
-    def allowed_hosts(self) -> tuple[str, ...]:
-        """The configured base URL's own host (a local Patreon, the test fixture) and the
-        core setting: the hosts reached even on a private address."""
-        own = own_host(self.base_url)
-        return (own, *self.allow_private_hosts) if own else self.allow_private_hosts
 
     @classmethod
     def from_context(cls, context: SourceContext) -> PatreonConfig:
@@ -106,17 +87,10 @@ class PatreonConfig:
                       *, core: Settings | None = None) -> PatreonConfig:
         secret = stored_secret(credentials, ("session_id", "cookie"), settings.session_id)
         return cls(
-            base_url=settings.base_url,
+            **cls.site_fields(settings, core),
             cookie=session_cookie(secret) if secret else None,
-            user_agent=settings.user_agent,
-            requests_per_second=settings.requests_per_second,
-            max_retries=settings.max_retries,
-            backoff_s=settings.backoff_s,
-            max_wait_s=settings.max_wait_s,
-            timeout_s=settings.timeout_s,
             full_every_days=settings.full_every_days,
             checkpoint_every=settings.checkpoint_every,
-            media_workers=settings.media_workers,
             comments=settings.comments,
             dry_run=settings.dry_run,
             filters=PostFilters(
@@ -125,8 +99,6 @@ class PatreonConfig:
                 until=settings.until,
                 types=frozenset(item.casefold() for item in settings.types),
             ),
-            allow_private_hosts=tuple(core.allow_private_hosts) if core else (),
-            limits=TransferLimits.from_settings(core) if core else TransferLimits(),
         )
 
 

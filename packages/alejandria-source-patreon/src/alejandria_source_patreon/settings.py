@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from alejandria.plugin_types import PluginSettings
+from alejandria.net.site import SiteSettings
 
 DEFAULT_BASE_URL = "https://www.patreon.com"
 #: Patreon's Android app. The API serves the app without Cloudflare's browser checks, and an
@@ -25,8 +25,9 @@ ENV_PREFIX = "ALEJANDRIA_PATREON_"
 Names = Annotated[list[str], NoDecode]
 
 
-class PatreonSettings(PluginSettings):
-    """Every option of a Patreon sync (see the package README for what each one does)."""
+class PatreonSettings(SiteSettings):
+    """Every option of a Patreon sync (see the package README for what each one does); the
+    options every site shares (pacing, retries, timeouts, workers) are ``SiteSettings``'."""
 
     #: An empty variable is as good as unset (the default), as it was before this model.
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True)
@@ -37,23 +38,10 @@ class PatreonSettings(PluginSettings):
     #: The session cookie when no credentials are stored (``ALEJANDRIA_PATREON_SESSION_ID``).
     #: Not a ``-o`` option: options are remembered in plain text with the subscription.
     session_id: SecretStr | None = None
-    #: API requests per second (0: no limit). Media downloads from the CDN are not limited.
-    requests_per_second: float = Field(1.0, ge=0)
-    #: Retries of 429, 5xx and network failures.
-    max_retries: int = Field(5, ge=0)
-    #: First wait of the exponential backoff (with jitter) after a 5xx or a 429 without
-    #: Retry-After.
-    backoff_s: float = Field(2.0, ge=0)
-    #: The longest Retry-After we wait out; a longer one ends the sync as rate limited.
-    max_wait_s: float = Field(900.0, ge=0)
-    timeout_s: float = Field(60.0, ge=0.1)
     #: Days between full walks of a creator's posts (which find edits to old posts).
     full_every_days: float = Field(7.0, ge=0)
     #: Posts per transaction: what an interrupted sync may have to fetch again.
     checkpoint_every: int = Field(10, ge=1)
-    #: Files the pipeline downloads and stores at once while it writes rows (0 or 1: one at
-    #: a time).
-    media_workers: int = Field(4, ge=0)
     comments: bool = False
     dry_run: bool = False
     #: Tier titles or ids ("public" and "patrons" name posts open to everyone and to patrons).
@@ -64,14 +52,6 @@ class PatreonSettings(PluginSettings):
     until: datetime | None = None
     #: Patreon post types: image_file, text_only, video_external_file, audio_file, ...
     types: Names = Field(default_factory=list)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"must be an http(s) URL like {DEFAULT_BASE_URL}, not {value!r}")
-        return value
 
     @field_validator("comments", "dry_run", mode="before")
     @classmethod
