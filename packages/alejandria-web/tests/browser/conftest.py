@@ -568,3 +568,17 @@ def screenshot(page: Page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=path, full_page=True)
     return path
+
+
+def settled(page: Page, selector: str) -> None:
+    """Wait until htmx has finished with ``selector``: no request, swap or settle under way.
+
+    htmx binds the ``hx-*`` attributes of swapped-in content in its settle step (20 ms after
+    the swap), so a button that is already visible may not answer yet: a test that clicks or
+    presses a key on new content waits for this first, as a person's hand always does.
+    """
+    from playwright.sync_api import expect
+
+    busy = ", ".join(f"{selector}.{state}, {selector} .{state}"
+                     for state in ("htmx-request", "htmx-swapping", "htmx-settling", "htmx-added"))
+    expect(page.locator(busy)).to_have_count(0)

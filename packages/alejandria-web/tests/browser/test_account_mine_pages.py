@@ -17,7 +17,17 @@ from playwright.sync_api import Page, expect
 
 from alejandria.api import Archive
 
-from .conftest import AXE_JS, PHONE, LiveServer, describe, errors_of, login, run_axe, screenshot
+from .conftest import (
+    AXE_JS,
+    PHONE,
+    LiveServer,
+    describe,
+    errors_of,
+    login,
+    run_axe,
+    screenshot,
+    settled,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -149,6 +159,7 @@ def test_my_lists_made_renamed_reordered_from_the_keyboard_and_on_the_home_page(
     expect(page.locator("#new-list-name")).to_have_value("")  # the form was emptied
 
     # rename (and recolour) Favoritas in its row's edit form
+    settled(page, "#lists")
     row = _row(page, "Favoritas")
     row.locator("summary").click()
     row.get_by_label("Name", exact=True).fill("Mis favoritas")
@@ -161,6 +172,7 @@ def test_my_lists_made_renamed_reordered_from_the_keyboard_and_on_the_home_page(
     # up, from the keyboard; the focus stays on the moved list (now at the top: its down)
     names = page.locator("#lists li.row-item .row-title a")
     expect(names).to_have_text(["Astrología", "Mis favoritas"])
+    settled(page, "#lists")  # the refreshed rows' buttons answer once htmx has settled them
     up = page.get_by_role("button", name="Move Mis favoritas up")
     up.focus()
     page.keyboard.press("Enter")
