@@ -84,6 +84,7 @@ def test_turn_2fa_on_from_the_account_page_then_log_in_with_a_code(
     page.emulate_media(color_scheme="light")
 
     totp = pyotp.TOTP(secret)
+    settled(page, "#totp")  # the enrolment form was swapped in by the refresh
     page.get_by_label("Type the 6-digit code the app shows").fill(totp.now())
     page.get_by_role("button", name="Turn on", exact=True).click()
     codes = page.locator("[data-recovery-list] li")

@@ -14,7 +14,16 @@ from sqlalchemy import text
 
 from alejandria.api import Archive
 
-from .conftest import PHONE, LiveServer, describe, errors_of, login, run_axe, screenshot
+from .conftest import (
+    PHONE,
+    LiveServer,
+    describe,
+    errors_of,
+    login,
+    run_axe,
+    screenshot,
+    settled,
+)
 
 PASSWORD = "correct horse battery staple"
 PAGES = {"overview": "/admin", "sources": "/admin/sources", "jobs": "/admin/jobs",
@@ -52,6 +61,7 @@ def test_an_admin_retries_a_failed_job_and_sees_it_run(page: Page, live_server: 
     expect(job_row(page, later)).to_be_visible(timeout=8_000)
     expect(page.locator("#retry-all")).to_have_text("Retry all 2 failed jobs")
 
+    settled(page, "#jobs-part")  # the poll swapped the table in: its buttons answer once settled
     with page.expect_response(f"**/api/v1/jobs/{job_id}/retry") as answer:
         row.get_by_role("button", name=f"Retry job {job_id}").click()
     assert answer.value.status == 202
@@ -64,6 +74,7 @@ def test_an_admin_retries_a_failed_job_and_sees_it_run(page: Page, live_server: 
 
     # retry all: a confirmation, then every failed job runs again
     page.once("dialog", lambda dialog: dialog.accept())
+    settled(page, "#jobs-part")
     with page.expect_response("**/api/v1/jobs/retry-failed") as answer:
         page.locator("#retry-all").click()
     assert answer.value.json()["job_ids"] == [later]

@@ -29,7 +29,16 @@ from alejandria.models import (
 )
 from alejandria.testing.memory import memory_plugin
 
-from .conftest import PHONE, LiveServer, describe, errors_of, login, run_axe, screenshot
+from .conftest import (
+    PHONE,
+    LiveServer,
+    describe,
+    errors_of,
+    login,
+    run_axe,
+    screenshot,
+    settled,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -320,6 +329,7 @@ def test_deleting_a_highlight_unmarks_it(page: Page, live_server: LiveServer,
     page.locator("#highlight-button").click()
     expect(page.locator("mark.hl")).to_have_text(["paciencia"])
     page.once("dialog", lambda dialog: dialog.accept())
+    settled(page, "#post-highlights")  # the list was just swapped in: its button, settled
     page.get_by_role("button", name="Delete the highlight “paciencia”").click()
     expect(page.locator("mark.hl")).to_have_count(0)
     page.reload()
