@@ -6,6 +6,7 @@ DATABASE ... TEMPLATE`` takes milliseconds), so no run sees another's rows or bl
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import time
@@ -206,3 +207,17 @@ def print_rows(rows: Sequence[Sequence[str]]) -> None:
                         for i, (cell, width) in enumerate(zip(row, widths, strict=True))))
         if n == 0:
             print("  ".join("-" * width for width in widths))
+
+
+def syncfs(folder: Path) -> None:
+    """One ``syncfs`` of ``folder``'s filesystem (``os.sync`` where libc has none)."""
+    function = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    if function is None:
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if function(fd) != 0:
+            raise OSError(ctypes.get_errno(), "syncfs failed")
+    finally:
+        os.close(fd)

@@ -27,7 +27,6 @@ thumbnails).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import hashlib
 import os
 import resource
@@ -116,20 +115,6 @@ def hashlib_digests(files: list[Path]) -> list[str]:
     return digests
 
 
-def _syncfs(folder: Path) -> None:
-    """One ``syncfs`` of ``folder``'s filesystem (``os.sync`` where libc has none)."""
-    function = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-    if function is None:
-        os.sync()
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        if function(fd) != 0:
-            raise OSError(ctypes.get_errno(), "syncfs failed")
-    finally:
-        os.close(fd)
-
-
 def bare_store(files: list[Path], root: Path, *, fsync: bool) -> list[str]:
     """The least a durable content-addressed store must do, as a plain loop: read 1 MiB at a
     time into one buffer, SHA-256 it, ``os.write`` it to a temp file, then rename it to
@@ -171,7 +156,7 @@ def bare_store(files: list[Path], root: Path, *, fsync: bool) -> list[str]:
                 os.close(directory)
         digests.append(sha256)
     if not fsync:
-        _syncfs(root)
+        harness.syncfs(root)
     return digests
 
 
@@ -210,7 +195,7 @@ def bench_hashing(workdir: Path, total_mb: int, repeat: int) -> list[tuple[str, 
     def reset_store() -> None:
         shutil.rmtree(store_root, ignore_errors=True)
         store_root.mkdir(parents=True)
-        _syncfs(store_root)  # the last run's deletions are not this run's work
+        harness.syncfs(store_root)  # the last run's deletions are not this run's work
 
     def ours(sync: bool) -> Callable[[], None]:
         def run() -> None:

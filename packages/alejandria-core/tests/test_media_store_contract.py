@@ -100,6 +100,13 @@ def test_a_large_file_goes_up_in_parts(make_store: Callable[..., BlobStore],
     assert (digest, size, created) == (sha(data), len(data), True)
     assert b"".join(store.read(digest, 5 * MB - 3, 10)) == data[5 * MB - 3:5 * MB + 7]
     assert store.verify(digest) and store.incomplete_uploads() == []
+    # bytes already in memory go up in parts too, and a stored copy is not sent again
+    other = os.urandom(10 * MB + 3)
+    assert store.put_bytes(other) == (sha(other), len(other), True)
+    assert store.put_bytes(other) == (sha(other), len(other), False)
+    assert store.put_chunks([data]) == (digest, len(data), False)
+    assert b"".join(store.read(sha(other), 10 * MB - 2)) == other[-5:]
+    assert store.verify(sha(other)) and store.incomplete_uploads() == []
 
 
 def test_writers_of_the_same_content_at_once_all_succeed(store: BlobStore) -> None:

@@ -10,9 +10,10 @@ aborting stale uploads, presigned URLs with response headers).
 Safety, as for the local store:
 
 * **Hashed while streaming.** The bytes are hashed as they arrive and spooled to a temp file
-  of this machine (in memory up to one part), so the object's name is known before anything
-  is uploaded, and a large copy already stored is never uploaded again (a ``HEAD`` first; a
-  small file goes up at once, its conditional ``PUT`` telling whether a copy was there).
+  of this machine (in memory up to one part; ``put_bytes`` sends what is already in memory),
+  so the object's name is known before anything is uploaded, and a large copy already stored
+  is never uploaded again (a ``HEAD`` first; a small file goes up at once, its conditional
+  ``PUT`` telling whether a copy was there).
 * **Visible only complete, never overwritten.** One ``PUT`` (small files) or a multipart
   upload (``s3_part_mb`` parts, ``s3_upload_concurrency`` at a time) is published with
   ``If-None-Match: *``: a concurrent writer of the same content loses the race harmlessly and
@@ -34,7 +35,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +64,12 @@ _UNSUPPORTED = {"NotImplemented", "501"}
 _PRECONDITION = {"PreconditionFailed", "412"}
 _CONFLICT = {"ConditionalRequestConflict", "409"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+
+#: boto3 clients of this process by (endpoint, region, key id, secret, concurrency).
+_CLIENTS: dict[tuple[str | int | None, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+# a forked worker makes its own: the parent's connections are not to be shared
+os.register_at_fork(after_in_child=_CLIENTS.clear)
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -97,7 +104,6 @@ class S3MediaStore:
         self.cache = MediaCache(cache_dir, cache_bytes)
         self._spool_dir = spool_dir
         self._client: Any = None
-        self._client_lock = threading.Lock()
         #: False once the server answered a conditional write with 501.
         self.conditional_writes = True
 
@@ -123,11 +129,18 @@ class S3MediaStore:
 
     @property
     def client(self) -> Any:
-        """boto3's S3 client, made on first use (boto3 is imported only then)."""
+        """boto3's S3 client, made on first use (boto3 is imported only then) and shared by
+        every store of this process with the same endpoint, credentials and concurrency:
+        making one loads botocore's service model (0.1-0.25 s, measured), which a worker
+        opening the archive for each task would otherwise pay each time. Clients are
+        thread-safe."""
         if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._make_client()
+            key = (self.endpoint_url, self.region, *self._credentials, self.concurrency)
+            with _CLIENTS_LOCK:
+                client = _CLIENTS.get(key)
+                if client is None:
+                    client = _CLIENTS[key] = self._make_client()
+            self._client = client
         return self._client
 
     def _make_client(self) -> Any:
@@ -198,7 +211,16 @@ class S3MediaStore:
                                sync=sync)
 
     def put_bytes(self, data: bytes, *, sync: bool = True) -> tuple[str, int, bool]:
-        return self.put_chunks([data], sync=sync)
+        """Bytes already in memory go up from memory: no spool file written and read back."""
+        size = len(data)
+        too_large(size, None, self.max_file_bytes)
+        sha256 = hashlib.sha256(data).hexdigest()
+        view = memoryview(data)
+
+        def read(offset: int, length: int) -> bytes:
+            return data if length == size else bytes(view[offset:offset + length])
+
+        return sha256, size, self._publish(self._key(sha256), size, read)
 
     def put_chunks(self, chunks: Iterable[bytes], *, max_bytes: int | None = None,
                    sync: bool = True) -> tuple[str, int, bool]:
@@ -219,34 +241,44 @@ class S3MediaStore:
                 digest.update(chunk)
                 spool.write(chunk)
             sha256 = digest.hexdigest()
-            key = self._key(sha256)
-            if size <= self.part_size and self.conditional_writes:
-                # one request: the conditional PUT itself says whether a copy was there (a
-                # HEAD first halved the throughput of small files)
+            spool.flush()
+            if size > self.part_size:  # rolled over to a file: parts are read at their offsets
+                fd = spool.fileno()
+                created = self._publish(self._key(sha256), size,
+                                        lambda offset, length: os.pread(fd, length, offset))
+            else:
                 spool.seek(0)
-                created = self._upload(spool, key, size)
-                return sha256, size, created
-            stored = self._head(key, "checking for a stored copy")
-            if stored is not None:
-                if stored != size:
-                    raise MediaError(f"the bucket holds {key} with {stored} bytes, not {size}: "
-                                     "it was written by something else; remove it and sync "
-                                     "again (alejandria media verify lists such files)")
-                return sha256, size, False
-            spool.seek(0)
-            created = self._upload(spool, key, size)
+                body = spool.read()
+                created = self._publish(self._key(sha256), size,
+                                        lambda offset, length: body[offset:offset + length])
             return sha256, size, created
 
     def sync_pending(self) -> None:
         """Nothing to do: S3 objects are durable once their upload completes."""
 
-    def _upload(self, spool: Any, key: str, size: int) -> bool:
-        """Publish ``size`` bytes of ``spool``; False when another writer published the same
-        content first (the conditional write was refused)."""
+    def _publish(self, key: str, size: int, read: Callable[[int, int], bytes]) -> bool:
+        """Publish ``size`` bytes (``read(offset, length)`` gives them) under ``key``; False
+        when a copy was there already or another writer published it first."""
+        if size <= self.part_size and self.conditional_writes:
+            # one request: the conditional PUT itself says whether a copy was there (a
+            # HEAD first halved the throughput of small files)
+            return self._upload(key, size, read)
+        stored = self._head(key, "checking for a stored copy")
+        if stored is not None:
+            if stored != size:
+                raise MediaError(f"the bucket holds {key} with {stored} bytes, not {size}: "
+                                 "it was written by something else; remove it and sync "
+                                 "again (alejandria media verify lists such files)")
+            return False
+        return self._upload(key, size, read)
+
+    def _upload(self, key: str, size: int, read: Callable[[int, int], bytes]) -> bool:
+        """Publish ``size`` bytes; False when another writer published the same content
+        first (the conditional write was refused)."""
         try:
             if size <= self.part_size:
-                return self._put_small(key, spool.read(), size)
-            return self._put_multipart(key, spool, size)
+                return self._put_small(key, read(0, size), size)
+            return self._put_multipart(key, read, size)
         except MediaError:
             raise
         except Exception as exc:
@@ -272,16 +304,14 @@ class S3MediaStore:
             raise
         return True
 
-    def _put_multipart(self, key: str, spool: Any, size: int) -> bool:
+    def _put_multipart(self, key: str, read: Callable[[int, int], bytes], size: int) -> bool:
         client = self.client
         upload_id = client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
         try:
-            spool.flush()
-            fd = spool.fileno()
             offsets = range(0, size, self.part_size)
 
             def upload_part(number: int, offset: int) -> dict[str, Any]:
-                body = os.pread(fd, min(self.part_size, size - offset), offset)
+                body = read(offset, min(self.part_size, size - offset))
                 answer = client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
                                             PartNumber=number, Body=body)
                 return {"PartNumber": number, "ETag": answer["ETag"]}
