@@ -1,8 +1,8 @@
 """Patreon sync benchmark: ``archive.sync("patreon", ...)`` against a bare httpx loop.
 
 Both contenders talk to the same local Patreon (``alejandria_source_patreon.testing``, a real
-HTTP server on loopback, in this process) holding ``--posts`` posts with ``--files`` files of
-``--file-kb`` KB each, and fetch the same listing pages and the same files:
+HTTP server on loopback, forked into a process of its own) holding ``--posts`` posts with
+``--files`` files of ``--file-kb`` KB each, and fetch the same listing pages and the same files:
 
 - ours: the whole sync into a fresh database: listing, JSON:API parsing, post building, the
   pipeline's writes and the media store (hash, fsync, atomic rename). Media processing,
@@ -34,13 +34,16 @@ where fetching the next files while storing one pays off.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -65,6 +68,44 @@ TARGET = 0.5
 #: ours against the durable urllib3 loop (issue #23)
 DURABLE_TARGET = 0.8
 MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a local Patreon answers (in a process of its own, see ``serve_in_child``)."""
+
+    base_url: str
+    session_id: str
+
+
+@contextmanager
+def serve_in_child(campaign: FakeCampaign, page_size: int,
+                   media_delay_s: float) -> Iterator[Site]:
+    """The local Patreon serving ``campaign`` in a forked process: a real Patreon is never in
+    its client's process, and in the bench's process the server's threads took the GIL from
+    ours (a sync's fetch threads, pipeline and writer) more than from a one-thread loop."""
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    session_id = "bench-" + os.urandom(8).hex()
+
+    def serve() -> None:
+        with PatreonFixture(page_size=page_size, session_id=session_id) as site:
+            site.media_delay_s = media_delay_s
+            site.add_campaign(campaign)
+            child.send(site.base_url)
+            child.recv()  # until the bench is done
+
+    process = context.Process(target=serve, daemon=True)
+    process.start()
+    try:
+        if not parent.poll(30):
+            raise RuntimeError("the local Patreon did not start")
+        yield Site(base_url=parent.recv(), session_id=session_id)
+    finally:
+        parent.send("stop")
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
 
 
 @dataclass
@@ -106,7 +147,7 @@ def make_campaign(posts: int, files: int, file_kb: int) -> tuple[FakeCampaign, C
     return campaign, Corpus(posts=posts, files=posts * files, bytes=size)
 
 
-def baseline(site: PatreonFixture, corpus: Corpus) -> float:
+def baseline(site: Site, corpus: Corpus) -> float:
     """Seconds for a bare httpx loop over the same pages and files."""
     headers = {"Cookie": f"session_id={site.session_id}"}
     with stopwatch() as elapsed, httpx.Client(headers=headers, timeout=60) as client:
@@ -116,7 +157,7 @@ def baseline(site: PatreonFixture, corpus: Corpus) -> float:
     return elapsed()
 
 
-def urllib3_loop(site: PatreonFixture, corpus: Corpus) -> float:
+def urllib3_loop(site: Site, corpus: Corpus) -> float:
     """Seconds for the same loop on urllib3 (the source's client)."""
     pool = urllib3.PoolManager(headers={"Cookie": f"session_id={site.session_id}"}, timeout=60)
     with stopwatch() as elapsed:
@@ -127,8 +168,10 @@ def urllib3_loop(site: PatreonFixture, corpus: Corpus) -> float:
     return elapsed()
 
 
-def durable_loop(site: PatreonFixture, corpus: Corpus, root: Path) -> float:
-    """Seconds for the urllib3 loop storing each file durably under its SHA-256 in ``root``."""
+def durable_loop(site: Site, corpus: Corpus, workdir: Path, runs: Iterator[int]) -> float:
+    """Seconds for the urllib3 loop storing each file durably under its SHA-256, in a new
+    folder of ``workdir`` each run."""
+    root = workdir / f"durable-{next(runs)}"
     pool = urllib3.PoolManager(headers={"Cookie": f"session_id={site.session_id}"}, timeout=60)
     tmp = root / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -165,7 +208,7 @@ def durable_loop(site: PatreonFixture, corpus: Corpus, root: Path) -> float:
     return elapsed()
 
 
-def list_files(site: PatreonFixture, get_json: Any) -> tuple[int, list[str]]:
+def list_files(site: Site, get_json: Any) -> tuple[int, list[str]]:
     """Follow ``links.next`` to the end: the posts counted and every file URL named."""
     urls: list[str] = []
     url: str | None = (f"{site.base_url}/api/posts?filter[campaign_id]=5001"
@@ -186,7 +229,7 @@ def check_loop(name: str, corpus: Corpus, posts: int, received: int) -> None:
                            f"expected {corpus.posts} and {corpus.bytes}")
 
 
-def ours(site: PatreonFixture, server: Server, workdir: Path, corpus: Corpus) -> float:
+def ours(site: Site, server: Server, workdir: Path, corpus: Corpus) -> float:
     """Seconds for ``archive.sync`` into a fresh database (opening it is not timed)."""
     database = server.fresh_database()
     data_dir = workdir / f"data-{database}"
@@ -230,19 +273,22 @@ def main(argv: list[str] | None = None) -> int:
              "ratio", "durable loop", "ratio", "target")]
     durable_runs = itertools.count()
     try:
-        with Server.start(workdir, args.database_url) as server, \
-                PatreonFixture(page_size=args.page_size) as site:
-            site.add_campaign(campaign)
+        with ExitStack() as stack:
+            # the servers are forked first: the bench's process has no threads yet
+            sites = {latency: stack.enter_context(serve_in_child(campaign, args.page_size,
+                                                                 latency))
+                     for latency in (0.0, args.latency_ms / 1000)}
+            server = stack.enter_context(Server.start(workdir, args.database_url))
             for scenario, latency in (("loopback", 0.0), (f"+{args.latency_ms:g} ms/file",
                                                           args.latency_ms / 1000)):
-                site.media_delay_s = latency
+                site = sites[latency]
                 contenders: dict[str, Callable[[], float]] = {
-                    "httpx": lambda: baseline(site, corpus)}
+                    "httpx": functools.partial(baseline, site, corpus)}
                 if not latency:  # with latency every loop waits alike: only the target's
-                    contenders["urllib3"] = lambda: urllib3_loop(site, corpus)
-                    contenders["durable"] = lambda: durable_loop(
-                        site, corpus, workdir / f"durable-{next(durable_runs)}")
-                contenders["ours"] = lambda: ours(site, server, workdir, corpus)
+                    contenders["urllib3"] = functools.partial(urllib3_loop, site, corpus)
+                    contenders["durable"] = functools.partial(
+                        durable_loop, site, corpus, workdir, durable_runs)
+                contenders["ours"] = functools.partial(ours, site, server, workdir, corpus)
                 timings = race(contenders, args.repeat)
                 print(runs_line(scenario, timings))
                 mine = timings["ours"].best

@@ -1,5 +1,6 @@
 """The media store's guards: the largest file it stores, and the free space it keeps on its
-disk (checked before each file and while one is written); both leave no partial file."""
+disk (checked before the first file, then after every 16 MB written or every second, and again
+before the next file after a failed check); both leave no partial file."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from alejandria.api import Archive
 from alejandria.errors import StorageFull, TooLarge
-from alejandria.storage.media_store import FREE_CHECK_BYTES, MB, MediaStore
+from alejandria.storage import media_store
+from alejandria.storage.media_store import FREE_CHECK_BYTES, FREE_CHECK_S, MB, MediaStore
 
 
 def files_in(root: Path) -> list[Path]:
@@ -68,6 +70,35 @@ def test_free_space_is_checked_again_while_a_large_file_is_written(tmp_path: Pat
 
     assert sum(written) == 4 * FREE_CHECK_BYTES  # stopped at the check after 64 MB
     assert files_in(tmp_path) == []
+
+
+def test_small_files_share_a_check_until_16_mb_or_a_second_has_passed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(media_store.time, "monotonic", lambda: clock[0])
+    asked: list[int] = []
+    free_now = [600 * MB]
+
+    def free(_path: Path) -> int:
+        asked.append(free_now[0])
+        return free_now[0]
+
+    store = MediaStore(tmp_path, min_free_bytes=550 * MB, free_space=free)
+    for n in range(100):  # 100 x 100 KB: one check, not one per file
+        store.put_bytes(n.to_bytes(4, "big") * 25_000, sync=False)
+    assert len(asked) == 1
+
+    free_now[0] = 500 * MB  # another program filled the disk: seen within a second
+    store.put_bytes(b"before the second is up", sync=False)
+    clock[0] += FREE_CHECK_S
+    with pytest.raises(StorageFull, match="only 500 MB free"):
+        store.put_bytes(b"after it", sync=False)
+    with pytest.raises(StorageFull):  # a failed check is made again before the next file
+        store.put_bytes(b"and the next", sync=False)
+    free_now[0] = 600 * MB
+    store.put_bytes(b"space again", sync=False)
+    assert len(asked) == 4
+    assert len(files_in(tmp_path)) == 102
 
 
 def test_no_limits_unless_given(tmp_path: Path) -> None:

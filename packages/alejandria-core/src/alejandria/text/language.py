@@ -9,6 +9,7 @@ where the installation's first language is used).
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from alejandria.text.accents import fold_accents
 
@@ -37,6 +38,12 @@ _STOPWORDS = {
              "maar om dan zijn haar wordt",
 }
 STOPWORDS = {language: frozenset(words.split()) for language, words in _STOPWORDS.items()}
+#: Each function word and the languages it belongs to: one lookup per distinct word of a text
+#: instead of one per word and candidate language.
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _language, _words in STOPWORDS.items():
+    for _word in _words:
+        _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _language)
 
 _WORD = re.compile(r"[a-z]+")
 SAMPLE_CHARS = 4000
@@ -56,10 +63,10 @@ def config_for(value: str | None) -> str | None:
 def detect_language(text: str, candidates: list[str]) -> str:
     """The candidate whose function words are most frequent in ``text``; else the first one."""
     counts = dict.fromkeys(candidates, 0)
-    for word in _WORD.findall(fold_accents(text[:SAMPLE_CHARS]).lower()):
-        for language in candidates:
-            if word in STOPWORDS.get(language, ()):
-                counts[language] += 1
+    for word, times in Counter(_WORD.findall(fold_accents(text[:SAMPLE_CHARS]).lower())).items():
+        for language in _LANGUAGES_OF.get(word, ()):
+            if language in counts:
+                counts[language] += times
     best = max(candidates, key=lambda language: counts[language])
     if counts[best] < MIN_HITS or counts[best] == counts[candidates[0]]:
         return candidates[0]
