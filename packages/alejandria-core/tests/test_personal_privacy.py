@@ -140,6 +140,9 @@ CASES: dict[str, Foreign | OwnView] = {
     "post": OwnView(lambda p, m: p.post(m.post),
                     lambda r: r.as_json() == {"status": "unread", "note": None, "lists": [],
                                               "highlights": []}),
+    "export": OwnView(lambda p, m: p.export(),
+                      lambda r: r["user"] == "bo" and r["lists"] == r["posts"] == []
+                      and r["highlights"] == r["status_labels"] == []),
 }
 
 
@@ -229,6 +232,8 @@ READS: dict[str, Callable[[Personal, Mine], Any]] = {
     "highlights.list": lambda p, m: [h.id for h in p.highlights.list()] == [m.highlight_id],
     "highlights.get": lambda p, m: p.highlights.get(m.highlight_id).exact.startswith("Venus"),
     "highlights.segments": lambda p, m: p.highlights.segments(m.highlight_id) is None,
+    "export": lambda p, m: [x["name"] for x in p.export()["lists"]] == ["secreta"]
+    and [x["note"] for x in p.export()["posts"]] == ["solo mía"],
     "post": lambda p, m: p.post(m.post).status == "releer"
     and p.post(m.post).note.markdown == "solo mía"  # type: ignore[union-attr]
     and [h.id for h in p.post(m.post).highlights] == [m.highlight_id],

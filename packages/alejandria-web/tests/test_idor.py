@@ -294,3 +294,30 @@ def test_another_user_sees_only_their_own(signed_in: SignedIn, catalogue: Any,
         assert search(client, highlighted="true") == []
     assert search(admin, has_note="true") == []
     assert post in search(bob, has_note="true")  # bob's own note, written above
+
+
+def test_my_export_is_a_download_of_my_data_and_nobody_elses(
+        signed_in: SignedIn, new_client: Any, catalogue: Any, alices_things: Any) -> None:
+    alice, _elsewhere, _things = alices_things
+    bob = signed_in("other")
+    ok(bob.post("/api/v1/lists", json={"name": "Bob's"}), 201)
+
+    mine = alice.get("/api/v1/me/export")
+    theirs = bob.get("/api/v1/me/export")
+    anonymous = new_client().get("/api/v1/me/export")
+
+    assert mine.status_code == 200, mine.text
+    assert re.fullmatch(r'attachment; filename="alejandria-[\w.-]+-\d{4}-\d{2}-\d{2}\.json"',
+                        mine.headers["content-disposition"])
+    assert mine.headers["cache-control"] == "no-store"
+    document = mine.json()
+    assert [found["name"] for found in document["lists"]] == [LIST_NAME]
+    assert [item["post"]["id"] for item in document["lists"][0]["posts"]] \
+        == [catalogue.post_id]
+    assert [(item["status"], item["note"]) for item in document["posts"]] == [(LABEL, NOTE)]
+    assert [mark["exact"] for mark in document["highlights"]] == [QUOTE]
+    assert document["status_labels"] == [LABEL]
+    bobs = ok(theirs)
+    assert [found["name"] for found in bobs["lists"]] == ["Bob's"]
+    assert NOTE not in theirs.text and LIST_NAME not in theirs.text and LABEL not in theirs.text
+    assert anonymous.status_code == 401

@@ -24,6 +24,7 @@ def test_the_account_page_shows_my_profile_and_each_part(signed_in: Any) -> None
     assert 'hx-post="/api/v1/me/tokens"' in html
     assert 'hx-post="/api/v1/auth/logout-everywhere"' in html
     assert "This browser" in html
+    assert '<a class="button" href="/api/v1/me/export" download>Download my data</a>' in html
     assert "style=" not in html  # the CSP refuses inline styles
 
 
@@ -151,6 +152,7 @@ def test_the_account_page_in_spanish(new_client: Any, people: Any) -> None:
     assert '<html lang="es"' in html
     assert "Mi cuenta" in html and "Autenticación en dos pasos" in html
     assert "Cambiar la contraseña" in html
+    assert "Descargar mis datos" in html
     assert "Firefox en Linux" in html  # named in the page's language
     assert "Firefox en Linux" in alice.get("/account/sessions").text
 

@@ -7,8 +7,11 @@ docs/accounts.md holds here too). Lists are named by their name.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -328,4 +331,39 @@ def highlights_delete(ctx: click.Context, highlight_id: int, username: str) -> N
     echo(f"deleted highlight {highlight_id}", err=True)
 
 
-COMMANDS = [lists, note, status, highlights]
+# -- everything of mine -----------------------------------------------------------------------
+
+@click.group("me")
+def me() -> None:
+    """A user's own data as a whole."""
+
+
+@me.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON here (readable by its owner only) instead of printing it.")
+@_as_user
+@click.pass_context
+def me_export(ctx: click.Context, output: Path | None, username: str) -> None:
+    """The user's lists, statuses, notes and highlights as one JSON document, each post named
+    by its source and the site's id so another archive finds it again."""
+    with _Personal(ctx, username) as personal:
+        document = personal.export()
+    if output is None:
+        print_json(document)
+        return
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    partial = output.with_name(f".{output.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+    os.replace(partial, output)
+    echo(f"wrote {output}: {_count(document['lists'], 'list')}, "
+         f"{_count(document['posts'], 'post')} with a status or note, "
+         f"{_count(document['highlights'], 'highlight')}", err=True)
+
+
+def _count(items: list[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+COMMANDS = [lists, note, status, highlights, me]

@@ -3,9 +3,12 @@ through ``archive.personal(me)``, so another user's list, note or highlight id i
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from litestar import Response
 
 from alejandria.accounts.personal.service import Personal
 from alejandria_web.api.common import DELETE, GET, PATCH, POST, PUT, AnyRequest, actor, archive
@@ -220,7 +223,19 @@ def delete_highlight(request: AnyRequest, highlight_id: int) -> None:
     mine(request).highlights.delete(highlight_id)
 
 
+@GET("/api/v1/me/export", Access.READ,
+     summary="Everything of mine as one JSON file: lists, statuses, notes, highlights")
+def export_mine(request: AnyRequest) -> Response[dict[str, Any]]:
+    """The document of ``archive.personal(me).export()``, as a download."""
+    document = mine(request).export()
+    owner = re.sub(r"[^A-Za-z0-9._-]+", "_", actor(request).username) or "me"
+    name = f"alejandria-{owner}-{datetime.now(UTC):%Y-%m-%d}.json"
+    return Response(document, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                       "Cache-Control": "no-store"})
+
+
 ROUTES = [my_lists, create_list, get_list, update_list, delete_list, reorder_lists,
           add_to_list, remove_from_list, status_labels, define_status, undefine_status,
           get_status, set_status, clear_status, my_notes, get_note, set_note, delete_note,
-          my_highlights, add_highlight, get_highlight, update_highlight, delete_highlight]
+          my_highlights, add_highlight, get_highlight, update_highlight, delete_highlight,
+          export_mine]

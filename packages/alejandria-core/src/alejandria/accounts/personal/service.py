@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Engine
 
+from alejandria.accounts.personal.export import export_personal
 from alejandria.accounts.personal.highlights import Highlights
 from alejandria.accounts.personal.lists import Lists
 from alejandria.accounts.personal.notes import Notes
@@ -29,3 +32,9 @@ class Personal:
         three statements). For a post the caller has already found: an unknown id gives
         the empty answer, not ``NotFound``."""
         return my_post(self._engine, self.actor.user_id, post_id)
+
+    def export(self) -> dict[str, Any]:
+        """Everything of mine as one JSON-ready document: lists with their posts, statuses,
+        notes, highlights and my status labels, each post named so another archive finds it
+        again (``accounts.personal.export``). Every role may export its own data."""
+        return export_personal(self._engine, self.actor)
