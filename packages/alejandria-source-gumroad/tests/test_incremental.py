@@ -44,7 +44,7 @@ def test_a_new_version_of_a_file_is_archived_beside_the_old_one(archive: Archive
         ("Lluvia 1.mp3", hashlib.sha256(new.data).hexdigest()),
         ("Lluvia 2.mp3", hashlib.sha256(product.files[1].data).hexdigest())}
     post = reads.post(archive, "prd_sounds:description")
-    assert post.metadata["gone_upstream"] == [old.id]
+    assert post.metadata["gone_upstream"] == [f"gumroad-file:{old.id}"]
 
 
 def test_a_removed_file_stays_archived_marked_gone_upstream(archive: Archive,
@@ -62,7 +62,10 @@ def test_a_removed_file_stays_archived_marked_gone_upstream(archive: Archive,
                                                                "prd_sounds:description")}
     assert links["Lluvia 2.mp3"].sha256 == hashlib.sha256(removed.data).hexdigest()
     post = reads.post(archive, "prd_sounds:description")
-    assert post.metadata["gone_upstream"] == [removed.id]
+    assert post.metadata["gone_upstream"] == [f"gumroad-file:{removed.id}"]
+    [detail] = [archive.library.post(post.id)]
+    gone = {media.filename: media.gone_upstream for media in detail.media}
+    assert gone == {"Lluvia 1.mp3": False, "Lluvia 2.mp3": True}
     assert [f["name"] for f in post.metadata["files"]] == ["Lluvia 1"]
     [cursor] = [c for c in reads.sync_cursors(archive, source="gumroad")]
     gone = cursor.cursor["purchases"]["pur_3"]["gone"][removed.id]

@@ -226,7 +226,8 @@ def test_one_post_in_full(catalogue):
     assert set(data["media"][0]) == {
         "media_id", "sha256", "kind", "mime_type", "size", "width", "height", "duration_s",
         "page_count", "role", "position", "caption", "filename", "is_cover", "thumbnails",
-        "has_transcript"}
+        "has_transcript", "gone_upstream"}
+    assert data["media"][0]["gone_upstream"] is False
 
 
 def test_a_post_lists_its_embeds_and_media_in_order(catalogue):

@@ -243,7 +243,9 @@ class GumroadSource(BaseSource):
             # the files as the page lists them (post_media has no metadata of its own)
             metadata={"purchase_id": purchase.id, "kind": "description",
                       "files": [_file_facts(item) for item in files],
-                      "gone_upstream": sorted(state.gone)})
+                      # the media keys of the files that left the page (core's convention:
+                      # the web app marks them "no longer at the source")
+                      "gone_upstream": sorted(f"{FILE_KEY}{file_id}" for file_id in state.gone)})
 
     def _file_media(self, files: list[ProductFile], product_id: str,
                     page: DownloadPage) -> list[MediaIn]:

@@ -88,6 +88,39 @@ def test_a_plain_text_post_is_its_text_escaped(archive: Any, register_plugin: An
     assert 'href="/posts?tag=a%26b">#a&amp;b</a>' in page
 
 
+def test_a_file_the_source_removed_is_marked_and_still_served(archive: Any,
+                                                              register_plugin: Any,
+                                                              signed_in: Any) -> None:
+    """A post's ``metadata["gone_upstream"]`` names media keys the source no longer offers
+    (Gumroad's removed files): the page marks them, and the archive's copy still plays and
+    downloads."""
+    register_plugin(memory_plugin("shop", [
+        CreatorIn(external_id="c", name="C"),
+        PostIn(external_id="p", creator_external_id="c", title="Sonidos",
+               media=(MediaIn(key="kept", filename="lluvia-1.mp3", kind=MediaKind.AUDIO),
+                      MediaIn(key="gone", filename="lluvia-2.mp3", kind=MediaKind.AUDIO),
+                      MediaIn(key="gone-zip", filename="extras.zip")),
+               metadata={"gone_upstream": ["gone", "gone-zip"]}),
+        Checkpoint()], blobs={"kept": b"ID3 kept", "gone": b"ID3 gone", "gone-zip": b"PK zip"}))
+    archive.sync("shop", "all", remember=False)
+    post_id = _post_id(archive, "p")
+    reader = signed_in("user")
+
+    page = reader.get(f"/posts/{post_id}").text
+    detail = reader.get(f"/api/v1/posts/{post_id}").json()
+
+    badge = '<span class="gone-badge" title="The source removed this file after it was ' \
+        'archived: this copy is the one left.">No longer at the source</span>'
+    assert page.count(badge) == 2
+    assert re.search(r'lluvia-2\.mp3</span>\s*<span class="gone-badge"', page)
+    assert re.search(r'extras\.zip\s*<span class="gone-badge"', page)
+    assert not re.search(r'lluvia-1\.mp3</span>\s*<span class="gone-badge"', page)
+    gone = {media["filename"]: media["gone_upstream"] for media in detail["media"]}
+    assert gone == {"lluvia-1.mp3": False, "lluvia-2.mp3": True, "extras.zip": True}
+    [zip_id] = [m["media_id"] for m in detail["media"] if m["filename"] == "extras.zip"]
+    assert reader.get(f"/api/v1/media/{zip_id}/content").content == b"PK zip"
+
+
 def main_of(page: str) -> str:
     """The page's ``<main>`` (the header's log-out button is not the page's control)."""
     return page[page.index("<main"):page.index("</main>")]

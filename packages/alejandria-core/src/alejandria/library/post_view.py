@@ -58,7 +58,8 @@ SELECT p.id, p.source, p.external_id, p.title, p.url, p.published_at, p.edited_a
                  pm.original_url, mf.sha256, mf.kind, mf.mime_type, mf.size, mf.width,
                  mf.height, mf.duration_s, mf.page_count, md.result -> 'thumbnails',
                  EXISTS (SELECT 1 FROM transcriptions t
-                          WHERE t.media_id = mf.id AND t.status = 'complete'))
+                          WHERE t.media_id = mf.id AND t.status = 'complete'),
+                 COALESCE((p.metadata -> 'gone_upstream') ? pm.key, false))
                ORDER BY pm.position, pm.id)
           FROM post_media pm JOIN media_files mf ON mf.id = pm.media_id
           LEFT JOIN media_derivatives md
@@ -138,13 +139,14 @@ def read_post_view(conn: Connection, post_id: int, user_id: int | None,
 def _media(item: Sequence[Any]) -> PostMedia:
     (media_id, role, position, caption, filename, is_cover, _original, sha256, kind,
      mime_type, size, width, height, duration_s, page_count, thumbnails,
-     has_transcript) = item
+     has_transcript, gone_upstream) = item
     return PostMedia(media_id=media_id, sha256=sha256, kind=kind, mime_type=mime_type,
                      size=size, width=width, height=height, duration_s=duration_s,
                      page_count=page_count, role=role, position=position, caption=caption,
                      filename=filename, is_cover=is_cover,
                      thumbnails=thumbnail_sizes(thumbnails),
-                     has_transcript=bool(has_transcript))
+                     has_transcript=bool(has_transcript),
+                     gone_upstream=bool(gone_upstream))
 
 
 def _mine(post_id: int, data: Sequence[Any] | None, lists: Sequence[Sequence[Any]],

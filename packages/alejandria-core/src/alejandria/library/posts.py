@@ -150,6 +150,9 @@ class PostMedia:
     is_cover: bool
     thumbnails: tuple[int, ...]
     has_transcript: bool
+    #: The source no longer offers this file (its key is in the post's
+    #: ``metadata["gone_upstream"]``): the archive's copy is the one left.
+    gone_upstream: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"media_id": self.media_id, "sha256": self.sha256, "kind": self.kind,
@@ -157,7 +160,8 @@ class PostMedia:
                 "height": self.height, "duration_s": self.duration_s,
                 "page_count": self.page_count, "role": self.role, "position": self.position,
                 "caption": self.caption, "filename": self.filename, "is_cover": self.is_cover,
-                "thumbnails": list(self.thumbnails), "has_transcript": self.has_transcript}
+                "thumbnails": list(self.thumbnails), "has_transcript": self.has_transcript,
+                "gone_upstream": self.gone_upstream}
 
 
 @dataclass(frozen=True)
