@@ -221,3 +221,14 @@ def syncfs(folder: Path) -> None:
             raise OSError(ctypes.get_errno(), "syncfs failed")
     finally:
         os.close(fd)
+
+
+def rename_into(root: Path, temp: Path, sha256: str, made: set[Path]) -> Path:
+    """The bare loops' last step of a content-addressed write: ``temp`` renamed to
+    ``root/ab/cd/<sha256>`` (its folders made once, remembered in ``made``); the final path."""
+    final = root / sha256[:2] / sha256[2:4] / sha256
+    if final.parent not in made:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        made.add(final.parent)
+    os.replace(temp, final)
+    return final

@@ -143,11 +143,7 @@ def bare_store(files: list[Path], root: Path, *, fsync: bool) -> list[str]:
         finally:
             os.close(out)
         sha256 = digest.hexdigest()
-        final = root / sha256[:2] / sha256[2:4] / sha256
-        if final.parent not in made:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            made.add(final.parent)
-        os.replace(temp, final)
+        final = harness.rename_into(root, temp, sha256, made)
         if fsync:
             directory = os.open(final.parent, os.O_RDONLY)
             try:

@@ -51,7 +51,16 @@ from typing import Any
 
 import httpx
 import urllib3
-from harness import Server, machine, print_rows, race, runs_line, stopwatch, syncfs
+from harness import (
+    Server,
+    machine,
+    print_rows,
+    race,
+    rename_into,
+    runs_line,
+    stopwatch,
+    syncfs,
+)
 
 from alejandria.api import Archive
 from alejandria.builtins import build_plugin_manager
@@ -196,12 +205,7 @@ def durable_loop(site: Site, corpus: Corpus, workdir: Path, runs: Iterator[int])
             finally:
                 os.close(out)
                 response.release_conn()
-            sha256 = digest.hexdigest()
-            final = root / sha256[:2] / sha256[2:4] / sha256
-            if final.parent not in made:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                made.add(final.parent)
-            os.replace(temp, final)
+            rename_into(root, temp, digest.hexdigest(), made)
         syncfs(root)
     pool.clear()
     check_loop("durable urllib3", corpus, posts, received)
