@@ -75,7 +75,7 @@ def test_free_space_is_checked_again_while_a_large_file_is_written(tmp_path: Pat
 def test_small_files_share_a_check_until_16_mb_or_a_second_has_passed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(media_store.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(media_store, "_clock", lambda: clock[0])
     asked: list[int] = []
     free_now = [600 * MB]
 
