@@ -101,6 +101,8 @@ def test_the_cli_writes_the_export_to_a_private_file_or_prints_it(
     written = alejandria_cli("me", "export", "--as", "ana", "-o", str(target))
     printed = alejandria_cli("me", "export", "--as", "ana")
     unknown = alejandria_cli("me", "export", "--as", "nadie")
+    nowhere = alejandria_cli("me", "export", "--as", "ana", "-o",
+                             str(tmp_path / "missing" / "ana.json"))
 
     assert written.returncode == 0, written.stderr
     assert "1 list, 1 post with a status or note, 1 highlight" in written.stderr
@@ -114,3 +116,5 @@ def test_the_cli_writes_the_export_to_a_private_file_or_prints_it(
         assert [item["note"] for item in document["posts"]] == ["# Mercurio"]
         assert [item["exact"] for item in document["highlights"]] == ["Venus rige el amor"]
     assert unknown.returncode != 0 and "nadie" in unknown.stderr
+    assert nowhere.returncode == 1 and "cannot write" in nowhere.stderr \
+        and "Traceback" not in nowhere.stderr

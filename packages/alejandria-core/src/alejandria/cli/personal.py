@@ -353,10 +353,16 @@ def me_export(ctx: click.Context, output: Path | None, username: str) -> None:
         return
     text = json.dumps(document, ensure_ascii=False, indent=2)
     partial = output.with_name(f".{output.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-    os.replace(partial, output)
+    try:
+        partial.unlink(missing_ok=True)  # a left-over one may have other permissions
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(partial, output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        fail(f"cannot write {output}: {exc.strerror or exc} (choose a folder you can write "
+             "to)")
     echo(f"wrote {output}: {_count(document['lists'], 'list')}, "
          f"{_count(document['posts'], 'post')} with a status or note, "
          f"{_count(document['highlights'], 'highlight')}", err=True)
