@@ -11,7 +11,11 @@ What is measured (issue #18). For each server, requests/s, p50 and p95 of:
   mounted on the same app by a web plugin of the bench's (below): the framework, the access
   guard's public short-cut, the security-headers middleware and the ASGI server, and nothing
   else. Every ratio is to this row: ``ratio = requests/s / hello's requests/s``;
-- ``post detail``: ``GET /api/v1/posts/{id}``, ids drawn at random (fixed seed) over the corpus;
+- ``post detail``: ``GET /api/v1/posts/{id}``, ids drawn at random (fixed seed) over the corpus
+  (2,000 draws). The web app keeps each answer in memory until the archive changes
+  (``alejandria_web.cache``), and the warm-up has asked for each id once, so this row is
+  re-reads; the ``uvicorn-nocache`` server (``ALEJANDRIA_WEB_CACHE=false``) gives the cost of
+  reading each one from the database;
 - ``search``: ``GET /api/v1/search?q=...&mode=fulltext``, keyword queries (1-3 words that occur
   together in some chunk, ``search_latency``'s ``make_queries``) in turn;
 - ``range 1 MiB``: ``GET /api/v1/media/{id}/content`` with ``Range: bytes=2097152-3145727``
@@ -51,10 +55,11 @@ The load generator runs in this process: ``--concurrency`` (default 16) keep-ali
 connections, each sending its next request when the previous answer is read, on raw asyncio
 streams over uvloop (pre-built request bytes; it reads the status line, ``Content-Length`` or
 chunks, and the body). Each server is started ``--starts`` times (default 2), the servers
-taking turns (A B, then B A), and at each start every endpoint gets an unmeasured warm-up,
-then its share of ``--seconds`` over ``--rounds`` rounds, the endpoints in a rotated order in
-each round, so drift in the machine's load hits every endpoint and server alike. The default
-run takes about 2.5 minutes on 2 cores. A request counts when its answer is complete inside
+taking turns (A B, then B A), and at each start every endpoint gets an unmeasured warm-up
+(every distinct path once, then ``--warmup`` seconds of its load), then its share of
+``--seconds`` over ``--rounds`` rounds, the endpoints in a rotated order in each round, so
+drift in the machine's load hits every endpoint and server alike. The default run takes
+about 4 minutes on 2 cores. A request counts when its answer is complete inside
 the window; requests/s is those over the window, latencies are per request (send to last
 byte). Every answer's status is checked (200, 206 for the Range) and the Range's body
 length; a wrong one stops the bench. Before the load, one request of each kind is checked for
@@ -106,7 +111,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -134,12 +139,17 @@ from alejandria.testing.memory import memory_plugin
 
 HOST = "127.0.0.1"
 HELLO_PATH = "/bench/hello"
+#: The longest the warm-up's pass over every distinct path may take.
+WARM_ALL_S = 60.0
 PASSWORD = "correct horse battery staple"
 MEDIA_SOURCE = "bench-web"
 MEDIA_BYTES = 5 * 1024 * 1024 + 12_345
 RANGE_FIRST = 2 * 1024 * 1024
 RANGE_LENGTH = 1024 * 1024
-SERVERS = ("uvicorn", "granian")
+SERVERS = ("uvicorn", "granian", "uvicorn-nocache")
+#: ``<server>-nocache``: that server with the web app's in-memory cache off
+#: (``ALEJANDRIA_WEB_CACHE=false``): every post detail and token check reads the database.
+NOCACHE = "-nocache"
 #: The issue's goal: post detail's requests/s at least this share of hello's.
 GOAL = 0.5
 START_TIMEOUT_S = 90.0
@@ -324,6 +334,7 @@ def server_env(bench: Bench, plugin_dir: Path) -> dict[str, str]:
 
 
 def server_command(kind: str, port: int) -> list[str]:
+    kind = kind.removesuffix(NOCACHE)
     if kind == "uvicorn":
         return [sys.executable, "-c", "import sys, bench_hello; bench_hello.serve(sys.argv[1:])",
                 "--host", HOST, "--port", str(port), "--no-create-admin"]
@@ -341,6 +352,8 @@ HOW = {
                "uvicorn.run, 1 process), in `python -c` that registers bench_hello first",
     "granian": "`python -m granian --interface asgi --factory --workers 1 --no-access-log "
                "bench_hello:granian_app` (create_app() after the same registration)",
+    "uvicorn-nocache": "the uvicorn server with ALEJANDRIA_WEB_CACHE=false (the in-memory "
+                       "cache of post details and token checks off)",
 }
 
 
@@ -348,6 +361,8 @@ HOW = {
 def running(kind: str, env: dict[str, str], log: Path) -> Iterator[tuple[int, int]]:
     """A server on a free port, answering; (pid, port). Stopped with SIGINT, then killed."""
     port = free_port()
+    if kind.endswith(NOCACHE):
+        env = {**env, "ALEJANDRIA_WEB_CACHE": "false"}
     with log.open("ab") as out:
         proc = subprocess.Popen(server_command(kind, port), env=env, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -507,8 +522,10 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, int]:
     return status, 0
 
 
-async def raw_load(port: int, endpoint: Endpoint, concurrency: int, seconds: float) -> Window:
-    """``concurrency`` keep-alive connections, each one request at a time, for ``seconds``."""
+async def raw_load(port: int, endpoint: Endpoint, concurrency: int, seconds: float, *,
+                   once: bool = False) -> Window:
+    """``concurrency`` keep-alive connections, each one request at a time, for ``seconds``
+    (``once``: or until every path was asked for once)."""
     requests = endpoint.raw_requests(port)
     connections = [await asyncio.open_connection(HOST, port) for _ in range(concurrency)]
     window = Window(seconds=seconds)
@@ -521,7 +538,7 @@ async def raw_load(port: int, endpoint: Endpoint, concurrency: int, seconds: flo
         position = index
         while True:
             sent = time.perf_counter()
-            if sent >= stop:
+            if sent >= stop or (once and position >= len(requests)):
                 return
             writer.write(requests[position % len(requests)])
             position += concurrency
@@ -682,6 +699,10 @@ def bench_server(kind: str, bench: Bench, env: dict[str, str], workdir: Path, pg
     with running(kind, env, workdir / f"{kind}.log") as (pid, port):
         check_answers(port, bench, points)
         for point in points:
+            # every distinct path once (what a server keeps is then kept: the post details
+            # in the web app's cache), then --warmup seconds of the load itself
+            distinct = replace(point, paths=sorted(set(point.paths)))
+            run_async(raw_load(port, distinct, args.concurrency, WARM_ALL_S, once=True))
             run_async(raw_load(port, point, args.concurrency, args.warmup))
         share = seconds / args.rounds
         for round_number in range(args.rounds):

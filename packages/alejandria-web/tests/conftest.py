@@ -62,6 +62,18 @@ SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
 HTML_FILE = b"<html><body><script>alert('attached')</script></body></html>"
 
 
+def run_async(function: Any, *args: Any) -> Any:
+    """``anyio.run(function, *args)`` in a thread of its own: Playwright's sync API (the
+    browser tests) leaves the thread it ran in marked as running an event loop, and with
+    ``-n`` (pytest-xdist) a browser test may come before this one in the same worker."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anyio
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, function, *args).result()
+
+
 def png_bytes(width: int = 64, height: int = 48) -> bytes:
     from PIL import Image
 

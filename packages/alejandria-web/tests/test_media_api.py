@@ -9,8 +9,9 @@ import io
 from typing import Any
 from urllib.parse import unquote
 
-import anyio
 import pytest
+
+from .conftest import run_async
 
 #: What would show that a response carried a file from outside the store or a static folder.
 LEAKS = ("def create_app", "[build-system]", "root:", "[project]", "import ")
@@ -330,7 +331,7 @@ def raw_get(app: Any, raw_path: str) -> tuple[int, bytes]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    anyio.run(app, scope, receive, send)
+    run_async(app, scope, receive, send)
     return sent[0]["status"], b"".join(message.get("body", b"") for message in sent[1:])
 
 

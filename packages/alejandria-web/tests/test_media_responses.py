@@ -25,6 +25,8 @@ from alejandria_web.media.responses import (
     parse_range,
 )
 
+from .conftest import run_async
+
 SIZE = 3 * 1024 * 1024
 
 
@@ -338,7 +340,7 @@ def test_a_disconnect_stops_the_stream(tmp_path: Path, data: bytes) -> None:
                  "client": ("127.0.0.1", 1), "server": ("t", 80), "state": {}}
         await app(scope, receive, send)  # type: ignore[arg-type]
 
-    anyio.run(go)
+    run_async(go)
     assert messages[0]["type"] == "http.response.start"
     assert messages[0]["status"] == 200
     bodies = [m for m in messages if m["type"] == "http.response.body"]

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from alejandria.queue.recorded import RecordedJob
     from alejandria.search.embedding.backfill import BackfillReport
     from alejandria.storage.capabilities import DatabaseCapabilities
+    from alejandria.storage.changes import ChangeFeed
     from alejandria.storage.credentials import StoredCredential
     from alejandria.storage.repository import Repository
     from alejandria.storage.search_cache import SearchCache
@@ -83,6 +84,7 @@ NOT_ACTIONS: dict[str, str] = {
     "personal": "checks each call (the acting user filters every query)",
     "library": "checks each call (actor=)",
     "health": "public: what a load balancer polls; says no secrets and no paths",
+    "change_feed": "part: a counter of changes, no data (the web app's caches)",
 }
 
 
@@ -250,6 +252,14 @@ class Archive:
         from alejandria.library.service import Library
 
         return Library(self.engine, self.settings.data_dir, self.media)
+
+    def change_feed(self) -> ChangeFeed:
+        """A listener (not yet started) of this archive's committed changes, from any process
+        or host: what an in-process cache of what readers see checks against (the web app's;
+        ``alejandria.storage.changes``)."""
+        from alejandria.storage.changes import ChangeFeed
+
+        return ChangeFeed(self.engine)
 
     # -- work -----------------------------------------------------------------------------
 

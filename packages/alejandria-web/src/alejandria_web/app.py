@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
@@ -22,6 +23,7 @@ from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from alejandria_web import hookspecs
+from alejandria_web.cache import WebCaches, bump_after_writes
 from alejandria_web.errors import handle_exception
 from alejandria_web.pages.render import build_environment
 from alejandria_web.security.access import ACCESS_KEY, Access, access, access_of
@@ -100,6 +102,11 @@ def build_session_store(archive: Archive, settings: WebSettings) -> SessionStore
     return PostgresSessions(archive.engine, policy=policy)
 
 
+def build_caches(archive: Archive, settings: WebSettings) -> WebCaches:
+    feed = archive.change_feed() if settings.cache else None
+    return WebCaches(feed, max_bytes=settings.cache_mb * 1024 * 1024)
+
+
 def create_app(*, archive: Archive | None = None, settings: WebSettings | None = None,
                sessions: SessionStore | None = None, close_archive: bool | None = None,
                debug: bool = False) -> Litestar:
@@ -124,7 +131,15 @@ def create_app(*, archive: Archive | None = None, settings: WebSettings | None =
 
     routes.append(vendor_router())
 
+    caches = build_caches(archive, settings)
+
+    async def start_caches() -> None:
+        import anyio.to_thread
+
+        await anyio.to_thread.run_sync(caches.start)
+
     async def close() -> None:
+        caches.stop()
         if close_archive:
             archive.close()
 
@@ -146,8 +161,10 @@ def create_app(*, archive: Archive | None = None, settings: WebSettings | None =
         state=State({"archive": archive, "settings": settings,
                      "templates": build_environment(_flatten(plugins.hook.web_template_dirs())),
                      "sessions": sessions or build_session_store(archive, settings),
-                     "menu": _flatten(plugins.hook.web_menu_links())}),
-        on_startup=[limit_threads],
+                     "menu": _flatten(plugins.hook.web_menu_links()),
+                     "caches": caches}),
+        middleware=[partial(bump_after_writes, caches=caches)],
+        on_startup=[limit_threads, start_caches],
         on_shutdown=[close],
         request_max_body_size=settings.max_body_bytes,
         debug=debug,

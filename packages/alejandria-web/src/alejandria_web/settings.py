@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from alejandria.plugin_types import PluginSettings
 
 
@@ -24,3 +26,8 @@ class WebSettings(PluginSettings):
     threads: int = 10
     #: Largest request body accepted (JSON bodies are small; uploads are not part of the API).
     max_body_bytes: int = 1024 * 1024
+    #: Keep post details and checked API tokens in memory while the archive is unchanged
+    #: (``alejandria_web.cache``: Postgres notifies every worker of each change).
+    cache: bool = True
+    #: Memory for the cached answers, per worker.
+    cache_mb: int = Field(default=64, ge=1)

@@ -86,6 +86,8 @@ class TokenIdentity:
     actor: Actor
     scope: Scope
     token_id: int
+    #: When it stops working by itself (None: never); a cache of checks must not outlive it.
+    expires_at: datetime | None = None
 
 
 #: The token check, built once (it runs on every API request): the unique hash index, and the
@@ -204,7 +206,7 @@ class Tokens:
         if scope_rank(effective) < scope_rank(needed):
             raise PermissionDenied(f"this token's scope is {effective!r}, {needed!r} is needed")
         return TokenIdentity(Actor(user_id=row.user_id, username=row.username, role=role),
-                             effective, row.id)
+                             effective, row.id, row.expires_at)
 
 
     def _valid_row(self, conn: Connection, digest: str) -> Any:

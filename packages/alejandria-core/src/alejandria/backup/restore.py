@@ -30,6 +30,7 @@ from alejandria.backup.manifest import DUMP_NAME, Manifest, read_manifest
 from alejandria.backup.pgtools import PgTools, Target, server_major, target_for, tools_for
 from alejandria.context import ArchiveContext
 from alejandria.plugin_types import MigrationSpec
+from alejandria.storage.changes import announce_change
 from alejandria.storage.media_store import MediaStore
 
 #: ``progress(phase, done, total)``: phases "check", "blobs", "safety copy", "database".
@@ -159,6 +160,7 @@ def restore_backup(context: ArchiveContext, backup: Path, *, force: bool = False
     progress("database", 1, 1)
     context._capabilities = None  # pgvector may have come or gone with the restored schema
     context.content_changed()
+    announce_change(engine, "restore")  # the web app's caches: no trigger saw the tables go
     with engine.connect() as conn:
         counts = table_counts(conn)
     report = RestoreReport(snapshot, manifest, blobs, counts)
@@ -214,6 +216,7 @@ def _roll_back(context: ArchiveContext, tools: PgTools, target: Target, safety_d
     try:
         wipe(context.engine)
         restore_database(tools, target, safety_dump)
+        announce_change(context.engine, "restore")
     except Exception as again:  # noqa: BLE001 - any failure: say where the copy is
         raise BackupError(
             f"the restore failed ({reason}) and putting the archive back failed too "

@@ -6,11 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+import anyio.to_thread
+from litestar import MediaType, Response
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
+from litestar.serialization import encode_json
 
+from alejandria.api import Archive
+from alejandria.models import Actor
 from alejandria_web.api.common import GET, AnyRequest, actor, archive
+from alejandria_web.cache import VIEW_TTL_S
 from alejandria_web.media.urls import content_url
 from alejandria_web.security.access import Access
+from alejandria_web.security.identity import caches_of
 
 Limit = Parameter(ge=1, le=200, default=50, description="items per page (1-200)")
 
@@ -33,10 +41,26 @@ def list_posts(request: AnyRequest, source: str | None = None, creator_id: int |
 
 @GET("/api/v1/posts/{post_id:int}", Access.READ,
      summary="A post: sanitised HTML, media, chapters, versions, and my status, note, lists "
-             "and highlights")
-def get_post(request: AnyRequest, post_id: int) -> dict[str, Any]:
-    view = archive(request).library.post_view(post_id, actor=actor(request),
-                                              media_link=content_url)
+             "and highlights",
+     responses={200: ResponseSpec(data_container=dict[str, Any], description="The post",
+                                  generate_examples=False)})
+async def get_post(request: AnyRequest, post_id: int) -> Response[bytes]:
+    # kept encoded while the archive is unchanged (``alejandria_web.cache``): a reader opens
+    # the same post again and again (the page, its partials, a script walking the archive)
+    who = actor(request)
+    cache = caches_of(request).views
+    key = ("post", post_id, who.user_id, who.role)
+    body = cache.get(key)
+    if body is None:
+        generation = cache.generation()  # before the database is read
+        detail = await anyio.to_thread.run_sync(_post_detail, archive(request), post_id, who)
+        body = encode_json(detail)
+        cache.put(key, generation, body, size=len(body), ttl_s=VIEW_TTL_S)
+    return Response(body, media_type=MediaType.JSON)
+
+
+def _post_detail(archive: Archive, post_id: int, who: Actor) -> dict[str, Any]:
+    view = archive.library.post_view(post_id, actor=who, media_link=content_url)
     detail = view.post.as_json()
     detail["mine"] = view.mine.as_json() if view.mine is not None else None
     return detail

@@ -3,6 +3,7 @@ core services in a worker thread, and the request's archive, actor and client.""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -28,8 +29,9 @@ def _route(decorator: Any, path: str, level: Access, **kwargs: Any) -> Callable[
             return name if method == "GET" or len(handler.http_methods) == 1 \
                 else f"{name}_{method.lower()}"
 
-        return decorator(path, opt=opt, sync_to_thread=True, operation_id=operation_id,
-                         **kwargs)(function)
+        if not inspect.iscoroutinefunction(function):
+            kwargs["sync_to_thread"] = True  # core's services block: a worker thread
+        return decorator(path, opt=opt, operation_id=operation_id, **kwargs)(function)
 
     return apply
 

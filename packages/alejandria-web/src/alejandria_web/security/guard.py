@@ -14,7 +14,7 @@ from litestar.handlers.base import BaseRouteHandler
 from alejandria.accounts.roles import allows
 from alejandria_web.errors import ApiError
 from alejandria_web.security.access import Access, access_of
-from alejandria_web.security.identity import CSRF_HEADER, identify
+from alejandria_web.security.identity import CSRF_HEADER, identify, known_identity
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -26,8 +26,10 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any],
         raise ApiError(500, "internal_error", "this route declares no access level")
     if level is Access.PUBLIC:
         return
-    # the session or token lookup is a database read: off the event loop
-    identity = await anyio.to_thread.run_sync(identify, connection)
+    known, identity = known_identity(connection)
+    if not known:
+        # the session or token lookup is a database read: off the event loop
+        identity = await anyio.to_thread.run_sync(identify, connection)
     if identity is None:
         raise ApiError(401, "not_authenticated", "sign in first, or send an API token")
     if level is Access.SESSION and identity.via != "session":

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from litestar.connection import ASGIConnection
 
 from alejandria.models import Actor
+from alejandria_web.cache import TOKEN_TTL_S
 from alejandria_web.errors import ApiError
 
 if TYPE_CHECKING:
     from alejandria.api import Archive
+    from alejandria_web.cache import WebCaches
     from alejandria_web.security.sessions import Session, SessionStore
 
 SESSION_COOKIE = "alejandria_session"
@@ -44,6 +46,11 @@ def archive_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Archive:
     return archive
 
 
+def caches_of(connection: ASGIConnection[Any, Any, Any, Any]) -> WebCaches:
+    caches: WebCaches = connection.app.state.caches
+    return caches
+
+
 def sessions_of(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionStore:
     store: SessionStore = connection.app.state.sessions
     return store
@@ -65,6 +72,29 @@ def identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
     return identity
 
 
+def known_identity(connection: ASGIConnection[Any, Any, Any, Any]
+                   ) -> tuple[bool, Identity | None]:
+    """``(True, identity)`` when the request's identity is known without the database (worked
+    out already, or an API token checked a moment ago and unchanged since)."""
+    state = connection.scope.get("state", {})
+    found = state.get("alejandria_identity", _UNSET)
+    if found is not _UNSET:
+        return True, found
+    authorization = connection.headers.get("authorization")
+    if not authorization:
+        return False, None
+    kind, _, credential = authorization.partition(" ")
+    if kind.lower() != "bearer" or not credential.strip():
+        return False, None
+    from alejandria.accounts.tokens import token_hash
+
+    identity = caches_of(connection).tokens.get(token_hash(credential.strip()))
+    if identity is None:
+        return False, None
+    connection.scope.setdefault("state", {})["alejandria_identity"] = identity
+    return True, identity
+
+
 def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
     authorization = connection.headers.get("authorization")
     if authorization:
@@ -72,17 +102,7 @@ def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None
         if kind.lower() != "bearer" or not credential.strip():
             raise ApiError(401, "invalid_token", "send an API token as 'Authorization: "
                            "Bearer alj_…'", headers={"WWW-Authenticate": "Bearer"})
-        from alejandria.accounts.errors import InvalidToken
-
-        try:
-            checked = archive_of(connection).tokens.check(credential.strip(), "read")
-        except InvalidToken:
-            raise ApiError(401, "invalid_token", "this API token is unknown, revoked or "
-                           "expired: create a new one", headers={"WWW-Authenticate": "Bearer"}
-                           ) from None
-        actor = checked.actor.model_copy(update={"role": _SCOPE_ROLE[checked.scope]})
-        return Identity(actor=actor, via="token", token_id=checked.token_id,
-                        scope=checked.scope)
+        return _token_identity(connection, credential.strip())
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
         session = sessions_of(connection).get(cookie)
@@ -90,6 +110,31 @@ def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None
             return Identity(actor=session.actor, via="session", session=session)
         connection.scope.setdefault("state", {})["alejandria_forget_cookie"] = True
     return None
+
+
+def _token_identity(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> Identity:
+    """Check ``token`` (and keep the check a while: ``alejandria_web.cache``)."""
+    from alejandria.accounts.errors import InvalidToken
+    from alejandria.accounts.tokens import token_hash
+
+    cache = caches_of(connection).tokens
+    generation = cache.generation()  # before the database is read
+    tokens = archive_of(connection).tokens
+    try:
+        checked = tokens.check(token, "read")
+    except InvalidToken:
+        raise ApiError(401, "invalid_token", "this API token is unknown, revoked or "
+                       "expired: create a new one", headers={"WWW-Authenticate": "Bearer"}
+                       ) from None
+    actor = checked.actor.model_copy(update={"role": _SCOPE_ROLE[checked.scope]})
+    identity = Identity(actor=actor, via="token", token_id=checked.token_id,
+                        scope=checked.scope)
+    ttl = TOKEN_TTL_S
+    if checked.expires_at is not None:
+        ttl = min(ttl, (checked.expires_at - tokens.now()).total_seconds())
+    if ttl > 0:
+        cache.put(token_hash(token), generation, identity, ttl_s=ttl)
+    return identity
 
 
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
