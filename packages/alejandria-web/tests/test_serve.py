@@ -224,3 +224,36 @@ def test_a_stop_does_not_wait_for_a_stalled_download(env: dict[str, str], archiv
         assert status in (0, 128 + signal.SIGTERM), served.output()
         assert GRACEFUL_SHUTDOWN_S - 1 < waited < GRACEFUL_SHUTDOWN_S + 4
         assert "Traceback" not in served.output()
+
+
+def test_two_workers_serve_each_others_writes(env: dict[str, str], archive: Archive,
+                                              register_plugin: Callable[..., None],
+                                              tmp_path: Path) -> None:
+    """``--workers 2``: each process keeps post details in memory; a note written through
+    one is served by both (Postgres notifies the other), and never taken back."""
+    register_plugin(memory_plugin("twoworkers", [
+        CreatorIn(external_id="ana", name="Ana"),
+        PostIn(external_id="p", creator_external_id="ana", title="Carta", text="Carta.")]),
+        name="two-workers-source")
+    assert not archive.sync("twoworkers", "all", remember=False).errors
+    post_id = archive.library.posts(limit=1).items[0].id
+    user = archive.accounts.create("reader", "correct horse battery staple")
+    auth = {"Authorization": f"Bearer {archive.tokens.create(user.id, 'write').token}"}
+    with serve(env, tmp_path / "two.log", "--no-create-admin", "--workers", "2") as served:
+        url = f"{served.base}/api/v1/posts/{post_id}"
+
+        def note() -> object:  # a new connection each time: either worker may answer
+            answer = httpx.get(url, headers={**auth, "Connection": "close"})
+            assert answer.status_code == 200, answer.text
+            mine = answer.json()["mine"]
+            return mine["note"]["markdown"] if mine["note"] else None
+
+        assert [note() for _ in range(20)] == [None] * 20  # both workers keep it now
+        written = httpx.put(f"{url}/note", headers=auth, json={"markdown": "releer"})
+        assert written.status_code == 200, written.text
+        deadline = time.monotonic() + 5
+        while note() != "releer":
+            assert time.monotonic() < deadline, "a worker kept serving the old detail"
+            time.sleep(0.01)
+        assert [note() for _ in range(20)] == ["releer"] * 20
+        assert "Traceback" not in served.output()
