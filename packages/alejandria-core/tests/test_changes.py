@@ -152,3 +152,16 @@ def test_a_restore_is_announced(archive: Archive) -> None:
         assert before is not None
         announce_change(archive.engine, "restore")
         wait_for(lambda: (feed.generation or 0) > before, "the announcement is counted")
+
+
+def test_a_feed_started_again_listens_whatever_its_old_thread_does(archive: Archive) -> None:
+    feed = ChangeFeed(archive.engine, poll_s=0.2)
+    feed.start()
+    feed.stop()  # its thread winds down at its next poll, after the new one listens
+    feed.start()
+    try:
+        time.sleep(0.5)
+        assert feed.live and feed.generation is not None
+    finally:
+        feed.stop(wait=True)
+    assert feed.generation is None

@@ -4,10 +4,11 @@ checked API tokens, valid while the archive has not changed.
 Both are checked against the core ``ChangeFeed``: an entry is tagged with the feed's
 generation read before the database was, and is served only while it is still the
 generation, so a change committed anywhere (another web worker, a Celery worker, the CLI,
-another host) empties the cache within the time Postgres takes to notify. Writes made through
-this process also bump the generation at once (``bump_after_writes``), so a client always
-reads its own writes from the worker that made them. While the feed is not listening nothing
-is kept or served.
+another host) empties the cache within the time Postgres takes to notify. Writes committed
+through this process move the generation on at once (the feed counts its engine's commits,
+and ``bump_after_writes`` each successful unsafe request before its answer starts), so a
+client always reads its own writes from the worker that made them. While the feed is not
+listening nothing is kept or served.
 
 A checked token is also kept no longer than ``TOKEN_TTL_S``: its last-used time is written
 by a real check, which then happens at least that often, and an expiry time passes by
@@ -108,11 +109,6 @@ class GenerationCache(Generic[T]):
                 oldest = next(iter(self._entries))
                 self._drop(oldest)
 
-    def discard(self, key: Hashable) -> None:
-        with self._lock:
-            if key in self._entries:
-                self._drop(key)
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
@@ -137,7 +133,7 @@ class WebCaches:
             feed, max_entries=max_entries, max_bytes=max_bytes)
         self.tokens: GenerationCache[Any] = GenerationCache(feed, max_entries=1024)
 
-    def bump(self, *_args: object) -> None:
+    def bump(self) -> None:
         if self.feed is not None:
             self.feed.bump()
 

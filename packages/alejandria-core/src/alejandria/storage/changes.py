@@ -198,7 +198,8 @@ class ChangeFeed:
                                     "are off until it listens again", type(exc).__name__,
                                     str(exc).splitlines()[0] if str(exc) else "")
             finally:
-                self._set_live(False)
+                if not stopping.is_set():  # (a stopped run's ``stop`` said so already, and
+                    self._set_live(False)  # a newer run may be listening by now)
                 listening.set()
                 if conn is not None:
                     with contextlib.suppress(Exception):  # a dead one
