@@ -35,7 +35,6 @@ from sqlalchemy.engine import Connection, Engine
 log = logging.getLogger(__name__)
 
 CHANNEL = "alejandria_changes"
-NOTIFY_FUNCTION = "alejandria_notify_change"
 TRIGGER = "alejandria_changes"
 
 #: Tables without the trigger: busy, and read by no cached view (a test checks the post view).

@@ -72,6 +72,16 @@ def identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
     return identity
 
 
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The ``Authorization: Bearer`` credential; None without the header, "" when it is not
+    a bearer credential."""
+    authorization = connection.headers.get("authorization")
+    if not authorization:
+        return None
+    kind, _, credential = authorization.partition(" ")
+    return credential.strip() if kind.lower() == "bearer" else ""
+
+
 def known_identity(connection: ASGIConnection[Any, Any, Any, Any]
                    ) -> tuple[bool, Identity | None]:
     """``(True, identity)`` when the request's identity is known without the database (worked
@@ -80,15 +90,12 @@ def known_identity(connection: ASGIConnection[Any, Any, Any, Any]
     found = state.get("alejandria_identity", _UNSET)
     if found is not _UNSET:
         return True, found
-    authorization = connection.headers.get("authorization")
-    if not authorization:
-        return False, None
-    kind, _, credential = authorization.partition(" ")
-    if kind.lower() != "bearer" or not credential.strip():
+    credential = _bearer(connection)
+    if not credential:
         return False, None
     from alejandria.accounts.tokens import token_hash
 
-    identity = caches_of(connection).tokens.get(token_hash(credential.strip()))
+    identity = caches_of(connection).tokens.get(token_hash(credential))
     if identity is None:
         return False, None
     connection.scope.setdefault("state", {})["alejandria_identity"] = identity
@@ -96,13 +103,12 @@ def known_identity(connection: ASGIConnection[Any, Any, Any, Any]
 
 
 def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
-    authorization = connection.headers.get("authorization")
-    if authorization:
-        kind, _, credential = authorization.partition(" ")
-        if kind.lower() != "bearer" or not credential.strip():
+    credential = _bearer(connection)
+    if credential is not None:
+        if not credential:
             raise ApiError(401, "invalid_token", "send an API token as 'Authorization: "
                            "Bearer alj_…'", headers={"WWW-Authenticate": "Bearer"})
-        return _token_identity(connection, credential.strip())
+        return _token_identity(connection, credential)
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
         session = sessions_of(connection).get(cookie)
