@@ -32,7 +32,8 @@ COPY packages/ packages/
 RUN pip install --upgrade pip \
  && pip install "packages/alejandria-core[${EXTRAS}]" \
         packages/alejandria-source-pdf packages/alejandria-source-patreon \
-        packages/alejandria-source-gumroad packages/alejandria-web ${PIP_PACKAGES}
+        packages/alejandria-source-gumroad packages/alejandria-search-tantivy \
+        packages/alejandria-web ${PIP_PACKAGES}
 COPY --from=frontend /frontend/node_modules packages/alejandria-web/frontend/node_modules
 # the pinned front-end files go inside the installed package (static/vendor), as ./dev does
 RUN python -m alejandria_web.vendor packages/alejandria-web/frontend >/dev/null \

@@ -13,7 +13,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PACKAGES = ["alejandria-core", "alejandria-source-pdf", "alejandria-source-patreon",
-            "alejandria-source-gumroad",
+            "alejandria-source-gumroad", "alejandria-search-tantivy",
             "alejandria-web"]
 DEV = "requirements-dev.txt"
 

@@ -130,7 +130,8 @@ COLLECTIONS_PER_CREATOR = 5
 MEDIA_PER_POST = 0.05  # 5,000 audio files per 100,000 posts
 MODES = ("fulltext", "semantic", "transcripts", "hybrid")
 #: p95 targets from the search issue; transcripts (full-text over segments) gets full-text's.
-TARGET_MS = {"fulltext": 100.0, "semantic": 50.0, "transcripts": 100.0, "hybrid": 100.0}
+TARGET_MS = {"fulltext": 100.0, "semantic": 50.0, "transcripts": 100.0, "hybrid": 100.0,
+             "bm25": 30.0, "hybrid+bm25": 40.0}
 RECALL_AT = 10
 RECALL_TARGET = 0.95
 PGVECTOR_DEFAULT_EF = 40
@@ -878,6 +879,64 @@ def explain(archive: Archive, queries: Queries, work: dict[str, IndexWork], mode
     return lines
 
 
+def bm25_installed() -> bool:
+    try:
+        import alejandria_search_tantivy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def add_bm25(plugins: PluginManager, url: str, settings: Settings) -> dict[str, Any]:
+    """Register the bm25 backend, add its tables and build its index (timed): the index build
+    is the cost a user pays once (``alejandria bm25 rebuild``)."""
+    from alejandria.storage.migrate import upgrade
+    from alejandria_search_tantivy import plugin
+    from alejandria_search_tantivy.index import index_at
+
+    plugins.register(plugin, "bm25")
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
+                           poolclass=NullPool)
+    try:
+        upgrade(engine, plugins.migrations())
+        index = index_at(settings.data_dir / "search" / "bm25")
+        with stopwatch() as elapsed:
+            report = index.catch_up(engine, rebuild=True)
+        seconds = elapsed()
+    finally:
+        engine.dispose()
+    size = sum(f.stat().st_size for f in index.path.rglob("*") if f.is_file())
+    say(f"  bm25 index: {report.posts:,} posts, {report.chunks:,} chunks in {seconds:.1f} s "
+        f"({size / 2**20:.0f} MB)")
+    return {"build_s": seconds, "posts": report.posts, "chunks": report.chunks,
+            "bytes": size}
+
+
+def bare_bm25(archive: Archive, strings: list[str]) -> Callable[[int], int]:
+    """The index work alone: the query's tsquery (computed once, before the clock) as a
+    Tantivy query, its 20 best chunks; no round trip, grouping, snippet or model."""
+    from alejandria_search_tantivy.index import index_at
+    from alejandria_search_tantivy.tsquery import parse, to_tantivy
+
+    index = index_at(archive.settings.data_dir / "search" / "bm25")
+    count = len(archive.settings.search_languages)
+    sql = text(f"SELECT CAST({tsquery_sql(count)} AS text)")
+    languages = {f"lang{i}": lang for i, lang in enumerate(archive.settings.search_languages)}
+    with archive.engine.connect() as conn:
+        parsed = [parse(conn.execute(sql, {**languages, "query": q}).scalar() or "")
+                  for q in strings]
+    searcher = index.searcher()
+
+    def run(i: int) -> int:
+        node = parsed[i]
+        if node is None:
+            return 0
+        return len(searcher.search(to_tantivy(node, index.schema), limit=LIMIT,
+                                   count=False).hits)
+
+    return run
+
+
 def profile(call: Callable[[], object], top: int = 25) -> list[str]:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -920,6 +979,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=MODES,
                         help="then cProfile one pass of ours in this mode; print the top costs")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    parser.add_argument("--no-bm25", dest="bm25", action="store_false",
+                        help="skip the bm25 backend (alejandria-search-tantivy), measured by "
+                             "default when it is installed")
     args = parser.parse_args(argv)
     if args.media is None:
         args.media = max(1, round(args.posts * MEDIA_PER_POST))
@@ -981,6 +1043,9 @@ def run(args: argparse.Namespace, server: Server, database: str, workdir: Path,
                         embed_after_sync=False)
     plugins = build_plugin_manager(load_entrypoints=False)
     plugins.register(FixedEmbedderPlugin(queries), "bench-fixed-embedder")
+    bm25 = args.bm25 and bm25_installed()
+    if bm25:
+        results["bm25"] = add_bm25(plugins, server.url_for(database), settings)
     count = args.queries
     with Archive.open(settings=settings, plugins=plugins, migrate=False) as archive:
         languages = archive.settings.search_languages
@@ -1036,6 +1101,18 @@ def run(args: argparse.Namespace, server: Server, database: str, workdir: Path,
             "hybrid": {"ours": ours("hybrid", queries.sentences), "bare": bare.hybrid,
                        "index": lambda i: bare.hybrid(i, index_work=True)},
         }
+        if bm25:
+            plans["bm25"] = {"ours": ours("bm25", queries.keywords), "bare": bare.fulltext,
+                             "index": bare_bm25(archive, queries.keywords)}
+            # hybrid with bm25 as its full-text leg (ALEJANDRIA_FULLTEXT_BACKEND=bm25)
+            routed = Archive(archive.context.__class__(
+                settings=archive.settings.model_copy(update={"fulltext_backend": "bm25"}),
+                database=archive.database, plugins=archive.plugins,
+                plugin_settings=archive.context.plugin_settings))
+            plans["hybrid+bm25"] = {
+                "ours": lambda i: len(routed.search(queries.sentences[i], mode="hybrid",
+                                                    limit=LIMIT)),
+                "bare": bare.hybrid, "index": lambda i: bare.hybrid(i, index_work=True)}
         series: dict[str, Series] = {}
         for mode, contenders in plans.items():
             with stopwatch() as elapsed:

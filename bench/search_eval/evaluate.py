@@ -57,6 +57,19 @@ from alejandria.storage.transcripts import TranscriptStore
 from alejandria.storage.vector_store import VectorStore, active_model
 
 MODES = ("fulltext", "semantic", "transcripts", "hybrid")
+
+
+def _bm25_installed() -> bool:
+    try:
+        import alejandria_search_tantivy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+#: With alejandria-search-tantivy installed, its bm25 ranking is scored too, alone and as
+#: hybrid's full-text leg (``ALEJANDRIA_FULLTEXT_BACKEND=bm25``: "hybrid (bm25)").
+BM25 = _bm25_installed()
 K = 10
 SOURCE = "eval"
 LANGUAGE_CONFIG = {"es": "spanish", "en": "english"}
@@ -216,10 +229,25 @@ def evaluate(archive: Archive, queries: list[EvalQuery],
     ids = post_ids(archive)
     scores: dict[str, ModeScore] = {}
     moments: dict[str, dict[str, int]] = {}
+    routed = Archive(archive.context.__class__(
+        settings=archive.settings.model_copy(update={"fulltext_backend": "bm25"}),
+        database=archive.database, plugins=archive.plugins,
+        plugin_settings=archive.context.plugin_settings)) if BM25 else None
+    if BM25:
+        from alejandria_search_tantivy.service import catch_up
+
+        catch_up(archive)  # built before the first query: each one is answered by the index
     for query in queries:
         for mode in MODES:
             score(mode, archive.search(query.query, mode=mode, limit=K), query, ids, scores,
                   moments)
+        if routed is not None:
+            found = archive.search(query.query, mode="bm25", limit=K)
+            if any(hit.mode != "bm25" for hit in found):
+                raise RuntimeError("a bm25 query was answered by Postgres: the index lags")
+            score("bm25", found, query, ids, scores, moments)
+            score("hybrid (bm25)", routed.search(query.query, mode="hybrid", limit=K), query,
+                  ids, scores, moments)
         ranked = legs(archive, query)
         for name, weights in variants.items():
             fused = [hit for _, hit in fuse({leg: hits for leg, hits in ranked.items()

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     search_languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["spanish", "english"]
     )
+    #: The backend that answers full-text searches (``--mode fulltext``, keyword queries and
+    #: hybrid's full-text leg): core's Postgres ranking, or an installed backend's name, such
+    #: as ``bm25`` (the alejandria-search-tantivy package).
+    fulltext_backend: str = "fulltext"
     disabled_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     load_plugins: bool = True
     min_free_disk_mb: int = 500

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from alejandria.context import ArchiveContext
 from alejandria.errors import SearchUnavailable
 from alejandria.models import SearchHit, SearchQuery
-from alejandria.plugin_types import SearchBackend, SearchContext
+from alejandria.plugin_types import SearchBackend, SearchBackendSpec, SearchContext
 from alejandria.search.blank_snippets import fill_blank_snippets
 from alejandria.search.dispatch import choose_backend
 from alejandria.search.embedding.backfill import BackfillReport, backfill_embeddings
@@ -28,11 +28,13 @@ def search(context: ArchiveContext, request: SearchQuery) -> list[SearchHit]:
     for a query without words (``has_words``)."""
     if not has_words(request.text):
         return []
-    name, backend = choose_backend(request.mode, request.text,
-                                   context.plugins.search_backends(), search_context(context))
+    name, backend = choose_backend(request.mode, request.text, backend_specs(context),
+                                   search_context(context))
     # a user's own filters change with every list or status edit, which does not clear the
     # cache (only content changes do): such searches are not cached
     cache = None if request.personal_filtered else context.search_cache
+    if context.settings.fulltext_backend != "fulltext":
+        name = f"{name}+{context.settings.fulltext_backend}"  # another ranking: other entries
     key, cached = cache.get(name, request) if cache else ("", None)
     if cached is not None:
         return cached
@@ -42,10 +44,25 @@ def search(context: ArchiveContext, request: SearchQuery) -> list[SearchHit]:
     return hits
 
 
+def backend_specs(context: ArchiveContext) -> dict[str, SearchBackendSpec]:
+    """The installed search backends by name, ``fulltext`` being the one the
+    ``fulltext_backend`` setting names (core's own unless another is chosen)."""
+    specs = dict(context.plugins.search_backends())
+    chosen = context.settings.fulltext_backend
+    if chosen != "fulltext":
+        if chosen not in specs:
+            installed = ", ".join(sorted(specs))
+            raise SearchUnavailable(
+                f"ALEJANDRIA_FULLTEXT_BACKEND names {chosen!r}, which is not an installed "
+                f"search backend (installed: {installed}): install its package or unset it")
+        specs["fulltext"] = specs[chosen]
+    return specs
+
+
 def search_context(context: ArchiveContext) -> SearchContext:
     """What a search backend's factory receives (``backends`` builds another by name)."""
     flags = {"vector"} if context.capabilities().vector_installed else set()
-    specs = context.plugins.search_backends()
+    specs = backend_specs(context)
     made: SearchContext | None = None
 
     def backend(name: str) -> SearchBackend:
