@@ -78,7 +78,8 @@ def test_unknown_source_is_one_clear_line(run):
 def test_unknown_mode_is_one_clear_line(run):
     result = run("search", "x", "--mode", "psychic")
     assert result.exit_code == 2
-    assert "unknown search mode 'psychic' (available: auto, fulltext" in result.output
+    assert "unknown search mode 'psychic' (available: auto, " in result.output
+    assert "fulltext, hybrid, semantic, transcripts)" in result.output  # installed ones too
 
 
 def test_doctor_json_reports_each_check(run):

@@ -96,10 +96,12 @@ def register_processors() -> list[ProcessorSpec]:
         ProcessorSpec(
             name="probe", accepts=frozenset(MediaKind), factory=ProbeProcessor, order=0,
             description="Real type from content; size, dimensions, duration, codecs, pages",
+            threadsafe=True,
         ),
         ProcessorSpec(
             name="thumbnails", accepts=THUMBNAIL_KINDS, factory=ThumbnailProcessor,
             order=10, description="150/300/600 px WebP thumbnails of images, PDFs and videos",
+            threadsafe=True,
         ),
         ProcessorSpec(
             name="extract", accepts=frozenset({MediaKind.DOCUMENT}), factory=ExtractProcessor,

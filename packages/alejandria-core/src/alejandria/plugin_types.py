@@ -259,6 +259,10 @@ class ProcessorSpec:
     version: str = "1"
     description: str = ""
     plugin: str = ""
+    #: Safe to run on several files at once, in threads of one process (its work releases the
+    #: GIL: Pillow, a subprocess; it shares no state between files). The first processors in
+    #: ``order`` that are all thread-safe run on up to ``media_threads`` files together.
+    threadsafe: bool = False
 
 
 # --- search --------------------------------------------------------------------------------

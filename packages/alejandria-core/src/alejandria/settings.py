@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = 500
     #: Run media processors (probe, thumbnails, ...) right after a sync stores new files.
     process_media: bool = True
+    #: Files the thread-safe media processors (probe, thumbnails) work on at once: their work
+    #: (Pillow's decoding and encoding, ffmpeg) releases the GIL, so a first sync of a photo
+    #: library uses every core. 1 processes one file at a time.
+    media_threads: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=1)
     #: Download embedded videos (yt-dlp) right after a sync.
     download_embeds: bool = True
     #: Celery broker (Redis or RabbitMQ URL). Unset: jobs run in this process, recorded alike.

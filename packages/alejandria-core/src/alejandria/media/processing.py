@@ -13,6 +13,7 @@ import contextlib
 import logging
 import shutil
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,14 @@ class ProcessingReport:
     unavailable: dict[str, str] = field(default_factory=dict)
     by_processor: dict[str, int] = field(default_factory=dict)
 
+    def merge(self, other: ProcessingReport) -> None:
+        """Add what ``other`` (one file's run, in a thread of its own) counted."""
+        self.processed += other.processed
+        self.failed.extend(other.failed)
+        self.unavailable.update(other.unavailable)
+        for name, count in other.by_processor.items():
+            self.by_processor[name] = self.by_processor.get(name, 0) + count
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "processed": self.processed,
@@ -71,6 +80,17 @@ def process_media(context: ArchiveContext, *, processors: Collection[str] | None
     if report.processed:
         context.content_changed()
     return report
+
+
+def _leading_threadsafe(specs: Sequence[ProcessorSpec]) -> list[ProcessorSpec]:
+    """The first processors in order that are all thread-safe (probe, thumbnails): they can
+    run on several files at once while every file still meets them in order."""
+    together: list[ProcessorSpec] = []
+    for spec in specs:
+        if not spec.threadsafe:
+            break
+        together.append(spec)
+    return together
 
 
 class MediaProcessing:
@@ -105,13 +125,43 @@ class MediaProcessing:
             runnable = [spec for spec in specs if self._processor(spec, report) is not None]
             if len(runnable) < len(specs):
                 specs, rows = runnable, self._candidates(runnable, source)
+        files: set[int] = set()
+        together = _leading_threadsafe(specs)
+        if together and len(rows) > 1 and self.settings.media_threads > 1:
+            self._run_together(rows, together, report, files, progress)
+            specs = specs[len(together):]
+            # what the first processors found (the real type, the kind) decides what follows
+            rows = self._candidates(specs, source) if specs else []
         for done, row in enumerate(rows):
             if progress:
                 progress(done, len(rows), row["sha256"][:12])
-            self._process_one(row, specs, report)
+            if self._process_one(row, specs, report):
+                files.add(row["id"])
         if progress:
             progress(len(rows), len(rows), "")
+        report.files = len(files)
         return report
+
+    def _run_together(self, rows: Sequence[dict[str, Any]], specs: Sequence[ProcessorSpec],
+                      report: ProcessingReport, files: set[int],
+                      progress: ProcessingProgress | None) -> None:
+        """``specs`` (thread-safe ones) over ``rows``, ``media_threads`` files at a time; each
+        file still goes through them in order."""
+        for spec in specs:
+            self._processor(spec, report)  # made once, here, not raced for by the threads
+
+        def one(row: dict[str, Any]) -> tuple[dict[str, Any], ProcessingReport, bool]:
+            own = ProcessingReport()
+            return row, own, self._process_one(row, specs, own)
+
+        threads = min(self.settings.media_threads, len(rows))
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="media") as pool:
+            for done, (row, own, ran) in enumerate(pool.map(one, rows)):
+                if progress:
+                    progress(done, len(rows), row["sha256"][:12])
+                report.merge(own)
+                if ran:
+                    files.add(row["id"])
 
     def _candidates(self, specs: Sequence[ProcessorSpec],
                     source: str | None) -> list[dict[str, Any]]:
@@ -152,15 +202,16 @@ class MediaProcessing:
         return processor
 
     def _process_one(self, row: dict[str, Any], specs: Sequence[ProcessorSpec],
-                     report: ProcessingReport) -> None:
+                     report: ProcessingReport) -> bool:
+        """Run ``specs`` on one file; whether any ran."""
         media = {key: row[key] for key in ("id", "sha256", "size", "mime_type", "kind", "width",
                                            "height", "duration_s", "page_count")}
         with contextlib.ExitStack() as stack:
-            self._process_file(row, media, specs, report, stack)
+            return self._process_file(row, media, specs, report, stack)
 
     def _process_file(self, row: dict[str, Any], media: dict[str, Any],
                       specs: Sequence[ProcessorSpec], report: ProcessingReport,
-                      stack: contextlib.ExitStack) -> None:
+                      stack: contextlib.ExitStack) -> bool:
         opened: list[Path | None] = []
 
         def local_file() -> Path | None:
@@ -211,7 +262,7 @@ class MediaProcessing:
                 report.failed.append(SyncError(
                     subject=f"{spec.name}: {self._file_label(row['id'], row['sha256'])}",
                     message=error))
-        report.files += int(ran)
+        return ran
 
     def _publish_derived(self, processor: str, sha256: str) -> None:
         """Upload what a processor wrote to its ``derived_dir`` into a remote store (the web

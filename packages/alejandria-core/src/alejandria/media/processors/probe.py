@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alejandria.errors import MediaError
+from alejandria.media.processors.pdfium_lock import PDFIUM_LOCK
 from alejandria.media.types import kind_for_mime
 from alejandria.models import Availability, JsonDict, MediaKind
 from alejandria.settings import MAX_IMAGE_PIXELS
@@ -263,14 +264,15 @@ def pdf_page_count(path: Path) -> int | None:
     except ImportError:
         pdfium = None
     if pdfium is not None:
-        try:
-            document = pdfium.PdfDocument(os.fspath(path))
-        except Exception:  # noqa: BLE001 - PdfiumError, or anything a broken file raises
-            return None
-        try:
-            return len(document)
-        finally:
-            document.close()
+        with PDFIUM_LOCK:
+            try:
+                document = pdfium.PdfDocument(os.fspath(path))
+            except Exception:  # noqa: BLE001 - PdfiumError, or anything a broken file raises
+                return None
+            try:
+                return len(document)
+            finally:
+                document.close()
     try:
         pypdf: Any = importlib.import_module("pypdf")
     except ImportError:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alejandria.errors import MediaError
+from alejandria.media.processors.pdfium_lock import PDFIUM_LOCK
 from alejandria.media.processors.probe import (
     NATIVE_IMAGE_TYPES,
     TOOL_TIMEOUT_S,
@@ -214,6 +215,11 @@ def _sha256_of(path: Path, media: JsonDict) -> str:
 
 def _render_pdf_first_page(path: Path, limit: int) -> Image.Image | None:
     """Page 1 rendered with ``limit`` px on its longest side; None without pypdfium2."""
+    with PDFIUM_LOCK:
+        return _render_first_page_locked(path, limit)
+
+
+def _render_first_page_locked(path: Path, limit: int) -> Image.Image | None:
     try:
         pdfium: Any = importlib.import_module("pypdfium2")
     except ImportError:
