@@ -26,6 +26,18 @@ def test_matches_what_core_full_text_matches(corpus: Archive, query: str):
     assert all(hit.mode == "bm25" for hit in ours)
 
 
+@pytest.mark.parametrize("match", ["all", "any"])
+def test_a_huge_query_is_answered_like_core(corpus: Archive, match: str):
+    from alejandria.models import SearchQuery
+
+    words = " ".join(f"carta{i} natal mercurio -x{i} \"a b\" or" for i in range(800))
+    core = corpus.run_search(SearchQuery(text=words, mode="fulltext", match=match, limit=50))
+    ours = corpus.run_search(SearchQuery(text=words, mode="bm25", match=match, limit=50))
+
+    assert sorted(titles(ours)) == sorted(titles(core))
+    assert {hit.mode for hit in ours} <= {"bm25"}
+
+
 def test_hit_carries_page_snippet_and_creator(corpus: Archive):
     hit = corpus.search("capitulo carta natal", mode="bm25")[0]
 
