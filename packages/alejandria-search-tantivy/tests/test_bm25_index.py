@@ -192,3 +192,54 @@ def test_doctor_says_whether_the_index_is_current(corpus: Archive,
     assert "not built for this database yet" in bm25_line()
     corpus.search("carta", mode="bm25")
     assert "8 chunks, up to date" in bm25_line()
+
+
+def test_a_post_a_writer_holds_is_answered_by_postgres(corpus: Archive):
+    """A catch-up skips the pending rows a writer's open transaction holds (SKIP LOCKED): the
+    search must not answer from an index that lacks those posts' committed chunks."""
+    corpus.search("carta", mode="bm25")
+    with corpus.engine.begin() as conn:  # committed: the post now says "eclipse"
+        conn.execute(text("UPDATE chunks SET text = 'eclipse' WHERE post_id = "
+                          "(SELECT id FROM posts WHERE external_id = 'tagged')"))
+    with corpus.engine.connect() as writer:  # a second write, still open, holds the mark
+        writer.execute(text("UPDATE chunks SET tags = 'x' WHERE post_id = "
+                            "(SELECT id FROM posts WHERE external_id = 'tagged')"))
+        found = corpus.search("eclipse", mode="bm25")
+        assert (titles(found), {hit.mode for hit in found}) == (["Notas sueltas"],
+                                                                {"fulltext"})
+        writer.rollback()
+    assert modes(corpus, "eclipse") == {"bm25"}
+
+
+def test_an_index_that_cannot_be_written_leaves_postgres_answering(
+        corpus: Archive, monkeypatch: pytest.MonkeyPatch):
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index_module.Bm25Index, "catch_up", broken)
+    found = corpus.search("carta natal", mode="bm25")
+    assert {hit.mode for hit in found} == {"fulltext"}
+    assert titles(found) == titles(corpus.search("carta natal", mode="fulltext"))
+
+
+def test_a_rebuild_that_dies_midway_is_not_trusted(corpus: Archive,
+                                                   monkeypatch: pytest.MonkeyPatch):
+    corpus.search("carta", mode="bm25")
+    index = index_of(corpus.settings, settings_of(corpus))
+    real = index_module.Bm25Index._write_state
+    calls: list[object] = []
+
+    def dies_second_time(self: Any, state: Any) -> None:
+        calls.append(state)
+        if len(calls) == 2:  # the index is empty now; the process dies here
+            raise OSError(5, "Input/output error")
+        real(self, state)
+
+    monkeypatch.setattr(index_module.Bm25Index, "_write_state", dies_second_time)
+    with pytest.raises(OSError):
+        catch_up(corpus, rebuild=True)
+    monkeypatch.setattr(index_module.Bm25Index, "_write_state", real)
+    assert status(corpus).current is False  # the emptied index is not served
+    assert index.state() is not None and index.state().token.startswith("rebuilding-")
+    assert sorted(titles(corpus.search("carta", mode="bm25"))) == sorted(
+        titles(corpus.search("carta", mode="fulltext")))

@@ -123,7 +123,12 @@ class Bm25Backend:
         node = parse(check["tsquery"] or "")
         if node is None:
             return check["tsquery"], []
-        chunks = self._top_chunks(query, to_tantivy(node, self.index.schema))
+        try:
+            chunks = self._top_chunks(query, to_tantivy(node, self.index.schema))
+        except (OSError, ValueError, RuntimeError):  # an unreadable index: Postgres answers
+            log.warning("cannot read the BM25 index at %s; full-text search answers from "
+                        "Postgres", self.index.path, exc_info=True)
+            return None
         if not chunks:
             return check["tsquery"], []
         with self.engine.connect() as conn:
@@ -143,9 +148,14 @@ class Bm25Backend:
         if self.settings.inline_posts == 0 or (current and pending > self.settings.inline_posts):
             report = None
         else:
-            report = self.index.catch_up(self.engine, batch_posts=self.settings.batch_posts,
-                                         writer_mb=self.settings.writer_mb,
-                                         max_posts=self.settings.inline_posts)
+            try:
+                report = self.index.catch_up(self.engine, batch_posts=self.settings.batch_posts,
+                                             writer_mb=self.settings.writer_mb,
+                                             max_posts=self.settings.inline_posts)
+            except Exception:  # the folder unwritable, the disk full: Postgres answers
+                log.warning("cannot catch up the BM25 index at %s; full-text search answers "
+                            "from Postgres", self.index.path, exc_info=True)
+                return False
             if not (report.busy or report.remaining):
                 return True
         if self.settings.background and not (report is not None and report.busy):

@@ -179,10 +179,11 @@ class Bm25Index:
                     report.chunks += chunks
                     if done < size:
                         break
-                else:
-                    report.remaining = bool(conn.execute(
-                        text("SELECT EXISTS (SELECT 1 FROM bm25_pending)")).scalar())
-                    conn.commit()
+                # also true when a step skipped posts a writer has locked (SKIP LOCKED): their
+                # committed chunks are not indexed yet, so the index cannot answer alone
+                report.remaining = bool(conn.execute(
+                    text("SELECT EXISTS (SELECT 1 FROM bm25_pending)")).scalar())
+                conn.commit()
             finally:
                 writer.wait_merging_threads()
             index.reload()
@@ -205,12 +206,16 @@ class Bm25Index:
     def _rebuild(self, conn: Connection, writer: Any) -> None:
         """Empty the index and mark every post pending, under a new token."""
         log.info("building the BM25 index at %s from the database", self.path)
+        # first a state no database holds: while the index is emptied, and if this process
+        # dies before the end, no search trusts it
+        self._write_state(IndexState("rebuilding-" + uuid.uuid4().hex))
         writer.delete_all_documents()
         writer.commit()
         token = uuid.uuid4().hex
         self._write_state(IndexState(token))
+        # in post order, as the triggers mark posts: a sync writing meanwhile cannot deadlock
         conn.execute(text("INSERT INTO bm25_pending (post_id) SELECT id FROM posts "
-                          "ON CONFLICT (post_id) DO NOTHING"))
+                          "ORDER BY id ON CONFLICT (post_id) DO NOTHING"))
         conn.execute(text("UPDATE bm25_state SET token = :token WHERE id = 1"),
                      {"token": token})
         conn.commit()

@@ -127,17 +127,20 @@ class MediaProcessing:
                 specs, rows = runnable, self._candidates(runnable, source)
         files: set[int] = set()
         together = _leading_threadsafe(specs)
-        if together and len(rows) > 1 and self.settings.media_threads > 1:
+        ran_together = bool(together and len(rows) > 1 and self.settings.media_threads > 1)
+        if ran_together:
             self._run_together(rows, together, report, files, progress)
             specs = specs[len(together):]
-            # what the first processors found (the real type, the kind) decides what follows
-            rows = self._candidates(specs, source) if specs else []
+            # what the first processors found (the real type, the kind) decides what follows;
+            # the same files only (one stored meanwhile has not met the first processors)
+            ids = [row["id"] for row in rows]
+            rows = self._candidates(specs, source, ids=ids) if specs else []
         for done, row in enumerate(rows):
             if progress:
                 progress(done, len(rows), row["sha256"][:12])
             if self._process_one(row, specs, report):
                 files.add(row["id"])
-        if progress:
+        if progress and (rows or not ran_together):
             progress(len(rows), len(rows), "")
         report.files = len(files)
         return report
@@ -162,9 +165,11 @@ class MediaProcessing:
                 report.merge(own)
                 if ran:
                     files.add(row["id"])
+        if progress:
+            progress(len(rows), len(rows), "")
 
-    def _candidates(self, specs: Sequence[ProcessorSpec],
-                    source: str | None) -> list[dict[str, Any]]:
+    def _candidates(self, specs: Sequence[ProcessorSpec], source: str | None, *,
+                    ids: Collection[int] | None = None) -> list[dict[str, Any]]:
         """Media rows lacking a result (done, failed or skipped) of some processor's version."""
         if not specs:
             return []
@@ -180,6 +185,8 @@ class MediaProcessing:
         ).correlate(media_files, wanted))
         lacking = select(wanted.c.processor).where(~exists(done)).correlate(media_files)
         query = select(media_files).where(exists(lacking)).order_by(media_files.c.id)
+        if ids is not None:
+            query = query.where(media_files.c.id.in_(list(ids)))
         if source is not None:
             linked = (select(post_media.c.media_id).join(posts, posts.c.id == post_media.c.post_id)
                       .where(posts.c.source == source))

@@ -100,7 +100,10 @@ class MediaCache:
                 break
             if path in pinned:
                 continue
-            path.unlink(missing_ok=True)
+            with self._lock:  # pinned since the snapshot (another thread): keep it
+                if path in self._pins:
+                    continue
+                path.unlink(missing_ok=True)
             held -= size
         with self._lock:
             self._held = held

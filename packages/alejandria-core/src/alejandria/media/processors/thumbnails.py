@@ -238,8 +238,11 @@ def _render_first_page_locked(path: Path, limit: int) -> Image.Image | None:
             if max(width, height) <= 0:
                 return None
             bitmap = page.render(scale=limit / max(width, height))
-            rendered: Image.Image = bitmap.to_pil()
-            return rendered.convert("RGB")  # a copy that owns its pixels
+            try:
+                rendered: Image.Image = bitmap.to_pil()
+                return rendered.convert("RGB")  # a copy that owns its pixels
+            finally:
+                bitmap.close()  # here, under the PDFium lock, not whenever it is collected
         except pdfium_error as exc:
             raise MediaError(f"cannot draw the PDF's first page: {exc}") from exc
         finally:
