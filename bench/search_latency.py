@@ -895,14 +895,14 @@ def add_bm25(plugins: PluginManager, url: str, settings: Settings) -> dict[str, 
     is the cost a user pays once (``alejandria bm25 rebuild``)."""
     from alejandria.storage.migrate import upgrade
     from alejandria_search_tantivy import plugin
-    from alejandria_search_tantivy.index import index_at
+    from alejandria_search_tantivy.service import index_of
 
     plugins.register(plugin, "bm25")
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
                            poolclass=NullPool)
     try:
         upgrade(engine, plugins.migrations())
-        index = index_at(settings.data_dir / "search" / "bm25")
+        index = index_of(settings)
         with stopwatch() as elapsed:
             report = index.catch_up(engine, rebuild=True)
         seconds = elapsed()
@@ -918,10 +918,10 @@ def add_bm25(plugins: PluginManager, url: str, settings: Settings) -> dict[str, 
 def bare_bm25(archive: Archive, strings: list[str]) -> Callable[[int], int]:
     """The index work alone: the query's tsquery (computed once, before the clock) as a
     Tantivy query, its 20 best chunks; no round trip, grouping, snippet or model."""
-    from alejandria_search_tantivy.index import index_at
+    from alejandria_search_tantivy.service import index_of
     from alejandria_search_tantivy.tsquery import parse, to_tantivy
 
-    index = index_at(archive.settings.data_dir / "search" / "bm25")
+    index = index_of(archive.settings)
     count = len(archive.settings.search_languages)
     sql = text(f"SELECT CAST({tsquery_sql(count)} AS text)")
     languages = {f"lang{i}": lang for i, lang in enumerate(archive.settings.search_languages)}

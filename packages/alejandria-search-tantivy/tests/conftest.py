@@ -10,7 +10,7 @@ import pytest
 from alejandria.api import Archive
 from alejandria.models import Checkpoint, ChunkIn, CreatorIn, PostIn
 from alejandria.testing.memory import memory_plugin
-from alejandria_search_tantivy import backend
+from alejandria_search_tantivy import settings as bm25_settings_module
 from alejandria_search_tantivy.settings import Bm25Settings
 
 
@@ -46,7 +46,7 @@ def bm25_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Bm2
 
     def set_(**values: Any) -> Bm25Settings:
         settings = Bm25Settings(**{"background": False, **values})
-        monkeypatch.setattr(backend, "_SETTINGS", settings)
+        monkeypatch.setattr(bm25_settings_module, "_LOADED", settings)
         return settings
 
     set_()

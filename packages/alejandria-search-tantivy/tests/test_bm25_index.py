@@ -16,7 +16,7 @@ from alejandria.models import Checkpoint
 from alejandria.testing.memory import memory_plugin
 from alejandria_search_tantivy import index as index_module
 from alejandria_search_tantivy.index import WRITER_LOCK
-from alejandria_search_tantivy.service import catch_up, index_of, settings_of, status
+from alejandria_search_tantivy.service import catch_up, index_of, status
 from alejandria_search_tantivy.settings import Bm25Settings
 
 from .conftest import CORPUS, post, titles
@@ -75,7 +75,7 @@ def test_background_thread_catches_up(corpus: Archive,
                                       bm25_settings: Callable[..., Bm25Settings]):
     bm25_settings(inline_posts=0, background=True)
     assert modes(corpus, "natal") == {"fulltext"}
-    index_of(corpus.settings, settings_of(corpus)).wait_background(60)
+    index_of(corpus.settings).wait_background(60)
     assert modes(corpus, "natal") == {"bm25"}
 
 
@@ -94,7 +94,7 @@ def test_restored_database_rebuilds_the_index(corpus: Archive):
 @pytest.mark.parametrize("damage", ["deleted", "garbage", "other-format"])
 def test_damaged_index_folder_is_rebuilt(corpus: Archive, damage: str):
     corpus.search("carta", mode="bm25")
-    folder = index_of(corpus.settings, settings_of(corpus)).path
+    folder = index_of(corpus.settings).path
     index_module._OPEN.clear()  # as a new process would open it
     if damage == "deleted":
         for entry in folder.iterdir():
@@ -225,7 +225,7 @@ def test_an_index_that_cannot_be_written_leaves_postgres_answering(
 def test_a_rebuild_that_dies_midway_is_not_trusted(corpus: Archive,
                                                    monkeypatch: pytest.MonkeyPatch):
     corpus.search("carta", mode="bm25")
-    index = index_of(corpus.settings, settings_of(corpus))
+    index = index_of(corpus.settings)
     real = index_module.Bm25Index._write_state
     calls: list[object] = []
 

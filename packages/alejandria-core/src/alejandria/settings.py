@@ -21,6 +21,13 @@ TEXT_SEARCH_LANGUAGES = frozenset(
 )
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's limit, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def default_data_dir() -> Path:
     """The user's data dir for Alejandria (e.g. ``~/.local/share/alejandria``)."""
     return Path(platformdirs.user_data_dir("alejandria", appauthor=False))
@@ -61,7 +68,7 @@ class Settings(BaseSettings):
     #: Files the thread-safe media processors (probe, thumbnails) work on at once: their work
     #: (Pillow's decoding and encoding, ffmpeg) releases the GIL, so a first sync of a photo
     #: library uses every core. 1 processes one file at a time.
-    media_threads: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=1)
+    media_threads: int = Field(default_factory=lambda: min(4, _usable_cores()), ge=1)
     #: Download embedded videos (yt-dlp) right after a sync.
     download_embeds: bool = True
     #: Celery broker (Redis or RabbitMQ URL). Unset: jobs run in this process, recorded alike.

@@ -32,7 +32,7 @@ from alejandria.search_kit import (
     tsquery_sql,
 )
 from alejandria_search_tantivy.index import Bm25Index, index_at
-from alejandria_search_tantivy.settings import Bm25Settings
+from alejandria_search_tantivy.settings import current
 from alejandria_search_tantivy.tsquery import parse, to_tantivy
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class Bm25Backend:
         self.context = context
         self.engine: Engine = context.engine
         self.languages = context.settings.search_languages
-        self.settings = _settings()
+        self.settings = current()
         self.index: Bm25Index = index_at(self.settings.index_path(context.settings.data_dir))
         count = len(self.languages)
         self._check = {match: text(_CHECK.format(tsquery=tsquery_sql(
@@ -191,14 +191,3 @@ class Bm25Backend:
         with self.engine.connect() as conn:
             return set(conn.execute(self._filtered, {
                 **query.filter_params(), "post_ids": post_ids}).scalars())
-
-
-_SETTINGS: Bm25Settings | None = None
-
-
-def _settings() -> Bm25Settings:
-    """``ALEJANDRIA_BM25_*``, read once per process (a search builds its backend each time)."""
-    global _SETTINGS
-    if _SETTINGS is None:
-        _SETTINGS = Bm25Settings(_env_prefix="ALEJANDRIA_BM25_")
-    return _SETTINGS

@@ -11,7 +11,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from alejandria.plugin_types import HealthContext, HealthResult
 from alejandria_search_tantivy.index import Bm25Index, CatchUpReport, index_at
-from alejandria_search_tantivy.settings import Bm25Settings
+from alejandria_search_tantivy.settings import current
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -20,20 +20,15 @@ if TYPE_CHECKING:
     from alejandria.settings import Settings
 
 
-def settings_of(archive: Archive) -> Bm25Settings:
-    loaded = archive.context.plugin_settings.get(Bm25Settings)
-    return loaded if isinstance(loaded, Bm25Settings) else Bm25Settings(
-        _env_prefix="ALEJANDRIA_BM25_")
-
-
-def index_of(settings: Settings, bm25: Bm25Settings) -> Bm25Index:
-    return index_at(bm25.index_path(settings.data_dir))
+def index_of(settings: Settings) -> Bm25Index:
+    """The index of the archive whose settings these are (its folder: ``ALEJANDRIA_BM25_*``)."""
+    return index_at(current().index_path(settings.data_dir))
 
 
 def catch_up(archive: Archive, *, rebuild: bool = False) -> CatchUpReport:
     """Index every pending post (all of them, after ``rebuild``)."""
-    bm25 = settings_of(archive)
-    index = index_of(archive.settings, bm25)
+    bm25 = current()
+    index = index_of(archive.settings)
     return index.catch_up(archive.engine, batch_posts=bm25.batch_posts,
                           writer_mb=bm25.writer_mb, rebuild=rebuild)
 
@@ -47,7 +42,7 @@ class IndexStatus:
 
 
 def status(archive: Archive) -> IndexStatus:
-    index = index_of(archive.settings, settings_of(archive))
+    index = index_of(archive.settings)
     return _status(archive.engine, index)
 
 
@@ -64,9 +59,8 @@ def _status(engine: Engine, index: Bm25Index) -> IndexStatus:
 def health(context: HealthContext) -> list[HealthResult]:
     if context.engine is None:
         return []
-    bm25 = Bm25Settings(_env_prefix="ALEJANDRIA_BM25_")
     try:
-        found = _status(context.engine, index_of(context.settings, bm25))
+        found = _status(context.engine, index_of(context.settings))
     except ProgrammingError:
         return [HealthResult("bm25", "warn", "the BM25 tables are missing: run "
                              "`alejandria db upgrade`")]

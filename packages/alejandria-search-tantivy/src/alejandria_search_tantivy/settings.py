@@ -25,3 +25,17 @@ class Bm25Settings(PluginSettings):
 
     def index_path(self, data_dir: Path) -> Path:
         return self.index_dir or data_dir / "search" / "bm25"
+
+
+#: ``register_settings`` names them ``bm25``: core reads the same variables.
+ENV_PREFIX = "ALEJANDRIA_BM25_"
+_LOADED: Bm25Settings | None = None
+
+
+def current() -> Bm25Settings:
+    """``ALEJANDRIA_BM25_*``, read once per process: a search builds its backend each time,
+    and the backend, the commands and the health check must agree."""
+    global _LOADED
+    if _LOADED is None:
+        _LOADED = Bm25Settings(_env_prefix=ENV_PREFIX)
+    return _LOADED

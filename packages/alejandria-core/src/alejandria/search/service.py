@@ -28,8 +28,9 @@ def search(context: ArchiveContext, request: SearchQuery) -> list[SearchHit]:
     for a query without words (``has_words``)."""
     if not has_words(request.text):
         return []
-    name, backend = choose_backend(request.mode, request.text, backend_specs(context),
-                                   search_context(context))
+    specs = backend_specs(context)
+    name, backend = choose_backend(request.mode, request.text, specs,
+                                   search_context(context, specs))
     # a user's own filters change with every list or status edit, which does not clear the
     # cache (only content changes do): such searches are not cached
     cache = None if request.personal_filtered else context.search_cache
@@ -59,10 +60,12 @@ def backend_specs(context: ArchiveContext) -> dict[str, SearchBackendSpec]:
     return specs
 
 
-def search_context(context: ArchiveContext) -> SearchContext:
-    """What a search backend's factory receives (``backends`` builds another by name)."""
+def search_context(context: ArchiveContext,
+                   specs: dict[str, SearchBackendSpec] | None = None) -> SearchContext:
+    """What a search backend's factory receives (``backends`` builds another by name, from
+    ``specs``: ``backend_specs`` unless given)."""
     flags = {"vector"} if context.capabilities().vector_installed else set()
-    specs = backend_specs(context)
+    specs = backend_specs(context) if specs is None else specs
     made: SearchContext | None = None
 
     def backend(name: str) -> SearchBackend:

@@ -85,7 +85,6 @@ class MediaCache:
         with self._lock:
             if self._held is not None and self._held <= self.max_bytes:
                 return
-            pinned = set(self._pins)
         files: list[tuple[float, int, Path]] = []
         for path in self.root.rglob("*") if self.root.is_dir() else []:
             try:
@@ -98,9 +97,7 @@ class MediaCache:
         for _, size, path in sorted(files):
             if held <= self.max_bytes:
                 break
-            if path in pinned:
-                continue
-            with self._lock:  # pinned since the snapshot (another thread): keep it
+            with self._lock:  # checked with the unlink: a thread may pin it at any time
                 if path in self._pins:
                     continue
                 path.unlink(missing_ok=True)
